@@ -1,0 +1,93 @@
+"""The demo flow: a case built from the demo's reference media, run end to end against the demo site.
+
+Used by ``takedown demo``, the example notebook, the end-to-end benchmark and the tests. Running it again on
+the same folder resumes the same case against a demo site on the same port, so an interrupted demo finishes
+without duplicating anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from takedown.demo.site import DemoSite
+from takedown.detect.dhash import DHashDetector
+from takedown.detect.exact import ExactHashDetector
+from takedown.detect.references import reference_hashes
+from takedown.errors import NotFoundError
+from takedown.evidence.json_writer import JsonWriter
+from takedown.models import Case
+from takedown.report.plain import PlainTextTemplate
+from takedown.settings import AgencySettings, NetworkSettings, Settings, StorageSettings
+from takedown.sites.http import HttpSite, HttpSiteConfig
+from takedown.store.base import CaseStore
+from takedown.store.sqlite import SQLiteCaseStore
+from takedown.workflow import ProgressEvent, Workflow, WorkflowResult
+
+__all__ = ["DEMO_CASE_ID", "DEMO_SITE", "demo_case", "demo_settings", "demo_workflow", "run_demo"]
+
+DEMO_CASE_ID = "case-demo"
+DEMO_SITE = "demo-sns.example"
+DEMO_KEYWORDS = ("minji_cam",)
+DEMO_LOCALES = ("ko", "en")
+_PORT_KEY = "demo.port"
+
+
+def demo_settings(out: Path) -> Settings:
+    """Settings for the demo: data under ``out``, loopback fetching allowed (the demo site is on 127.0.0.1)."""
+    return Settings(
+        agency=AgencySettings(name="Demo Victim Support Center", registration_number="DEMO-0001",
+                              email="takedown@agency.example", phone="+82-2-000-0000"),
+        storage=StorageSettings(data_dir=out),
+        network=NetworkSettings(allow_loopback=True),
+    )
+
+
+def demo_case(site: DemoSite) -> Case:
+    """The demo case: the hashes of the demo's reference media (never the media), and its keyword."""
+    references = [h for path in site.reference_files() for h in reference_hashes(path, label=path.stem)]
+    return Case(id=DEMO_CASE_ID, title="Demo case (synthetic media)", references=references,
+                keywords=list(DEMO_KEYWORDS), languages=list(DEMO_LOCALES), jurisdiction="KR",
+                requester="Demo Victim Support Center")
+
+
+def demo_workflow(
+    store: CaseStore,
+    site: DemoSite,
+    settings: Settings,
+    *,
+    progress: Callable[[ProgressEvent], None] | None = None,
+) -> Workflow:
+    """A workflow over the demo site with the built-in detectors, writers and templates."""
+    adapter = HttpSite(HttpSiteConfig(site=DEMO_SITE, base_url=site.base_url), network=settings.network)
+    return Workflow(
+        store, settings=settings, sites=[adapter], detectors=[ExactHashDetector(), DHashDetector()],
+        writers=[JsonWriter()], templates=[PlainTextTemplate()], locales=list(DEMO_LOCALES), progress=progress,
+        operator="demo",
+    )
+
+
+def run_demo(out: Path, *, progress: Callable[[ProgressEvent], None] | None = None) -> WorkflowResult:
+    """Run the demo into ``out`` and write ``out/summary.json``; resume if ``out`` holds an earlier run.
+
+    Returns the workflow's result (``summary.json`` holds the same data).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = demo_settings(out)
+    store = SQLiteCaseStore(out / "takedown.sqlite")
+    try:
+        saved_port = store.get_checkpoint(_PORT_KEY)
+        with DemoSite(out / "demo-site", port=int(saved_port or 0)) as site:
+            store.set_checkpoint(_PORT_KEY, site.base_url.rsplit(":", 1)[1])
+            try:
+                store.get_case(DEMO_CASE_ID)
+            except NotFoundError:
+                store.put_case(demo_case(site))
+            result = demo_workflow(store, site, settings, progress=progress).run_sync(DEMO_CASE_ID)
+    finally:
+        store.close()
+    (out / "summary.json").write_text(json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
+    return result

@@ -1,0 +1,60 @@
+"""Hashing a victim's media into reference hashes: the case keeps these, never the media."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from pathlib import Path
+
+from takedown.detect.dhash import dhash_path
+from takedown.errors import UsageError
+from takedown.models import MediaKind, ReferenceHash
+
+__all__ = ["file_digests", "media_kind_of", "reference_hashes"]
+
+_CHUNK = 1 << 20
+
+
+def file_digests(path: Path) -> tuple[str, str]:
+    """The SHA-256 and MD5 of a file, read in chunks."""
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    with Path(path).open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            sha.update(chunk)
+            md5.update(chunk)
+    return sha.hexdigest(), md5.hexdigest()
+
+
+def media_kind_of(name: str, content_type: str | None = None) -> MediaKind | None:
+    """The media kind a file name or Content-Type says, or ``None`` for anything else."""
+    guessed = content_type or mimetypes.guess_type(name)[0] or ""
+    major = guessed.split("/", 1)[0].lower()
+    return {"image": MediaKind.IMAGE, "video": MediaKind.VIDEO, "audio": MediaKind.AUDIO}.get(major)
+
+
+def reference_hashes(path: Path, *, label: str | None = None, bank: str = "case") -> list[ReferenceHash]:
+    """The reference hashes of one media file: SHA-256, MD5 and its perceptual hashes.
+
+    Args:
+        path: an image or video file.
+        label: how the reference is named in findings (default: the first 12 hex digits of its SHA-256).
+        bank: the hash bank the references belong to.
+
+    Raises:
+        UsageError: the file is not an image or a video.
+        DetectionError: the file cannot be decoded.
+    """
+    path = Path(path)
+    kind = media_kind_of(path.name)
+    if kind not in (MediaKind.IMAGE, MediaKind.VIDEO):
+        raise UsageError(f"{path.name}: only images and videos can be hashed")
+    sha, md5 = file_digests(path)
+    ref = label or sha[:12]
+    out = [
+        ReferenceHash(algorithm="sha256", value=sha, reference=ref, kind=kind, bank=bank),
+        ReferenceHash(algorithm="md5", value=md5, reference=ref, kind=kind, bank=bank),
+    ]
+    out += [
+        ReferenceHash(**h.model_dump(), reference=ref, kind=kind, bank=bank) for h in dhash_path(path, kind)
+    ]
+    return out

@@ -1,0 +1,576 @@
+"""The data every stage shares: cases, candidates, media, detections, findings, evidence, notices, deliveries.
+
+All models are pydantic v2. Ids are deterministic where a record has a natural key (a candidate is its case and
+canonical URL; a finding is its candidate; a bundle is its finding), so re-running a stage after a crash finds the
+record it already wrote instead of writing a second one.
+
+A finding moves through ``FindingState`` one explicit step at a time (see ``FINDING_TRANSITIONS``);
+``Finding.advance`` refuses any other move with ``InvalidTransitionError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from takedown.errors import InvalidTransitionError
+
+__all__ = [
+    "FINDING_TRANSITIONS",
+    "NOTICE_TRANSITIONS",
+    "Artifact",
+    "Candidate",
+    "Case",
+    "ContactHint",
+    "CustodyEvent",
+    "Decision",
+    "Delivery",
+    "Detection",
+    "DetectionLabel",
+    "EvidenceBundle",
+    "FetchedMedia",
+    "Finding",
+    "FindingState",
+    "FollowUp",
+    "HashValue",
+    "ItemKind",
+    "MatchedReference",
+    "Media",
+    "MediaKind",
+    "MediaRef",
+    "Notice",
+    "NoticeState",
+    "OutgoingMessage",
+    "Page",
+    "PageRecord",
+    "Recipient",
+    "RecipientKind",
+    "ReferenceHash",
+    "SearchQuery",
+    "StateChange",
+    "TimestampToken",
+    "make_id",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def make_id(prefix: str, *parts: str) -> str:
+    """A short, stable id: ``prefix`` + the first 16 hex digits of SHA-256 over ``parts``.
+
+    The same parts always give the same id, which is what makes every stage idempotent.
+    """
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return f"{prefix}-{digest[:16]}"
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("datetimes must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+_Frozen = ConfigDict(frozen=True, extra="forbid")
+_Mutable = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class MediaKind(StrEnum):
+    """What a media item is."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+
+
+class ItemKind(StrEnum):
+    """What a detector can be given: a media kind, or a page's text."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    TEXT = "text"
+
+
+class HashValue(BaseModel):
+    """One hash of one item (or of one frame of a video)."""
+
+    model_config = _Frozen
+
+    algorithm: str = Field(description="sha256, md5, dhash, pdq, ...")
+    value: str = Field(description="lower-case hex")
+    frame: int | None = Field(default=None, description="frame index, for a hash of one video frame")
+    timestamp: float | None = Field(default=None, description="seconds into the video")
+    quality: int | None = Field(default=None, description="the hasher's quality score, where it gives one")
+
+
+class ReferenceHash(HashValue):
+    """A hash of one of the victim's media items: what detectors match against. Never the media itself."""
+
+    reference: str = Field(description="a label for the reference item, e.g. 'ref-01' or its SHA-256")
+    kind: MediaKind
+    bank: str = "case"
+
+
+class Case(BaseModel):
+    """Who is being protected and how to recognise their media."""
+
+    model_config = _Mutable
+
+    id: str = Field(default_factory=lambda: f"case-{uuid.uuid4().hex[:16]}")
+    title: str
+    references: list[ReferenceHash] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    jurisdiction: str = "KR"
+    requester: str | None = None
+    notes: str = ""
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+
+
+class SearchQuery(BaseModel):
+    """What a site adapter is asked to search for."""
+
+    model_config = _Frozen
+
+    case_id: str
+    text: str
+    language: str | None = None
+    limit: int = Field(default=100, ge=1)
+
+
+class MediaRef(BaseModel):
+    """A media item a page refers to, not yet downloaded."""
+
+    model_config = _Frozen
+
+    url: str
+    kind: MediaKind
+
+
+class Candidate(BaseModel):
+    """A page a site adapter found that may hold the victim's media."""
+
+    model_config = _Frozen
+
+    case_id: str
+    site: str
+    url: str
+    title: str = ""
+    text: str = ""
+    language: str | None = None
+    media: tuple[MediaRef, ...] = ()
+    query: str | None = None
+    found_at: AwareDatetime = Field(default_factory=utcnow)
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        """Stable per case and URL, so a page found twice is one candidate."""
+        return make_id("cand", self.case_id, self.url)
+
+
+class ContactHint(BaseModel):
+    """Where a page says its operator can be reached."""
+
+    model_config = _Frozen
+
+    kind: str = Field(description="email, url, form or security_txt")
+    value: str
+    source: str = Field(description="the URL where the hint was found")
+
+
+class FetchedMedia(BaseModel):
+    """A media item as a site adapter downloaded it: the raw bytes, unaltered."""
+
+    model_config = _Frozen
+
+    url: str
+    kind: MediaKind
+    content_type: str = "application/octet-stream"
+    content: bytes
+
+
+class Page(BaseModel):
+    """A fetched candidate page: what the site served, with its media and contact hints."""
+
+    model_config = _Frozen
+
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str] = Field(default_factory=dict)
+    html: str = ""
+    text: str = ""
+    title: str = ""
+    language: str | None = None
+    media: tuple[FetchedMedia, ...] = ()
+    contacts: tuple[ContactHint, ...] = ()
+    fetched_at: AwareDatetime = Field(default_factory=utcnow)
+
+
+class PageRecord(BaseModel):
+    """What the store keeps of a fetched page: its metadata, with the HTML as a content-addressed blob."""
+
+    model_config = _Frozen
+
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str] = Field(default_factory=dict)
+    title: str = ""
+    language: str | None = None
+    html_sha256: str
+    contacts: tuple[ContactHint, ...] = ()
+    fetched_at: AwareDatetime
+
+
+class Media(BaseModel):
+    """One image, video or audio item, identified by its bytes."""
+
+    model_config = _Frozen
+
+    url: str
+    kind: MediaKind
+    content_type: str = "application/octet-stream"
+    size: int = Field(ge=0)
+    sha256: str
+    md5: str
+    hashes: tuple[HashValue, ...] = Field(default=(), description="perceptual hashes, once computed")
+    blob: Path | None = Field(default=None, description="where the bytes lie in the blob store")
+
+
+class MatchedReference(BaseModel):
+    """Which reference a detection matched, and how closely."""
+
+    model_config = _Frozen
+
+    bank: str
+    reference: str
+    algorithm: str
+    distance: float = Field(ge=0)
+
+
+class DetectionLabel(StrEnum):
+    """A detector's verdict on one item."""
+
+    MATCH = "match"
+    SUSPECT = "suspect"
+    NO_MATCH = "no_match"
+    ERROR = "error"
+
+
+class Detection(BaseModel):
+    """One detector's verdict on one item (a media item, or the page's text)."""
+
+    model_config = _Frozen
+
+    detector: str
+    target: str = Field(description="the media's SHA-256, or 'text' for the page's text")
+    kind: ItemKind
+    label: DetectionLabel
+    score: float = Field(ge=0.0, le=1.0)
+    matched: MatchedReference | None = None
+    rationale: str = ""
+    at: AwareDatetime = Field(default_factory=utcnow)
+
+
+class Decision(StrEnum):
+    """The policy's decision on a finding."""
+
+    MATCH = "match"
+    REVIEW = "review"
+    CLEAR = "clear"
+
+
+class FindingState(StrEnum):
+    """Where a finding is in the flow."""
+
+    FOUND = "found"
+    JUDGED = "judged"
+    EVIDENCED = "evidenced"
+    DRAFTED = "drafted"
+    APPROVED = "approved"
+    SENT = "sent"
+    REMOVED = "removed"
+    RENOTIFIED = "renotified"
+    ESCALATED = "escalated"
+
+
+_S = FindingState
+FINDING_TRANSITIONS: Mapping[FindingState, frozenset[FindingState]] = {
+    _S.FOUND: frozenset({_S.JUDGED}),
+    _S.JUDGED: frozenset({_S.EVIDENCED}),
+    _S.EVIDENCED: frozenset({_S.DRAFTED}),
+    _S.DRAFTED: frozenset({_S.APPROVED}),
+    _S.APPROVED: frozenset({_S.SENT}),
+    _S.SENT: frozenset({_S.REMOVED, _S.RENOTIFIED, _S.ESCALATED}),
+    _S.RENOTIFIED: frozenset({_S.REMOVED, _S.RENOTIFIED, _S.ESCALATED}),
+    _S.ESCALATED: frozenset({_S.REMOVED, _S.RENOTIFIED, _S.ESCALATED}),
+    _S.REMOVED: frozenset(),
+}
+"""The only moves a finding may make. ``removed`` is final."""
+
+
+class StateChange(BaseModel):
+    """One recorded move of a finding or notice."""
+
+    model_config = _Frozen
+
+    from_state: str | None
+    to_state: str
+    at: AwareDatetime = Field(default_factory=utcnow)
+    by: str = "takedown"
+    note: str = ""
+
+
+class Finding(BaseModel):
+    """A candidate with what the detectors said about it, the policy's decision, and its state."""
+
+    model_config = _Frozen
+
+    case_id: str
+    candidate: Candidate
+    state: FindingState = FindingState.FOUND
+    page: PageRecord | None = None
+    media: tuple[Media, ...] = ()
+    detections: tuple[Detection, ...] = ()
+    decision: Decision | None = None
+    reasons: tuple[str, ...] = ()
+    history: tuple[StateChange, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """Stable per candidate: one candidate, one finding."""
+        return make_id("fnd", self.case_id, self.candidate.url)
+
+    @property
+    def bundle_id(self) -> str:
+        """The id of this finding's evidence bundle (whether or not it exists yet)."""
+        return make_id("bnd", self.id)
+
+    def can_advance(self, to: FindingState) -> bool:
+        """Whether ``to`` is a move this finding may make now."""
+        return to in FINDING_TRANSITIONS[self.state]
+
+    def advance(self, to: FindingState, *, by: str = "takedown", note: str = "", **changes: Any) -> Finding:
+        """A copy of this finding moved to ``to``, with ``changes`` applied and the move recorded.
+
+        Raises:
+            InvalidTransitionError: ``to`` is not reachable from the current state.
+        """
+        if not self.can_advance(to):
+            allowed = sorted(s.value for s in FINDING_TRANSITIONS[self.state])
+            raise InvalidTransitionError(f"finding {self.id}", self.state.value, FindingState(to).value, allowed)
+        change = StateChange(from_state=self.state.value, to_state=FindingState(to).value, by=by, note=note)
+        data = {**self.model_dump(), **changes, "state": to, "history": (*self.history, change)}
+        return Finding.model_validate(data)
+
+
+class Artifact(BaseModel):
+    """One sealed file of evidence: where it is, what it is, and the SHA-256 of its bytes."""
+
+    model_config = _Frozen
+
+    path: str = Field(description="path relative to the evidence root, in POSIX form")
+    sha256: str
+    size: int = Field(ge=0)
+    media_type: str
+    role: str = Field(description="page_html, media, manifest, report, screenshot, warc, ...")
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+
+
+class CustodyEvent(BaseModel):
+    """One entry of the hash-chained custody log: each event holds the hash of the one before it."""
+
+    model_config = _Frozen
+
+    seq: int = Field(ge=1)
+    subject: str = Field(description="the bundle, notice or finding the event is about")
+    action: str = Field(description="captured, hashed, written, exported, viewed, approved, sent, ...")
+    actor: str
+    at: AwareDatetime
+    details: dict[str, str] = Field(default_factory=dict)
+    prev_hash: str
+    hash: str
+
+    @staticmethod
+    def compute_hash(
+        *, seq: int, subject: str, action: str, actor: str, at: datetime, details: Mapping[str, str], prev_hash: str
+    ) -> str:
+        """The SHA-256 that seals an event's content together with the previous event's hash."""
+        fields = [str(seq), subject, action, actor, at.astimezone(UTC).isoformat(), prev_hash]
+        fields += [f"{k}={details[k]}" for k in sorted(details)]
+        return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()
+
+    def verify(self) -> bool:
+        """Whether this event's hash matches its content."""
+        return self.hash == self.compute_hash(
+            seq=self.seq, subject=self.subject, action=self.action, actor=self.actor,
+            at=self.at, details=self.details, prev_hash=self.prev_hash,
+        )
+
+
+class TimestampToken(BaseModel):
+    """An RFC 3161 time-stamp token over a digest, from a time-stamping authority."""
+
+    model_config = _Frozen
+
+    tsa_url: str
+    digest_sha256: str
+    token_der_b64: str
+    at: AwareDatetime
+
+
+class EvidenceBundle(BaseModel):
+    """Everything captured and sealed about one finding."""
+
+    model_config = _Frozen
+
+    case_id: str
+    finding_id: str
+    captured_at: AwareDatetime = Field(default_factory=utcnow)
+    capture: dict[str, str] = Field(default_factory=dict, description="url, final_url, status, tool, operator...")
+    artifacts: tuple[Artifact, ...] = ()
+    timestamps: tuple[TimestampToken, ...] = ()
+    error: str | None = Field(default=None, description="why the capture failed, if it did")
+
+    @property
+    def id(self) -> str:
+        """Stable per finding: one finding, one bundle."""
+        return make_id("bnd", self.finding_id)
+
+
+class RecipientKind(StrEnum):
+    """Who a notice goes to, in escalation order."""
+
+    SITE_OPERATOR = "site_operator"
+    HOST = "host"
+    REGISTRAR = "registrar"
+    SEARCH_ENGINE = "search_engine"
+    OTHER = "other"
+
+
+class Recipient(BaseModel):
+    """Where a notice goes and how that address was found."""
+
+    model_config = _Frozen
+
+    address: str = Field(description="an email address, or a form URL when channel is web_form")
+    kind: RecipientKind = RecipientKind.SITE_OPERATOR
+    channel: str = Field(default="email", description="email or web_form")
+    name: str = ""
+    source: str = Field(default="", description="how the address was found: mailto, security.txt, rdap, ...")
+    country: str | None = None
+
+
+class NoticeState(StrEnum):
+    """Where a notice is between draft and sent."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SENT = "sent"
+
+
+_N = NoticeState
+NOTICE_TRANSITIONS: Mapping[NoticeState, frozenset[NoticeState]] = {
+    _N.DRAFT: frozenset({_N.DRAFT, _N.APPROVED, _N.REJECTED}),
+    _N.APPROVED: frozenset({_N.SENT, _N.DRAFT}),
+    _N.REJECTED: frozenset({_N.DRAFT}),
+    _N.SENT: frozenset(),
+}
+"""A draft may be edited (draft → draft), approved or rejected; an approval may be withdrawn; sent is final."""
+
+
+class Notice(BaseModel):
+    """A deletion request: to whom, under which law, in which language, and whether an officer approved it."""
+
+    model_config = _Frozen
+
+    case_id: str
+    finding_id: str
+    recipient: Recipient
+    jurisdiction: str
+    locale: str
+    subject: str
+    body_text: str
+    body_html: str | None = None
+    attachments: tuple[Artifact, ...] = ()
+    legal: dict[str, str] = Field(default_factory=dict, description="the legal fields the jurisdiction requires")
+    template: str = ""
+    state: NoticeState = NoticeState.DRAFT
+    approved_by: str | None = None
+    approved_at: AwareDatetime | None = None
+    rejected_reason: str | None = None
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+    history: tuple[StateChange, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """Stable per finding, recipient and language."""
+        return make_id("ntc", self.finding_id, self.recipient.address, self.locale)
+
+    def advance(self, to: NoticeState, *, by: str, note: str = "", **changes: Any) -> Notice:
+        """A copy of this notice moved to ``to``, with ``changes`` applied and the move recorded.
+
+        Raises:
+            InvalidTransitionError: ``to`` is not reachable from the current state.
+        """
+        if to not in NOTICE_TRANSITIONS[self.state]:
+            allowed = sorted(s.value for s in NOTICE_TRANSITIONS[self.state])
+            raise InvalidTransitionError(f"notice {self.id}", self.state.value, NoticeState(to).value, allowed)
+        change = StateChange(from_state=self.state.value, to_state=NoticeState(to).value, by=by, note=note)
+        data = {**self.model_dump(), **changes, "state": to, "history": (*self.history, change)}
+        return Notice.model_validate(data)
+
+
+class OutgoingMessage(BaseModel):
+    """A rendered, approved message ready for a transport: the raw RFC 5322 bytes and who approved it."""
+
+    model_config = _Frozen
+
+    notice_id: str
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...] = Field(min_length=1)
+    subject: str
+    raw: bytes
+    approved_by: str
+    approved_at: AwareDatetime
+
+
+class Delivery(BaseModel):
+    """That a notice was handed to a transport, when, by whose approval, and under which Message-ID."""
+
+    model_config = _Frozen
+
+    notice_id: str
+    transport: str
+    message_id: str
+    approved_by: str
+    approved_at: AwareDatetime
+    sent_at: AwareDatetime = Field(default_factory=utcnow)
+    detail: str = ""
+
+
+class FollowUp(BaseModel):
+    """One re-check of a sent notice's URLs."""
+
+    model_config = _Frozen
+
+    notice_id: str
+    checked_at: AwareDatetime = Field(default_factory=utcnow)
+    outcome: str = Field(description="removed, still_up or unreachable")
+    detail: str = ""

@@ -1,0 +1,76 @@
+"""The report extension points: notice templates (what a deletion request says) and transports (how it goes)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from takedown.models import Case, Delivery, EvidenceBundle, Finding, OutgoingMessage, Recipient
+from takedown.settings import AgencySettings
+
+__all__ = ["NoticeContext", "NoticeTemplate", "RenderedNotice", "Transport"]
+
+
+class NoticeContext(BaseModel):
+    """Everything a template may use to render one notice."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    case: Case
+    finding: Finding
+    recipient: Recipient
+    agency: AgencySettings
+    jurisdiction: str
+    locale: str
+    bundle: EvidenceBundle | None = None
+
+
+class RenderedNotice(BaseModel):
+    """A template's output: subject, bodies, and the legal fields it filled in."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subject: str
+    body_text: str
+    body_html: str | None = None
+    legal: dict[str, str] = Field(default_factory=dict)
+
+
+@runtime_checkable
+class NoticeTemplate(Protocol):
+    """Renders the subject and body of a deletion request in one or more languages."""
+
+    name: ClassVar[str]
+
+    @property
+    def locales(self) -> frozenset[str]:
+        """The locales (BCP 47 tags, e.g. ``ko``, ``zh-Hans``) this template can render."""
+        ...
+
+    def render(self, context: NoticeContext) -> RenderedNotice:
+        """Render a notice for ``context``.
+
+        Raises:
+            ReportError: the template cannot render this context (e.g. an unsupported locale).
+        """
+        ...
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Hands an approved message to the outside world (SMTP, an outbox folder, a capture list in tests)."""
+
+    name: ClassVar[str]
+
+    def send(self, message: OutgoingMessage) -> Delivery:
+        """Send ``message`` once and say so.
+
+        Raises:
+            DeliveryError: the message could not be sent.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections; the transport is not used afterwards."""
+        ...

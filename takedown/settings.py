@@ -1,0 +1,223 @@
+"""Agency settings: who is asking, where data lives, and which SMTP and TSA endpoints to use.
+
+One frozen model, read from ``takedown.toml`` and ``TAKEDOWN_<SECTION>__<FIELD>`` environment variables, and
+passed to what needs it. There is no global configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from takedown.errors import ConfigError
+
+__all__ = [
+    "AgencySettings",
+    "NetworkSettings",
+    "Settings",
+    "SmtpSettings",
+    "StorageSettings",
+    "TsaSettings",
+    "example_toml",
+    "load_settings",
+]
+
+_Frozen = ConfigDict(frozen=True, extra="forbid")
+ENV_PREFIX = "TAKEDOWN_"
+CONFIG_FILE = "takedown.toml"
+
+
+class AgencySettings(BaseModel):
+    """Who is asking for the removal: it appears in every notice and evidence report."""
+
+    model_config = _Frozen
+
+    name: str = "Example Digital Sex Crime Victim Support Center"
+    registration_number: str = Field(default="", description="the agency's designation or registration number")
+    email: str = "takedown@agency.example"
+    phone: str = ""
+    address: str = ""
+    signer: str = Field(default="Duty Officer", description="who signs notices")
+    signer_title: str = "Deletion Support Officer"
+    time_zone: str = "Asia/Seoul"
+    jurisdiction: str = "KR"
+    language: str = "ko"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class StorageSettings(BaseModel):
+    """Where the case store and the evidence files live."""
+
+    model_config = _Frozen
+
+    data_dir: Path = Path(".takedown")
+    store: str | None = Field(default=None, description="a store URL (sqlite:///path); default: data_dir")
+    evidence_dir: Path | None = Field(default=None, description="default: data_dir/evidence")
+
+    @property
+    def store_url(self) -> str:
+        """The store URL, defaulting to a SQLite file in ``data_dir``."""
+        return self.store or f"sqlite:///{self.data_dir / 'takedown.sqlite'}"
+
+    @property
+    def evidence_root(self) -> Path:
+        """The folder evidence is written under."""
+        return self.evidence_dir or self.data_dir / "evidence"
+
+
+class SmtpSettings(BaseModel):
+    """The SMTP server notices are sent through."""
+
+    model_config = _Frozen
+
+    host: str = "localhost"
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "takedown@agency.example"
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class TsaSettings(BaseModel):
+    """The RFC 3161 time-stamping authority evidence manifests are stamped by."""
+
+    model_config = _Frozen
+
+    url: str | None = None
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class NetworkSettings(BaseModel):
+    """How takedown fetches pages: the guard and the limits."""
+
+    model_config = _Frozen
+
+    user_agent: str = "takedown/0.1 (+https://github.com/takedown)"
+    timeout_s: float = Field(default=20.0, gt=0)
+    max_media_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    allow_loopback: bool = Field(default=False, description="fetch 127.0.0.0/8 and ::1 (tests, the demo)")
+    allow_private: bool = Field(default=False, description="fetch private and link-local addresses")
+    proxy: str | None = None
+
+
+class Settings(BaseModel):
+    """All of an agency's settings, frozen. Build with ``load_settings`` or directly."""
+
+    model_config = _Frozen
+
+    agency: AgencySettings = AgencySettings()
+    storage: StorageSettings = StorageSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    tsa: TsaSettings = TsaSettings()
+    network: NetworkSettings = NetworkSettings()
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    sections = set(Settings.model_fields)
+    out: dict[str, dict[str, str]] = {}
+    for key, value in env.items():
+        if not key.startswith(ENV_PREFIX) or "__" not in key:
+            continue
+        section, _, field = key[len(ENV_PREFIX) :].lower().partition("__")
+        if section not in sections:
+            raise ConfigError(f"{key}: unknown settings section {section!r}; known: {', '.join(sorted(sections))}")
+        out.setdefault(section, {})[field] = value
+    return out
+
+
+def load_settings(path: Path | str | None = None, *, env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from a TOML file and the environment (the environment wins).
+
+    Args:
+        path: the TOML file; default: ``$TAKEDOWN_CONFIG``, else ``./takedown.toml`` if it exists, else none.
+        env: the environment to read (default: ``os.environ``).
+
+    Raises:
+        ConfigError: the file cannot be read or parsed, or a setting is invalid; the message names it.
+    """
+    env = os.environ if env is None else env
+    if path is None:
+        path = env.get(f"{ENV_PREFIX}CONFIG") or (CONFIG_FILE if Path(CONFIG_FILE).is_file() else None)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    for section, fields in _env_overrides(env).items():
+        current = data.setdefault(section, {})
+        if not isinstance(current, dict):
+            raise ConfigError(f"[{section}] in {path} must be a table")
+        current.update(fields)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
+        )
+        where = f" in {path}" if path else ""
+        raise ConfigError(f"invalid settings{where}: {problems}") from exc
+
+
+def example_toml() -> str:
+    """A commented ``takedown.toml`` with every setting at its default."""
+    return '''\
+# takedown settings. Every value here can also be set in the environment as
+# TAKEDOWN_<SECTION>__<FIELD>, e.g. TAKEDOWN_SMTP__PASSWORD; the environment wins.
+
+[agency]
+# Who is asking for the removal: this appears in every notice and evidence report.
+name = "Example Digital Sex Crime Victim Support Center"
+registration_number = ""          # designation / registration number (required for KR notices)
+email = "takedown@agency.example"
+phone = ""
+address = ""
+signer = "Duty Officer"           # who signs notices
+signer_title = "Deletion Support Officer"
+time_zone = "Asia/Seoul"          # for dates in reports and notices (IANA name)
+jurisdiction = "KR"               # the requester's default legal basis
+language = "ko"                   # the agency's own language
+
+[storage]
+data_dir = ".takedown"            # the SQLite store and evidence live here by default
+# store = "sqlite:///.takedown/takedown.sqlite"
+# evidence_dir = ".takedown/evidence"
+
+[smtp]
+host = "localhost"
+port = 587
+security = "starttls"             # starttls, ssl or none
+# username = ""
+# password = ""                   # better: TAKEDOWN_SMTP__PASSWORD in the environment
+sender = "takedown@agency.example"
+timeout_s = 30
+
+[tsa]
+# url = "https://tsa.example/tsr"  # an RFC 3161 time-stamping authority
+timeout_s = 30
+
+[network]
+user_agent = "takedown/0.1 (+https://github.com/takedown)"
+timeout_s = 20
+max_media_bytes = 67108864
+allow_loopback = false            # only tests and the demo fetch 127.0.0.1
+allow_private = false
+# proxy = "http://proxy.agency.example:3128"
+'''

@@ -1,0 +1,173 @@
+"""The case store extension point: persistence of cases, findings, evidence, notices, deliveries and custody."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import ClassVar, Protocol, runtime_checkable
+
+from takedown.models import (
+    Case,
+    CustodyEvent,
+    Decision,
+    Delivery,
+    EvidenceBundle,
+    Finding,
+    FindingState,
+    FollowUp,
+    Notice,
+    NoticeState,
+)
+from takedown.store.blobs import BlobStore
+
+__all__ = ["GENESIS_HASH", "CaseStore"]
+
+GENESIS_HASH = "0" * 64
+"""The ``prev_hash`` of the first custody event of every subject."""
+
+
+@runtime_checkable
+class CaseStore(Protocol):
+    """Persists every record of every case; the workflow reads and writes nothing else.
+
+    Inserts of records with deterministic ids (findings, bundles, notices, deliveries) are idempotent: adding
+    one that exists returns ``False`` and changes nothing. State changes are compare-and-set on the state the
+    caller read, so no move is ever made twice. ``transaction()`` groups writes so they land together or not at
+    all; transactions nest (an inner one joins the outer).
+    """
+
+    name: ClassVar[str]
+
+    @property
+    def blobs(self) -> BlobStore:
+        """The content-addressed store of raw bytes (pages, media, artifacts)."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group writes: all land, or none do."""
+        ...
+
+    def close(self) -> None:
+        """Release the store; it is not used afterwards."""
+        ...
+
+    # cases
+    def put_case(self, case: Case) -> None:
+        """Insert or replace a case."""
+        ...
+
+    def get_case(self, case_id: str) -> Case:
+        """The case with this id. Raises ``NotFoundError``."""
+        ...
+
+    def list_cases(self) -> list[Case]:
+        """All cases, oldest first."""
+        ...
+
+    # findings
+    def add_finding(self, finding: Finding) -> bool:
+        """Insert a new finding; ``False`` (and no change) if one with its id exists."""
+        ...
+
+    def get_finding(self, finding_id: str) -> Finding:
+        """The finding with this id. Raises ``NotFoundError``."""
+        ...
+
+    def update_finding(self, finding: Finding, *, expected: FindingState) -> None:
+        """Replace a finding whose stored state is ``expected``.
+
+        Raises:
+            InvalidTransitionError: the stored state is no longer ``expected`` (someone moved it first).
+            NotFoundError: no such finding.
+        """
+        ...
+
+    def list_findings(
+        self,
+        case_id: str | None = None,
+        *,
+        states: Iterable[FindingState] | None = None,
+        decision: Decision | None = None,
+    ) -> list[Finding]:
+        """Findings, oldest first, filtered by case, states and decision."""
+        ...
+
+    # evidence
+    def add_bundle(self, bundle: EvidenceBundle) -> bool:
+        """Insert a bundle; ``False`` (and no change) if one with its id exists."""
+        ...
+
+    def get_bundle(self, bundle_id: str) -> EvidenceBundle:
+        """The bundle with this id. Raises ``NotFoundError``."""
+        ...
+
+    def list_bundles(self, case_id: str | None = None) -> list[EvidenceBundle]:
+        """Bundles, oldest first."""
+        ...
+
+    # notices
+    def add_notice(self, notice: Notice) -> bool:
+        """Insert a notice; ``False`` (and no change) if one with its id exists."""
+        ...
+
+    def get_notice(self, notice_id: str) -> Notice:
+        """The notice with this id. Raises ``NotFoundError``."""
+        ...
+
+    def update_notice(self, notice: Notice, *, expected: NoticeState) -> None:
+        """Replace a notice whose stored state is ``expected`` (compare-and-set, as ``update_finding``)."""
+        ...
+
+    def list_notices(
+        self,
+        case_id: str | None = None,
+        *,
+        finding_id: str | None = None,
+        states: Iterable[NoticeState] | None = None,
+    ) -> list[Notice]:
+        """Notices, oldest first, filtered."""
+        ...
+
+    # deliveries and follow-ups
+    def add_delivery(self, delivery: Delivery) -> bool:
+        """Record that a notice was sent; ``False`` if a delivery for that notice is already recorded."""
+        ...
+
+    def get_delivery(self, notice_id: str) -> Delivery | None:
+        """The delivery of a notice, or ``None`` if it was never sent."""
+        ...
+
+    def add_followup(self, followup: FollowUp) -> None:
+        """Record one re-check of a sent notice."""
+        ...
+
+    def list_followups(self, notice_id: str) -> list[FollowUp]:
+        """A notice's re-checks, oldest first."""
+        ...
+
+    # custody
+    def append_custody(
+        self,
+        subject: str,
+        action: str,
+        *,
+        actor: str,
+        details: Mapping[str, str] | None = None,
+        at: datetime | None = None,
+    ) -> CustodyEvent:
+        """Append an event to ``subject``'s hash-chained custody log and return it."""
+        ...
+
+    def custody_log(self, subject: str) -> list[CustodyEvent]:
+        """``subject``'s custody events in order."""
+        ...
+
+    # checkpoints (monitoring, resumable discovery)
+    def get_checkpoint(self, key: str) -> str | None:
+        """The value saved under ``key``, or ``None`` if none was saved."""
+        ...
+
+    def set_checkpoint(self, key: str, value: str) -> None:
+        """Save ``value`` under ``key``."""
+        ...

@@ -1,0 +1,494 @@
+"""The default case store: one SQLite file in WAL mode, a versioned schema, blobs on disk beside it.
+
+Records are kept as JSON (the pydantic models' own serialisation) with the columns that queries filter on
+beside them, so a model can gain a field without a migration. Schema changes are numbered migrations; the
+version lives in ``PRAGMA user_version`` and the file is marked as takedown's by ``PRAGMA application_id``.
+A file from a newer takedown, or one that is not a takedown store, is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel
+
+from takedown.errors import (
+    InvalidTransitionError,
+    NotFoundError,
+    StoreCorruptError,
+    StoreError,
+    StoreVersionError,
+)
+from takedown.models import (
+    Case,
+    CustodyEvent,
+    Decision,
+    Delivery,
+    EvidenceBundle,
+    Finding,
+    FindingState,
+    FollowUp,
+    Notice,
+    NoticeState,
+    utcnow,
+)
+from takedown.store.base import GENESIS_HASH
+from takedown.store.blobs import BlobStore
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteCaseStore"]
+
+APPLICATION_ID = 0x54414B44  # "TAKD"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema.
+    """
+    CREATE TABLE cases (
+        id TEXT PRIMARY KEY, created_at TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE TABLE findings (
+        id TEXT PRIMARY KEY, case_id TEXT NOT NULL, url TEXT NOT NULL, state TEXT NOT NULL,
+        decision TEXT, seq INTEGER NOT NULL, updated_at TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE INDEX findings_case_state ON findings (case_id, state);
+    CREATE TABLE bundles (
+        id TEXT PRIMARY KEY, case_id TEXT NOT NULL, finding_id TEXT NOT NULL UNIQUE, seq INTEGER NOT NULL,
+        data TEXT NOT NULL);
+    CREATE TABLE notices (
+        id TEXT PRIMARY KEY, case_id TEXT NOT NULL, finding_id TEXT NOT NULL, state TEXT NOT NULL,
+        seq INTEGER NOT NULL, updated_at TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE INDEX notices_finding ON notices (finding_id);
+    CREATE TABLE deliveries (
+        notice_id TEXT PRIMARY KEY, message_id TEXT NOT NULL UNIQUE, sent_at TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE TABLE followups (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, notice_id TEXT NOT NULL, checked_at TEXT NOT NULL,
+        data TEXT NOT NULL);
+    CREATE INDEX followups_notice ON followups (notice_id);
+    CREATE TABLE custody (
+        subject TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (subject, seq));
+    CREATE TRIGGER custody_append_only_update BEFORE UPDATE ON custody
+        BEGIN SELECT RAISE(ABORT, 'the custody log is append-only'); END;
+    CREATE TRIGGER custody_append_only_delete BEFORE DELETE ON custody
+        BEGIN SELECT RAISE(ABORT, 'the custody log is append-only'); END;
+    CREATE TABLE checkpoints (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    """,
+)
+"""Each entry moves the schema up one version; never edit one that has shipped, append a new one."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _load(model: type[M], data: str) -> M:
+    return model.model_validate_json(data)
+
+
+class SQLiteCaseStore:
+    """A ``CaseStore`` on one SQLite file (or ``:memory:``), with blobs in a folder.
+
+    Args:
+        path: the database file, created if missing; ``":memory:"`` for a throw-away store.
+        blob_dir: where blobs go; default: ``<path's folder>/blobs``.
+
+    Raises:
+        StoreVersionError: the file was written by a newer takedown.
+        StoreCorruptError: the file is damaged or not a takedown store. Nothing is written to it.
+    """
+
+    name: ClassVar[str] = "sqlite"
+
+    def __init__(self, path: Path | str, *, blob_dir: Path | None = None) -> None:
+        self.path = path if path == ":memory:" else Path(path)
+        if isinstance(self.path, Path):
+            self._check_header(self.path)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            default_blobs = self.path.parent / "blobs"
+        else:
+            if blob_dir is None:
+                raise StoreError("an in-memory store needs a blob_dir")
+            default_blobs = blob_dir
+        self._blobs = BlobStore(blob_dir or default_blobs)
+        self._lock = threading.RLock()
+        self._depth = 0
+        try:
+            self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        try:
+            self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
+
+    # -- opening --------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_header(path: Path) -> None:
+        if not path.exists() or path.stat().st_size == 0:
+            return
+        with path.open("rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+        if head != _SQLITE_MAGIC:
+            raise StoreCorruptError(f"{path} is not a SQLite database; refusing to open it as a case store")
+
+    def _migrate(self) -> None:
+        db = self._db
+        try:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            app_id = int(db.execute("PRAGMA application_id").fetchone()[0])
+            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreCorruptError(f"store {self.path} is damaged: {exc}") from exc
+        if tables and app_id != APPLICATION_ID:
+            raise StoreCorruptError(f"{self.path} is a SQLite database but not a takedown store")
+        if version > SCHEMA_VERSION:
+            raise StoreVersionError(
+                f"store {self.path} has schema version {version}, newer than this takedown understands "
+                f"({SCHEMA_VERSION}); upgrade takedown to open it"
+            )
+        if tables:
+            try:
+                check = db.execute("PRAGMA quick_check").fetchone()[0]
+            except sqlite3.DatabaseError as exc:
+                raise StoreCorruptError(f"store {self.path} is damaged: {exc}") from exc
+            if check != "ok":
+                raise StoreCorruptError(f"store {self.path} is damaged: {check}")
+        db.execute("PRAGMA busy_timeout = 10000")
+        if isinstance(self.path, Path):
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA foreign_keys = ON")
+        for number in range(version, SCHEMA_VERSION):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(MIGRATIONS[number]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                db.execute(f"PRAGMA user_version = {number + 1}")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+
+    @property
+    def blobs(self) -> BlobStore:
+        """The content-addressed store of raw bytes."""
+        return self._blobs
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open file."""
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes: all land or none do. Nested transactions join the outer one."""
+        with self._lock:
+            outer = self._depth == 0
+            if outer:
+                self._db.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the database file."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> SQLiteCaseStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _one(self, sql: str, params: Iterable[Any]) -> Any:
+        with self._lock:
+            row = self._db.execute(sql, tuple(params)).fetchone()
+        return None if row is None else row[0]
+
+    def _all(self, sql: str, params: Iterable[Any]) -> list[Any]:
+        with self._lock:
+            return [row[0] for row in self._db.execute(sql, tuple(params)).fetchall()]
+
+    def _insert(self, sql: str, params: Iterable[Any]) -> bool:
+        with self.transaction():
+            cursor = self._db.execute(sql, tuple(params))
+            return cursor.rowcount == 1
+
+    def _next_seq(self, table: str) -> int:
+        return int(self._db.execute(f"SELECT coalesce(max(seq), 0) + 1 FROM {table}").fetchone()[0])
+
+    # -- cases ----------------------------------------------------------------------------------------------
+
+    def put_case(self, case: Case) -> None:
+        """Insert or replace a case."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO cases (id, created_at, data) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                (case.id, case.created_at.isoformat(), case.model_dump_json()),
+            )
+
+    def get_case(self, case_id: str) -> Case:
+        """The case with this id."""
+        data = self._one("SELECT data FROM cases WHERE id = ?", (case_id,))
+        if data is None:
+            raise NotFoundError(f"no case {case_id!r}")
+        return _load(Case, data)
+
+    def list_cases(self) -> list[Case]:
+        """All cases, oldest first."""
+        return [_load(Case, d) for d in self._all("SELECT data FROM cases ORDER BY created_at, id", ())]
+
+    # -- findings -------------------------------------------------------------------------------------------
+
+    def add_finding(self, finding: Finding) -> bool:
+        """Insert a new finding unless one with its id exists."""
+        with self.transaction():
+            return self._insert(
+                "INSERT OR IGNORE INTO findings (id, case_id, url, state, decision, seq, updated_at, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    finding.id, finding.case_id, finding.candidate.url, finding.state.value,
+                    finding.decision.value if finding.decision else None, self._next_seq("findings"),
+                    utcnow().isoformat(), finding.model_dump_json(),
+                ),
+            )
+
+    def get_finding(self, finding_id: str) -> Finding:
+        """The finding with this id."""
+        data = self._one("SELECT data FROM findings WHERE id = ?", (finding_id,))
+        if data is None:
+            raise NotFoundError(f"no finding {finding_id!r}")
+        return _load(Finding, data)
+
+    def update_finding(self, finding: Finding, *, expected: FindingState) -> None:
+        """Replace a finding whose stored state is still ``expected``."""
+        with self.transaction():
+            cursor = self._db.execute(
+                "UPDATE findings SET state = ?, decision = ?, updated_at = ?, data = ? WHERE id = ? AND state = ?",
+                (
+                    finding.state.value, finding.decision.value if finding.decision else None,
+                    utcnow().isoformat(), finding.model_dump_json(), finding.id, FindingState(expected).value,
+                ),
+            )
+            if cursor.rowcount != 1:
+                current = self._one("SELECT state FROM findings WHERE id = ?", (finding.id,))
+                if current is None:
+                    raise NotFoundError(f"no finding {finding.id!r}")
+                raise InvalidTransitionError(
+                    f"finding {finding.id} (stored state changed)", current, finding.state.value, [expected]
+                )
+
+    def list_findings(
+        self,
+        case_id: str | None = None,
+        *,
+        states: Iterable[FindingState] | None = None,
+        decision: Decision | None = None,
+    ) -> list[Finding]:
+        """Findings, oldest first, filtered by case, states and decision."""
+        sql, params = "SELECT data FROM findings WHERE 1=1", list[str]()
+        if case_id is not None:
+            sql, params = sql + " AND case_id = ?", [*params, case_id]
+        if states is not None:
+            wanted = [FindingState(s).value for s in states]
+            sql += f" AND state IN ({','.join('?' * len(wanted))})"
+            params += wanted
+        if decision is not None:
+            sql, params = sql + " AND decision = ?", [*params, Decision(decision).value]
+        return [_load(Finding, d) for d in self._all(sql + " ORDER BY seq", params)]
+
+    # -- evidence -------------------------------------------------------------------------------------------
+
+    def add_bundle(self, bundle: EvidenceBundle) -> bool:
+        """Insert a bundle unless one with its id exists."""
+        with self.transaction():
+            return self._insert(
+                "INSERT OR IGNORE INTO bundles (id, case_id, finding_id, seq, data) VALUES (?, ?, ?, ?, ?)",
+                (bundle.id, bundle.case_id, bundle.finding_id, self._next_seq("bundles"), bundle.model_dump_json()),
+            )
+
+    def get_bundle(self, bundle_id: str) -> EvidenceBundle:
+        """The bundle with this id."""
+        data = self._one("SELECT data FROM bundles WHERE id = ?", (bundle_id,))
+        if data is None:
+            raise NotFoundError(f"no bundle {bundle_id!r}")
+        return _load(EvidenceBundle, data)
+
+    def list_bundles(self, case_id: str | None = None) -> list[EvidenceBundle]:
+        """Bundles, oldest first."""
+        if case_id is None:
+            rows = self._all("SELECT data FROM bundles ORDER BY seq", ())
+        else:
+            rows = self._all("SELECT data FROM bundles WHERE case_id = ? ORDER BY seq", (case_id,))
+        return [_load(EvidenceBundle, d) for d in rows]
+
+    # -- notices --------------------------------------------------------------------------------------------
+
+    def add_notice(self, notice: Notice) -> bool:
+        """Insert a notice unless one with its id exists."""
+        with self.transaction():
+            return self._insert(
+                "INSERT OR IGNORE INTO notices (id, case_id, finding_id, state, seq, updated_at, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    notice.id, notice.case_id, notice.finding_id, notice.state.value, self._next_seq("notices"),
+                    utcnow().isoformat(), notice.model_dump_json(),
+                ),
+            )
+
+    def get_notice(self, notice_id: str) -> Notice:
+        """The notice with this id."""
+        data = self._one("SELECT data FROM notices WHERE id = ?", (notice_id,))
+        if data is None:
+            raise NotFoundError(f"no notice {notice_id!r}")
+        return _load(Notice, data)
+
+    def update_notice(self, notice: Notice, *, expected: NoticeState) -> None:
+        """Replace a notice whose stored state is still ``expected``."""
+        with self.transaction():
+            cursor = self._db.execute(
+                "UPDATE notices SET state = ?, updated_at = ?, data = ? WHERE id = ? AND state = ?",
+                (
+                    notice.state.value, utcnow().isoformat(), notice.model_dump_json(), notice.id,
+                    NoticeState(expected).value,
+                ),
+            )
+            if cursor.rowcount != 1:
+                current = self._one("SELECT state FROM notices WHERE id = ?", (notice.id,))
+                if current is None:
+                    raise NotFoundError(f"no notice {notice.id!r}")
+                raise InvalidTransitionError(
+                    f"notice {notice.id} (stored state changed)", current, notice.state.value, [expected]
+                )
+
+    def list_notices(
+        self,
+        case_id: str | None = None,
+        *,
+        finding_id: str | None = None,
+        states: Iterable[NoticeState] | None = None,
+    ) -> list[Notice]:
+        """Notices, oldest first, filtered."""
+        sql, params = "SELECT data FROM notices WHERE 1=1", list[str]()
+        if case_id is not None:
+            sql, params = sql + " AND case_id = ?", [*params, case_id]
+        if finding_id is not None:
+            sql, params = sql + " AND finding_id = ?", [*params, finding_id]
+        if states is not None:
+            wanted = [NoticeState(s).value for s in states]
+            sql += f" AND state IN ({','.join('?' * len(wanted))})"
+            params += wanted
+        return [_load(Notice, d) for d in self._all(sql + " ORDER BY seq", params)]
+
+    # -- deliveries and follow-ups --------------------------------------------------------------------------
+
+    def add_delivery(self, delivery: Delivery) -> bool:
+        """Record a delivery unless the notice already has one."""
+        with self.transaction():
+            return self._insert(
+                "INSERT OR IGNORE INTO deliveries (notice_id, message_id, sent_at, data) VALUES (?, ?, ?, ?)",
+                (delivery.notice_id, delivery.message_id, delivery.sent_at.isoformat(), delivery.model_dump_json()),
+            )
+
+    def get_delivery(self, notice_id: str) -> Delivery | None:
+        """The notice's delivery, or ``None`` if it was never sent."""
+        data = self._one("SELECT data FROM deliveries WHERE notice_id = ?", (notice_id,))
+        return None if data is None else _load(Delivery, data)
+
+    def add_followup(self, followup: FollowUp) -> None:
+        """Record one re-check of a sent notice."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO followups (notice_id, checked_at, data) VALUES (?, ?, ?)",
+                (followup.notice_id, followup.checked_at.isoformat(), followup.model_dump_json()),
+            )
+
+    def list_followups(self, notice_id: str) -> list[FollowUp]:
+        """A notice's re-checks, oldest first."""
+        rows = self._all("SELECT data FROM followups WHERE notice_id = ? ORDER BY id", (notice_id,))
+        return [_load(FollowUp, d) for d in rows]
+
+    # -- custody --------------------------------------------------------------------------------------------
+
+    def append_custody(
+        self,
+        subject: str,
+        action: str,
+        *,
+        actor: str,
+        details: Mapping[str, str] | None = None,
+        at: datetime | None = None,
+    ) -> CustodyEvent:
+        """Append an event to ``subject``'s hash-chained custody log."""
+        with self.transaction():
+            row = self._db.execute(
+                "SELECT seq, hash FROM custody WHERE subject = ? ORDER BY seq DESC LIMIT 1", (subject,)
+            ).fetchone()
+            seq, prev = (1, GENESIS_HASH) if row is None else (int(row[0]) + 1, str(row[1]))
+            when = at or utcnow()
+            fields = dict(details or {})
+            digest = CustodyEvent.compute_hash(
+                seq=seq, subject=subject, action=action, actor=actor, at=when, details=fields, prev_hash=prev
+            )
+            event = CustodyEvent(
+                seq=seq, subject=subject, action=action, actor=actor, at=when, details=fields,
+                prev_hash=prev, hash=digest,
+            )
+            self._db.execute(
+                "INSERT INTO custody (subject, seq, hash, data) VALUES (?, ?, ?, ?)",
+                (subject, seq, digest, event.model_dump_json()),
+            )
+        return event
+
+    def custody_log(self, subject: str) -> list[CustodyEvent]:
+        """``subject``'s custody events in order."""
+        rows = self._all("SELECT data FROM custody WHERE subject = ? ORDER BY seq", (subject,))
+        return [_load(CustodyEvent, d) for d in rows]
+
+    # -- checkpoints ----------------------------------------------------------------------------------------
+
+    def get_checkpoint(self, key: str) -> str | None:
+        """The value saved under ``key``."""
+        value = self._one("SELECT value FROM checkpoints WHERE key = ?", (key,))
+        return None if value is None else str(value)
+
+    def set_checkpoint(self, key: str, value: str) -> None:
+        """Save ``value`` under ``key``."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO checkpoints (key, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (key, value, utcnow().isoformat()),
+            )
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into whole statements (``executescript`` would commit our open transaction)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        raise StoreError(f"incomplete statement in migration: {current.strip()[:80]}")
+    return statements

@@ -1,0 +1,665 @@
+"""Test doubles for every extension point, and contract tests a plugin author subclasses.
+
+Fakes (used by takedown's own tests too):
+
+- ``MockSite``: a site adapter over a dict of pages (or a fetch function).
+- ``StaticDetector``: answers a fixed label, or the label given per target.
+- ``RecordingWriter``: writes a small text report and remembers what it was asked.
+- ``StaticTemplate``: renders fixed ``str.format`` strings.
+- ``CapturingTransport``: keeps sent messages in a list; can be told to fail.
+- ``memory_store()``: a real SQLite case store in memory, blobs in a temporary folder.
+
+Contracts: subclass one in your test module, name it ``Test...``, and implement its ``make_...`` method(s)::
+
+    from takedown.testing import DetectorContract
+
+    class TestMyDetector(DetectorContract):
+        def make_detector(self):
+            return MyDetector()
+
+pytest then runs every ``test_...`` method of the contract against your plugin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from takedown.detect.base import Detector
+from takedown.errors import (
+    DeliveryError,
+    DetectionError,
+    InvalidTransitionError,
+    NotFoundError,
+    ReportError,
+    SiteError,
+    TakedownError,
+)
+from takedown.evidence.base import EvidenceWriter
+from takedown.evidence.custody import verify_chain
+from takedown.models import (
+    Artifact,
+    Candidate,
+    Case,
+    Decision,
+    Delivery,
+    Detection,
+    DetectionLabel,
+    EvidenceBundle,
+    FetchedMedia,
+    Finding,
+    FindingState,
+    FollowUp,
+    ItemKind,
+    Media,
+    MediaKind,
+    Notice,
+    NoticeState,
+    OutgoingMessage,
+    Page,
+    PageRecord,
+    Recipient,
+    SearchQuery,
+    utcnow,
+)
+from takedown.report.base import NoticeContext, NoticeTemplate, RenderedNotice, Transport
+from takedown.settings import AgencySettings
+from takedown.sites.base import SiteAdapter
+from takedown.store.base import CaseStore
+from takedown.store.blobs import atomic_write
+from takedown.store.sqlite import SQLiteCaseStore
+
+__all__ = [
+    "CapturingTransport",
+    "CaseStoreContract",
+    "DetectorContract",
+    "EvidenceWriterContract",
+    "MockSite",
+    "NoticeTemplateContract",
+    "RecordingWriter",
+    "SiteAdapterContract",
+    "StaticDetector",
+    "StaticTemplate",
+    "TransportContract",
+    "TypeCheck",
+    "memory_store",
+    "sample_case",
+    "sample_finding",
+    "sample_media",
+]
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+ALL_KINDS = frozenset(ItemKind)
+
+
+# -- sample data ------------------------------------------------------------------------------------------------
+
+
+def sample_case(**changes: object) -> Case:
+    """A small case with one exact reference hash and a keyword."""
+    data: dict[str, object] = {"id": "case-sample", "title": "Sample case", "keywords": ["sample"],
+                               "languages": ["en"], "jurisdiction": "KR"}
+    data.update(changes)
+    return Case.model_validate(data)
+
+
+def sample_media(data: bytes = b"not really an image", *, kind: MediaKind = MediaKind.IMAGE,
+                 blob: Path | None = None) -> Media:
+    """A ``Media`` record for ``data`` (hashes computed; ``blob`` is where the bytes lie, if anywhere)."""
+    return Media(url=f"https://mock.example/media/{hashlib.sha256(data).hexdigest()[:8]}", kind=kind,
+                 content_type="image/png" if kind is MediaKind.IMAGE else "video/mp4", size=len(data),
+                 sha256=hashlib.sha256(data).hexdigest(), md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                 blob=blob)
+
+
+def sample_finding(case: Case | None = None, *, url: str = "https://mock.example/post/1",
+                   state: FindingState = FindingState.JUDGED) -> Finding:
+    """A judged (by default) finding with one match detection and a page record."""
+    case = case or sample_case()
+    candidate = Candidate(case_id=case.id, site="mock.example", url=url, title="A post", text="sample text")
+    media = sample_media()
+    finding = Finding(case_id=case.id, candidate=candidate)
+    if state is FindingState.FOUND:
+        return finding
+    return Finding(
+        case_id=case.id, candidate=candidate, state=state, media=(media,),
+        page=PageRecord(url=url, final_url=url, status=200, html_sha256="0" * 64, fetched_at=utcnow()),
+        detections=(Detection(detector="static", target=media.sha256, kind=ItemKind.IMAGE,
+                              label=DetectionLabel.MATCH, score=1.0, rationale="sample"),),
+        decision=Decision.MATCH, reasons=("static: sample",),
+    )
+
+
+# -- fakes ------------------------------------------------------------------------------------------------------
+
+
+class MockSite:
+    """A site adapter over a dict of pages, for tests.
+
+    ``search`` yields a candidate for each page whose title or text contains the query (case-insensitive), or
+    for the URLs ``search_fn`` returns; ``fetch`` returns the page, or calls ``fetch_fn``. Unknown URLs raise
+    ``SiteError``. Every call is recorded in ``searches`` and ``fetches``.
+    """
+
+    name: ClassVar[str] = "mock"
+
+    def __init__(
+        self,
+        pages: Mapping[str, Page] | None = None,
+        *,
+        site: str = "mock.example",
+        search_fn: Callable[[SearchQuery], Iterable[str]] | None = None,
+        fetch_fn: Callable[[Candidate], Page] | None = None,
+    ) -> None:
+        self.pages = dict(pages or {})
+        self._site = site
+        self._search_fn = search_fn
+        self._fetch_fn = fetch_fn
+        self.searches: list[SearchQuery] = []
+        self.fetches: list[str] = []
+
+    @property
+    def site(self) -> str:
+        """The site label given at construction."""
+        return self._site
+
+    async def search(self, query: SearchQuery):  # type: ignore[no-untyped-def]  # an async generator
+        """Yield candidates for the pages that match ``query``."""
+        self.searches.append(query)
+        if self._search_fn is not None:
+            urls = list(self._search_fn(query))
+        else:
+            needle = query.text.lower()
+            urls = [u for u, p in self.pages.items() if needle in f"{p.title} {p.text}".lower()]
+        for url in urls[: query.limit]:
+            page = self.pages.get(url)
+            yield Candidate(case_id=query.case_id, site=self.site, url=url, title=page.title if page else "",
+                            query=query.text)
+
+    async def fetch(self, candidate: Candidate) -> Page:
+        """The page for the candidate's URL."""
+        self.fetches.append(candidate.url)
+        if self._fetch_fn is not None:
+            return self._fetch_fn(candidate)
+        try:
+            return self.pages[candidate.url]
+        except KeyError:
+            raise SiteError("no such page", plugin=self.name, url=candidate.url) from None
+
+
+class StaticDetector:
+    """A detector that answers ``label`` (or ``by_target[target]``) for every item it accepts."""
+
+    name: ClassVar[str] = "static"
+    accepts: ClassVar[frozenset[ItemKind]] = ALL_KINDS
+
+    def __init__(
+        self,
+        label: DetectionLabel = DetectionLabel.NO_MATCH,
+        *,
+        score: float | None = None,
+        by_target: Mapping[str, DetectionLabel] | None = None,
+        fail_on: Iterable[str] = (),
+    ) -> None:
+        self.label = label
+        self.score = score
+        self.by_target = dict(by_target or {})
+        self.fail_on = set(fail_on)
+        self.calls: list[str] = []
+
+    def detect(self, item: Media | Candidate, *, case: Case) -> Detection:
+        """The configured verdict; ``DetectionError`` for targets listed in ``fail_on``."""
+        target = item.sha256 if isinstance(item, Media) else "text"
+        self.calls.append(target)
+        if target in self.fail_on:
+            raise DetectionError(f"told to fail on {target}", plugin=self.name)
+        label = self.by_target.get(target, self.label)
+        score = self.score if self.score is not None else (1.0 if label is DetectionLabel.MATCH else 0.0)
+        kind = ItemKind(item.kind.value) if isinstance(item, Media) else ItemKind.TEXT
+        return Detection(detector=self.name, target=target, kind=kind, label=label, score=score, rationale="static")
+
+
+class RecordingWriter:
+    """Writes ``report.txt`` (one line per artifact) and records each bundle it was given."""
+
+    name: ClassVar[str] = "recording"
+    media_type: ClassVar[str] = "text/plain"
+
+    def __init__(self) -> None:
+        self.bundles: list[str] = []
+
+    def write(self, bundle: EvidenceBundle, finding: Finding, *, out: Path, root: Path) -> Artifact:
+        """Write the report atomically and return it as an artifact."""
+        self.bundles.append(bundle.id)
+        lines = [f"bundle {bundle.id} for {finding.candidate.url}"]
+        lines += [f"{a.sha256}  {a.path}" for a in bundle.artifacts]
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        path = out / "report.txt"
+        atomic_write(path, data)
+        return Artifact(path=path.relative_to(root).as_posix(), sha256=hashlib.sha256(data).hexdigest(),
+                        size=len(data), media_type=self.media_type, role="report")
+
+
+class StaticTemplate:
+    """Renders ``subject`` and ``body`` with ``str.format`` (fields: ``url``, ``agency``, ``locale``)."""
+
+    name: ClassVar[str] = "static"
+
+    def __init__(self, subject: str = "Removal request {url}", body: str = "Please remove {url}.\n-- {agency}",
+                 *, locales: Iterable[str] = ("en",)) -> None:
+        self.subject = subject
+        self.body = body
+        self._locales = frozenset(locales)
+
+    @property
+    def locales(self) -> frozenset[str]:
+        """The locales given at construction."""
+        return self._locales
+
+    def render(self, context: NoticeContext) -> RenderedNotice:
+        """Format the strings; ``ReportError`` for a locale not in ``locales``."""
+        if context.locale not in self._locales:
+            raise ReportError(f"no {context.locale!r} template", plugin=self.name)
+        fields = {"url": context.finding.candidate.url, "agency": context.agency.name, "locale": context.locale}
+        return RenderedNotice(subject=" ".join(self.subject.format(**fields).split()),
+                              body_text=self.body.format(**fields), legal={"urls": fields["url"]})
+
+
+class CapturingTransport:
+    """Keeps every message it is given in ``messages``; the first ``fail_times`` sends raise ``DeliveryError``."""
+
+    name: ClassVar[str] = "capture"
+
+    def __init__(self, *, fail_times: int = 0) -> None:
+        self.messages: list[OutgoingMessage] = []
+        self.fail_times = fail_times
+        self.closed = False
+
+    def send(self, message: OutgoingMessage) -> Delivery:
+        """Capture the message and return its delivery."""
+        if self.closed:
+            raise DeliveryError("transport is closed", plugin=self.name)
+        if self.fail_times > 0:
+            self.fail_times -= 1
+            raise DeliveryError("told to fail", plugin=self.name)
+        self.messages.append(message)
+        return Delivery(notice_id=message.notice_id, transport=self.name, message_id=message.message_id,
+                        approved_by=message.approved_by, approved_at=message.approved_at)
+
+    def close(self) -> None:
+        """Refuse further sends."""
+        self.closed = True
+
+
+def memory_store(blob_dir: Path | None = None) -> SQLiteCaseStore:
+    """A real SQLite case store held in memory, with blobs in ``blob_dir`` (default: a new temporary folder)."""
+    return SQLiteCaseStore(":memory:", blob_dir=blob_dir or Path(tempfile.mkdtemp(prefix="takedown-blobs-")))
+
+
+# -- contracts --------------------------------------------------------------------------------------------------
+
+
+class TypeCheck:
+    """Shared checks for plugin names."""
+
+    @staticmethod
+    def check_name(plugin: object) -> None:
+        """The plugin's ``name`` is a literal lower_snake_case string on its class."""
+        name = getattr(type(plugin), "name", None)
+        assert isinstance(name, str), f"{type(plugin).__name__}.name must be a class attribute str"
+        assert _NAME.match(name), f"name {name!r} must be lower_snake_case"
+
+
+class DetectorContract:
+    """What every ``Detector`` must do. Implement ``make_detector``; override ``make_items`` to add your own."""
+
+    def make_detector(self) -> Detector:
+        """The detector under test."""
+        raise NotImplementedError("implement make_detector() in your subclass")
+
+    def make_case(self) -> Case:
+        """The case items are judged against."""
+        return sample_case()
+
+    def make_items(self, folder: Path) -> list[Media | Candidate]:
+        """Items the detector should be able to judge (default: a candidate, and a corrupt image and video)."""
+        corrupt = folder / "corrupt.bin"
+        corrupt.write_bytes(b"\x00garbage" * 16)
+        items: list[Media | Candidate] = [sample_finding().candidate]
+        items += [sample_media(b"\x00garbage" * 16, kind=k, blob=corrupt) for k in (MediaKind.IMAGE, MediaKind.VIDEO)]
+        return items
+
+    def test_satisfies_protocol(self) -> None:
+        detector = self.make_detector()
+        assert isinstance(detector, Detector)
+        TypeCheck.check_name(detector)
+        assert detector.accepts, "a detector accepts at least one item kind"
+        assert detector.accepts <= ALL_KINDS
+
+    def test_judges_what_it_accepts_or_raises_a_typed_error(self) -> None:
+        detector = self.make_detector()
+        with tempfile.TemporaryDirectory() as folder:
+            for item in self.make_items(Path(folder)):
+                kind = ItemKind(item.kind.value) if isinstance(item, Media) else ItemKind.TEXT
+                if kind not in detector.accepts:
+                    continue
+                try:
+                    detection = detector.detect(item, case=self.make_case())
+                except DetectionError:
+                    continue  # a typed failure is allowed: the workflow records it and goes on
+                assert isinstance(detection, Detection)
+                assert detection.detector == detector.name
+                assert detection.target == (item.sha256 if isinstance(item, Media) else "text")
+                assert detection.kind is kind
+                assert 0.0 <= detection.score <= 1.0
+
+
+class SiteAdapterContract:
+    """What every ``SiteAdapter`` must do. Implement ``make_site`` and ``make_query``."""
+
+    def make_site(self) -> SiteAdapter:
+        """The adapter under test, pointed at a site that answers ``make_query``."""
+        raise NotImplementedError("implement make_site() in your subclass")
+
+    def make_query(self) -> SearchQuery:
+        """A query the site has at least one result for."""
+        raise NotImplementedError("implement make_query() in your subclass")
+
+    def _collect(self, site: SiteAdapter, query: SearchQuery) -> list[Candidate]:
+        async def run() -> list[Candidate]:
+            return [c async for c in site.search(query)]
+
+        return asyncio.run(run())
+
+    def test_satisfies_protocol(self) -> None:
+        site = self.make_site()
+        assert isinstance(site, SiteAdapter)
+        TypeCheck.check_name(site)
+        assert site.site, "an adapter says which site it covers"
+
+    def test_search_yields_unique_candidates_of_the_case(self) -> None:
+        site, query = self.make_site(), self.make_query()
+        found = self._collect(site, query)
+        assert found, "the query must find something"
+        assert len(found) <= query.limit
+        assert all(c.case_id == query.case_id and c.site == site.site for c in found)
+        assert len({c.url for c in found}) == len(found), "candidates are de-duplicated"
+
+    def test_fetch_returns_the_page_with_raw_media(self) -> None:
+        site, query = self.make_site(), self.make_query()
+        candidate = self._collect(site, query)[0]
+        page = asyncio.run(site.fetch(candidate))
+        assert isinstance(page, Page)
+        assert page.url == candidate.url
+        assert 100 <= page.status <= 599
+        assert all(isinstance(m, FetchedMedia) and m.url for m in page.media)
+
+    def test_fetch_failures_are_site_errors(self) -> None:
+        site, query = self.make_site(), self.make_query()
+        missing = Candidate(case_id=query.case_id, site=site.site, url="http://unreachable.invalid/none")
+        try:
+            page = asyncio.run(site.fetch(missing))
+        except SiteError:
+            return
+        assert page.status >= 400, "an unreachable page is a SiteError or an HTTP error status"
+
+
+class EvidenceWriterContract:
+    """What every ``EvidenceWriter`` must do. Implement ``make_writer``."""
+
+    def make_writer(self) -> EvidenceWriter:
+        """The writer under test."""
+        raise NotImplementedError("implement make_writer() in your subclass")
+
+    def make_inputs(self) -> tuple[EvidenceBundle, Finding]:
+        """A bundle and its finding to write."""
+        finding = sample_finding(state=FindingState.JUDGED)
+        bundle = EvidenceBundle(case_id=finding.case_id, finding_id=finding.id, capture={"url": finding.candidate.url})
+        return bundle, finding
+
+    def test_satisfies_protocol(self) -> None:
+        writer = self.make_writer()
+        assert isinstance(writer, EvidenceWriter)
+        TypeCheck.check_name(writer)
+        assert "/" in writer.media_type
+
+    def test_writes_a_sealed_artifact_under_out(self) -> None:
+        writer = self.make_writer()
+        bundle, finding = self.make_inputs()
+        with tempfile.TemporaryDirectory() as folder:
+            root = Path(folder)
+            out = root / "case" / bundle.id
+            artifact = writer.write(bundle, finding, out=out, root=root)
+            path = root / artifact.path
+            assert path.is_file() and path.resolve().is_relative_to(out.resolve())
+            data = path.read_bytes()
+            assert artifact.sha256 == hashlib.sha256(data).hexdigest()
+            assert artifact.size == len(data)
+            assert artifact.media_type == writer.media_type
+            leftovers = [p.name for p in out.rglob("*") if p.name.endswith(".tmp")]
+            assert not leftovers, f"temporary files left behind: {leftovers}"
+
+    def test_same_input_gives_same_content(self) -> None:
+        writer = self.make_writer()
+        bundle, finding = self.make_inputs()
+        digests = []
+        for _ in range(2):
+            with tempfile.TemporaryDirectory() as folder:
+                root = Path(folder)
+                digests.append(writer.write(bundle, finding, out=root / "b", root=root).sha256)
+        assert digests[0] == digests[1]
+
+
+class NoticeTemplateContract:
+    """What every ``NoticeTemplate`` must do. Implement ``make_template``."""
+
+    def make_template(self) -> NoticeTemplate:
+        """The template under test."""
+        raise NotImplementedError("implement make_template() in your subclass")
+
+    def make_context(self, locale: str) -> NoticeContext:
+        """A context to render, with a hostile page title (CR/LF, a fake header)."""
+        finding = sample_finding(state=FindingState.EVIDENCED)
+        hostile = finding.candidate.model_copy(update={"title": "Post\r\nBcc: victim@example.com"})
+        finding = finding.model_copy(update={"candidate": hostile})
+        return NoticeContext(case=sample_case(), finding=finding, agency=AgencySettings(), jurisdiction="KR",
+                             locale=locale, recipient=Recipient(address="abuse@mock.example"))
+
+    def test_satisfies_protocol(self) -> None:
+        template = self.make_template()
+        assert isinstance(template, NoticeTemplate)
+        TypeCheck.check_name(template)
+        assert template.locales, "a template renders at least one locale"
+
+    def test_renders_every_locale_with_a_one_line_subject(self) -> None:
+        template = self.make_template()
+        for locale in sorted(template.locales):
+            context = self.make_context(locale)
+            rendered = template.render(context)
+            assert rendered.subject.strip(), f"{locale}: empty subject"
+            assert "\r" not in rendered.subject and "\n" not in rendered.subject, f"{locale}: multi-line subject"
+            assert context.finding.candidate.url in rendered.body_text, f"{locale}: the body must give the URL"
+
+    def test_unknown_locale_is_a_report_error(self) -> None:
+        template = self.make_template()
+        try:
+            template.render(self.make_context("x-unknown"))
+        except ReportError:
+            return
+        raise AssertionError("rendering an unsupported locale must raise ReportError")
+
+
+class TransportContract:
+    """What every ``Transport`` must do. Implement ``make_transport`` (and ``delivered`` if you can observe it)."""
+
+    def make_transport(self) -> Transport:
+        """The transport under test, pointed at somewhere that accepts mail."""
+        raise NotImplementedError("implement make_transport() in your subclass")
+
+    def delivered(self, transport: Transport) -> list[str] | None:
+        """The Message-IDs the far side received, or ``None`` if the test cannot observe them."""
+        return None
+
+    def make_message(self) -> OutgoingMessage:
+        """An approved message to send."""
+        raw = (b"From: takedown@agency.example\r\nTo: abuse@mock.example\r\nSubject: Removal request\r\n"
+               b"Message-ID: <contract@agency.example>\r\n\r\nPlease remove https://mock.example/post/1\r\n")
+        return OutgoingMessage(notice_id="ntc-contract", message_id="<contract@agency.example>",
+                               sender="takedown@agency.example", recipients=("abuse@mock.example",),
+                               subject="Removal request", raw=raw, approved_by="Officer Kim", approved_at=utcnow())
+
+    def test_satisfies_protocol(self) -> None:
+        transport = self.make_transport()
+        assert isinstance(transport, Transport)
+        TypeCheck.check_name(transport)
+        transport.close()
+
+    def test_send_returns_the_delivery_of_that_message(self) -> None:
+        transport = self.make_transport()
+        message = self.make_message()
+        try:
+            delivery = transport.send(message)
+            assert delivery.notice_id == message.notice_id
+            assert delivery.message_id == message.message_id
+            assert delivery.approved_by == message.approved_by
+            assert delivery.transport == transport.name
+            seen = self.delivered(transport)
+            if seen is not None:
+                assert seen.count(message.message_id) == 1
+        finally:
+            transport.close()
+
+
+class CaseStoreContract:
+    """What every ``CaseStore`` must do. Implement ``make_store`` (a new, empty store in ``folder``)."""
+
+    def make_store(self, folder: Path) -> CaseStore:
+        """A new, empty store that keeps its files in ``folder``."""
+        raise NotImplementedError("implement make_store() in your subclass")
+
+    def _with_store(self, check: Callable[[CaseStore], None]) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            store = self.make_store(Path(folder))
+            try:
+                check(store)
+            finally:
+                store.close()
+
+    def test_satisfies_protocol(self) -> None:
+        def check(store: CaseStore) -> None:
+            assert isinstance(store, CaseStore)
+            TypeCheck.check_name(store)
+
+        self._with_store(check)
+
+    def test_cases_round_trip(self) -> None:
+        def check(store: CaseStore) -> None:
+            case = sample_case()
+            store.put_case(case)
+            assert store.get_case(case.id) == case
+            assert [c.id for c in store.list_cases()] == [case.id]
+            try:
+                store.get_case("case-missing")
+            except NotFoundError:
+                return
+            raise AssertionError("a missing case is a NotFoundError")
+
+        self._with_store(check)
+
+    def test_findings_are_inserted_once_and_moved_by_compare_and_set(self) -> None:
+        def check(store: CaseStore) -> None:
+            found = sample_finding(state=FindingState.FOUND)
+            assert store.add_finding(found) is True
+            assert store.add_finding(found) is False
+            judged = sample_finding(state=FindingState.JUDGED)
+            store.update_finding(judged, expected=FindingState.FOUND)
+            assert store.get_finding(found.id).state is FindingState.JUDGED
+            try:
+                store.update_finding(judged, expected=FindingState.FOUND)
+            except InvalidTransitionError:
+                pass
+            else:
+                raise AssertionError("a stale compare-and-set must fail")
+            assert [f.id for f in store.list_findings(found.case_id, states=[FindingState.JUDGED])] == [found.id]
+            assert store.list_findings(found.case_id, states=[FindingState.FOUND]) == []
+            assert [f.id for f in store.list_findings(decision=Decision.MATCH)] == [found.id]
+
+        self._with_store(check)
+
+    def test_transactions_roll_back_together(self) -> None:
+        def check(store: CaseStore) -> None:
+            finding = sample_finding(state=FindingState.FOUND)
+            try:
+                with store.transaction():
+                    store.add_finding(finding)
+                    store.append_custody("subject", "captured", actor="test")
+                    raise RuntimeError("crash inside the transaction")
+            except RuntimeError:
+                pass
+            assert store.list_findings() == []
+            assert store.custody_log("subject") == []
+
+        self._with_store(check)
+
+    def test_bundles_notices_and_deliveries_are_idempotent(self) -> None:
+        def check(store: CaseStore) -> None:
+            finding = sample_finding()
+            bundle = EvidenceBundle(case_id=finding.case_id, finding_id=finding.id)
+            assert store.add_bundle(bundle) is True
+            assert store.add_bundle(bundle) is False
+            assert store.get_bundle(bundle.id) == bundle
+            notice = Notice(case_id=finding.case_id, finding_id=finding.id, recipient=Recipient(address="a@b.example"),
+                            jurisdiction="KR", locale="en", subject="s", body_text="b")
+            assert store.add_notice(notice) is True
+            assert store.add_notice(notice) is False
+            approved = notice.advance(NoticeState.APPROVED, by="Officer", approved_by="Officer", approved_at=utcnow())
+            store.update_notice(approved, expected=NoticeState.DRAFT)
+            assert store.get_notice(notice.id).approved_by == "Officer"
+            assert store.list_notices(finding_id=finding.id, states=[NoticeState.APPROVED]) == [approved]
+            assert store.get_delivery(notice.id) is None
+            delivery = Delivery(notice_id=notice.id, transport="capture", message_id="<m@x>", approved_by="Officer",
+                                approved_at=utcnow())
+            assert store.add_delivery(delivery) is True
+            assert store.add_delivery(delivery) is False
+            assert store.get_delivery(notice.id) == delivery
+            store.add_followup(FollowUp(notice_id=notice.id, outcome="still_up"))
+            store.add_followup(FollowUp(notice_id=notice.id, outcome="removed"))
+            assert [f.outcome for f in store.list_followups(notice.id)] == ["still_up", "removed"]
+
+        self._with_store(check)
+
+    def test_custody_log_is_a_valid_hash_chain(self) -> None:
+        def check(store: CaseStore) -> None:
+            for action in ("captured", "hashed", "written"):
+                store.append_custody("bnd-1", action, actor="test", details={"n": action})
+            store.append_custody("bnd-2", "captured", actor="test")
+            log = store.custody_log("bnd-1")
+            assert [e.action for e in log] == ["captured", "hashed", "written"]
+            assert verify_chain(log) == []
+            assert log[1].prev_hash == log[0].hash
+            assert len(store.custody_log("bnd-2")) == 1
+            forged = [log[0], log[1].model_copy(update={"actor": "someone else"}), log[2]]
+            assert verify_chain(forged), "an altered event must break the chain"
+
+        self._with_store(check)
+
+    def test_checkpoints_and_blobs(self) -> None:
+        def check(store: CaseStore) -> None:
+            assert store.get_checkpoint("k") is None
+            store.set_checkpoint("k", "1")
+            store.set_checkpoint("k", "2")
+            assert store.get_checkpoint("k") == "2"
+            sha = store.blobs.put(b"bytes")
+            assert store.blobs.put(b"bytes") == sha
+            assert store.blobs.read(sha) == b"bytes"
+
+        self._with_store(check)
+
+
+def _unused(_: Sequence[TakedownError]) -> None:  # keeps the import list honest for type checkers
+    return None

@@ -1,0 +1,345 @@
+"""The workflow: runs a case through discover → judge → evidence → draft, persisting every step.
+
+Each stage reads the findings in the state it handles and moves each one forward in a single store transaction,
+so the workflow can be killed at any point and run again: finished steps are not repeated (ids are
+deterministic and moves are compare-and-set) and unfinished ones are redone from the start of that step.
+Network stages run under a concurrency limit on the event loop; hashing and detection run in a thread pool.
+Nothing here sends a notice: drafts wait for an officer's approval (see ``takedown.report.review``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from takedown.detect.base import Detector
+from takedown.detect.policy import DecisionPolicy
+from takedown.errors import DetectionError, EvidenceError, ReportError, SiteError, UsageError
+from takedown.evidence.base import EvidenceWriter
+from takedown.evidence.capture import capture_finding
+from takedown.models import (
+    Candidate,
+    Case,
+    Decision,
+    Detection,
+    DetectionLabel,
+    Finding,
+    FindingState,
+    ItemKind,
+    Media,
+    Page,
+    PageRecord,
+    SearchQuery,
+)
+from takedown.report.base import NoticeTemplate
+from takedown.report.draft import draft_notices
+from takedown.settings import Settings
+from takedown.sites.base import SiteAdapter
+from takedown.store.base import CaseStore
+
+__all__ = ["ProgressEvent", "Workflow", "WorkflowResult"]
+
+T = TypeVar("T")
+STAGES = ("discover", "judge", "evidence", "draft")
+
+
+class ProgressEvent(BaseModel):
+    """How far a stage has got; ``total`` is ``None`` while it is not known (discovery)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: str
+    done: int
+    total: int | None = None
+    message: str = ""
+
+
+class WorkflowResult(BaseModel):
+    """What a case looks like after a run: counts over the whole case, not just this run's work."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    candidates: int
+    findings: int = Field(description="candidates decided match or review")
+    matches: int
+    reviews: int
+    bundles: int
+    notices: int
+    locales: list[str]
+    errors: list[str] = Field(default_factory=list, description="what failed in this run; it is retried next run")
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, object]:
+        """The result as plain JSON-ready data."""
+        return self.model_dump(mode="json")
+
+
+class Workflow:
+    """Runs cases through the stages with the plugins given, in list order.
+
+    Args:
+        store: where everything is persisted.
+        settings: the agency's settings (who is asking, where evidence goes).
+        sites: site adapters; candidates are routed back to the adapter whose ``site`` found them.
+        detectors: run on every item of a kind they accept.
+        writers: evidence writers, run in order for every bundle.
+        templates: notice templates; for each locale the first that renders it is used.
+        policy: turns detections into a decision (default: ``DecisionPolicy()``).
+        locales: the languages notices are drafted in (default: the case's languages).
+        evidence_for: the decisions that get an evidence bundle and drafts (default: match only).
+        concurrency: how many pages are fetched at once.
+        cpu_workers: threads for hashing and detection.
+        progress: called with a ``ProgressEvent`` as work completes.
+        operator: who runs the workflow, recorded in the custody log.
+    """
+
+    def __init__(
+        self,
+        store: CaseStore,
+        *,
+        settings: Settings | None = None,
+        sites: Sequence[SiteAdapter] = (),
+        detectors: Sequence[Detector] = (),
+        writers: Sequence[EvidenceWriter] = (),
+        templates: Sequence[NoticeTemplate] = (),
+        policy: DecisionPolicy | None = None,
+        locales: Sequence[str] | None = None,
+        evidence_for: Sequence[Decision] = (Decision.MATCH,),
+        concurrency: int = 8,
+        cpu_workers: int = 2,
+        progress: Callable[[ProgressEvent], None] | None = None,
+        operator: str = "takedown",
+    ) -> None:
+        if concurrency < 1 or cpu_workers < 1:
+            raise UsageError("concurrency and cpu_workers must be at least 1")
+        self.store = store
+        self.settings = settings or Settings()
+        self.sites = {site.site: site for site in sites}
+        if len(self.sites) != len(sites):
+            raise UsageError("two site adapters cover the same site")
+        self.detectors = list(detectors)
+        self.writers = list(writers)
+        self.templates = list(templates)
+        self.policy = policy or DecisionPolicy()
+        self.locales = list(locales) if locales is not None else None
+        self.evidence_for = frozenset(evidence_for)
+        self.concurrency = concurrency
+        self.cpu_workers = cpu_workers
+        self.progress = progress
+        self.operator = operator
+        self.evidence_root = Path(self.settings.storage.evidence_root)
+        self._errors: list[str] = []
+
+    # -- running --------------------------------------------------------------------------------------------
+
+    async def run(self, case_id: str) -> WorkflowResult:
+        """Run every stage for a case, resuming wherever an earlier run stopped."""
+        started = time.perf_counter()
+        self._errors = []
+        case = self.store.get_case(case_id)
+        with ThreadPoolExecutor(max_workers=self.cpu_workers, thread_name_prefix="takedown-cpu") as pool:
+            self._pool = pool
+            await self.discover(case)
+            await self.judge(case)
+            await self.collect_evidence(case)
+            await self.draft(case)
+        return self.result(case_id, seconds=time.perf_counter() - started)
+
+    def run_sync(self, case_id: str) -> WorkflowResult:
+        """``run`` for callers without an event loop (scripts, the CLI)."""
+        return asyncio.run(self.run(case_id))
+
+    def result(self, case_id: str, *, seconds: float = 0.0) -> WorkflowResult:
+        """The case's counts as they stand in the store."""
+        findings = self.store.list_findings(case_id)
+        notices = self.store.list_notices(case_id)
+        return WorkflowResult(
+            case_id=case_id,
+            candidates=len(findings),
+            findings=sum(f.decision in (Decision.MATCH, Decision.REVIEW) for f in findings),
+            matches=sum(f.decision is Decision.MATCH for f in findings),
+            reviews=sum(f.decision is Decision.REVIEW for f in findings),
+            bundles=len(self.store.list_bundles(case_id)),
+            notices=len(notices),
+            locales=sorted({n.locale for n in notices}),
+            errors=list(self._errors),
+            seconds=round(seconds, 3),
+        )
+
+    def _report(self, stage: str, done: int, total: int | None, message: str = "") -> None:
+        if self.progress is not None:
+            self.progress(ProgressEvent(stage=stage, done=done, total=total, message=message))
+
+    def _fail(self, what: str, exc: BaseException) -> None:
+        self._errors.append(f"{what}: {type(exc).__name__}: {exc}")
+
+    async def _off_loop(self, fn: Callable[[], T]) -> T:
+        pool = getattr(self, "_pool", None)
+        return await asyncio.get_running_loop().run_in_executor(pool, fn)
+
+    async def _bounded(self, stage: str, items: Sequence[T], work: Callable[[T], Awaitable[None]]) -> None:
+        gate = asyncio.Semaphore(self.concurrency)
+        done = 0
+        self._report(stage, 0, len(items))
+
+        async def one(item: T) -> None:
+            nonlocal done
+            async with gate:
+                await work(item)
+            done += 1
+            self._report(stage, done, len(items))
+
+        await asyncio.gather(*(one(item) for item in items))
+
+    # -- discover -------------------------------------------------------------------------------------------
+
+    async def discover(self, case: Case) -> None:
+        """Search every site for every keyword of the case; each new page becomes a ``found`` finding."""
+        found = 0
+        queries = case.keywords or [""]
+
+        async def search(site: SiteAdapter) -> None:
+            nonlocal found
+            for text in queries:
+                try:
+                    async for candidate in site.search(SearchQuery(case_id=case.id, text=text)):
+                        if self.store.add_finding(Finding(case_id=case.id, candidate=candidate)):
+                            found += 1
+                            self._report("discover", found, None, candidate.url)
+                except SiteError as exc:
+                    self._fail(f"search {site.site} for {text!r}", exc)
+
+        self._report("discover", 0, None)
+        await asyncio.gather(*(search(site) for site in self.sites.values()))
+
+    # -- judge ----------------------------------------------------------------------------------------------
+
+    async def judge(self, case: Case) -> None:
+        """Fetch each ``found`` page, store its bytes, run the detectors and record the policy's decision."""
+        pending = self.store.list_findings(case.id, states=[FindingState.FOUND])
+        await self._bounded("judge", pending, lambda finding: self._judge_one(case, finding))
+
+    async def _judge_one(self, case: Case, finding: Finding) -> None:
+        site = self.sites.get(finding.candidate.site)
+        if site is None:
+            self._fail(f"judge {finding.id}", UsageError(f"no site adapter for {finding.candidate.site!r} in this run"))
+            return
+        try:
+            page = await site.fetch(finding.candidate)
+        except SiteError as exc:
+            self._fail(f"fetch {finding.candidate.url}", exc)
+            return
+        record, media = await self._off_loop(lambda: self._store_page(page))
+        candidate = finding.candidate.model_copy(
+            update={"title": page.title or finding.candidate.title, "text": page.text,
+                    "language": page.language or finding.candidate.language}
+        )
+        detections = await self._off_loop(lambda: self._detect(case, candidate, media))
+        decision, reasons = self.policy.decide(detections)
+        if page.status >= 400:
+            reasons = (f"the page answered HTTP {page.status}", *reasons)
+        judged = finding.advance(
+            FindingState.JUDGED, candidate=candidate, page=record, media=media, detections=detections,
+            decision=decision, reasons=reasons,
+        )
+        self.store.update_finding(judged, expected=FindingState.FOUND)
+
+    def _store_page(self, page: Page) -> tuple[PageRecord, tuple[Media, ...]]:
+        blobs = self.store.blobs
+        html_sha = blobs.put(page.html.encode("utf-8"))
+        media = []
+        for item in page.media:
+            sha = blobs.put(item.content)
+            media.append(
+                Media(
+                    url=item.url, kind=item.kind, content_type=item.content_type, size=len(item.content), sha256=sha,
+                    md5=hashlib.md5(item.content, usedforsecurity=False).hexdigest(), blob=blobs.path(sha),
+                )
+            )
+        record = PageRecord(
+            url=page.url, final_url=page.final_url, status=page.status, headers=page.headers, title=page.title,
+            language=page.language, html_sha256=html_sha, contacts=page.contacts, fetched_at=page.fetched_at,
+        )
+        return record, tuple(media)
+
+    def _detect(self, case: Case, candidate: Candidate, media: Sequence[Media]) -> tuple[Detection, ...]:
+        out: list[Detection] = []
+        items: list[tuple[ItemKind, Media | Candidate, str]] = [
+            (ItemKind(m.kind.value), m, m.sha256) for m in media
+        ]
+        items.append((ItemKind.TEXT, candidate, "text"))
+        for kind, item, target in items:
+            for detector in self.detectors:
+                if kind not in detector.accepts:
+                    continue
+                try:
+                    out.append(detector.detect(item, case=case))
+                except DetectionError as exc:
+                    out.append(
+                        Detection(detector=detector.name, target=target, kind=kind, label=DetectionLabel.ERROR,
+                                  score=0.0, rationale=str(exc))
+                    )
+        return tuple(out)
+
+    # -- evidence -------------------------------------------------------------------------------------------
+
+    async def collect_evidence(self, case: Case) -> None:
+        """Capture and seal a bundle for each judged finding whose decision asks for evidence."""
+        pending = [
+            f for f in self.store.list_findings(case.id, states=[FindingState.JUDGED])
+            if f.decision in self.evidence_for
+        ]
+        await self._bounded("evidence", pending, self._evidence_one)
+
+    async def _evidence_one(self, finding: Finding) -> None:
+        try:
+            bundle = await self._off_loop(
+                lambda: capture_finding(finding, blobs=self.store.blobs, root=self.evidence_root,
+                                        writers=self.writers, operator=self.operator)
+            )
+        except EvidenceError as exc:
+            self._fail(f"evidence for {finding.id}", exc)
+            return
+        store = self.store
+        with store.transaction():
+            store.add_bundle(bundle)
+            store.append_custody(bundle.id, "captured", actor=self.operator, at=bundle.captured_at,
+                                 details={"url": finding.candidate.url, "finding": finding.id})
+            for artifact in bundle.artifacts:
+                store.append_custody(bundle.id, "hashed", actor=self.operator,
+                                     details={"path": artifact.path, "sha256": artifact.sha256, "role": artifact.role})
+            store.update_finding(finding.advance(FindingState.EVIDENCED, note=bundle.id),
+                                 expected=FindingState.JUDGED)
+
+    # -- draft ----------------------------------------------------------------------------------------------
+
+    async def draft(self, case: Case) -> None:
+        """Draft notices for each evidenced finding, in every locale; they wait for an officer's approval."""
+        pending = self.store.list_findings(case.id, states=[FindingState.EVIDENCED])
+        locales = self.locales or case.languages
+        done = 0
+        self._report("draft", 0, len(pending))
+        for finding in pending:
+            try:
+                bundle = self.store.get_bundle(finding.bundle_id)
+                notices = draft_notices(finding, case=case, agency=self.settings.agency, templates=self.templates,
+                                        locales=locales, bundle=bundle)
+            except ReportError as exc:
+                self._fail(f"draft for {finding.id}", exc)
+                continue
+            with self.store.transaction():
+                for notice in notices:
+                    if self.store.add_notice(notice):
+                        self.store.append_custody(notice.id, "drafted", actor=self.operator,
+                                                  details={"locale": notice.locale, "to": notice.recipient.address})
+                self.store.update_finding(finding.advance(FindingState.DRAFTED), expected=FindingState.EVIDENCED)
+            done += 1
+            self._report("draft", done, len(pending))
