@@ -26,7 +26,7 @@ import asyncio
 import hashlib
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -38,7 +38,6 @@ from takedown.errors import (
     NotFoundError,
     ReportError,
     SiteError,
-    TakedownError,
 )
 from takedown.evidence.base import EvidenceWriter
 from takedown.evidence.custody import verify_chain
@@ -162,6 +161,7 @@ class MockSite:
         self._fetch_fn = fetch_fn
         self.searches: list[SearchQuery] = []
         self.fetches: list[str] = []
+        self.closed = False
 
     @property
     def site(self) -> str:
@@ -190,6 +190,10 @@ class MockSite:
             return self.pages[candidate.url]
         except KeyError:
             raise SiteError("no such page", plugin=self.name, url=candidate.url) from None
+
+    async def aclose(self) -> None:
+        """Mark the adapter closed."""
+        self.closed = True
 
 
 class StaticDetector:
@@ -370,43 +374,63 @@ class SiteAdapterContract:
         """A query the site has at least one result for."""
         raise NotImplementedError("implement make_query() in your subclass")
 
-    def _collect(self, site: SiteAdapter, query: SearchQuery) -> list[Candidate]:
-        async def run() -> list[Candidate]:
-            return [c async for c in site.search(query)]
+    def _scenario(self, steps: Callable[[SiteAdapter], Awaitable[None]]) -> None:
+        """Run ``steps`` against a new adapter in one event loop, closing the adapter afterwards."""
 
-        return asyncio.run(run())
+        async def run() -> None:
+            site = self.make_site()
+            try:
+                await steps(site)
+            finally:
+                await site.aclose()
+
+        asyncio.run(run())
 
     def test_satisfies_protocol(self) -> None:
-        site = self.make_site()
-        assert isinstance(site, SiteAdapter)
-        TypeCheck.check_name(site)
-        assert site.site, "an adapter says which site it covers"
+        async def steps(site: SiteAdapter) -> None:
+            assert isinstance(site, SiteAdapter)
+            TypeCheck.check_name(site)
+            assert site.site, "an adapter says which site it covers"
+
+        self._scenario(steps)
 
     def test_search_yields_unique_candidates_of_the_case(self) -> None:
-        site, query = self.make_site(), self.make_query()
-        found = self._collect(site, query)
-        assert found, "the query must find something"
-        assert len(found) <= query.limit
-        assert all(c.case_id == query.case_id and c.site == site.site for c in found)
-        assert len({c.url for c in found}) == len(found), "candidates are de-duplicated"
+        query = self.make_query()
+
+        async def steps(site: SiteAdapter) -> None:
+            found = [c async for c in site.search(query)]
+            assert found, "the query must find something"
+            assert len(found) <= query.limit
+            assert all(c.case_id == query.case_id and c.site == site.site for c in found)
+            assert len({c.url for c in found}) == len(found), "candidates are de-duplicated"
+
+        self._scenario(steps)
 
     def test_fetch_returns_the_page_with_raw_media(self) -> None:
-        site, query = self.make_site(), self.make_query()
-        candidate = self._collect(site, query)[0]
-        page = asyncio.run(site.fetch(candidate))
-        assert isinstance(page, Page)
-        assert page.url == candidate.url
-        assert 100 <= page.status <= 599
-        assert all(isinstance(m, FetchedMedia) and m.url for m in page.media)
+        query = self.make_query()
+
+        async def steps(site: SiteAdapter) -> None:
+            candidate = await anext(aiter(site.search(query)))
+            page = await site.fetch(candidate)
+            assert isinstance(page, Page)
+            assert page.url == candidate.url
+            assert 100 <= page.status <= 599
+            assert all(isinstance(m, FetchedMedia) and m.url for m in page.media)
+
+        self._scenario(steps)
 
     def test_fetch_failures_are_site_errors(self) -> None:
-        site, query = self.make_site(), self.make_query()
-        missing = Candidate(case_id=query.case_id, site=site.site, url="http://unreachable.invalid/none")
-        try:
-            page = asyncio.run(site.fetch(missing))
-        except SiteError:
-            return
-        assert page.status >= 400, "an unreachable page is a SiteError or an HTTP error status"
+        query = self.make_query()
+
+        async def steps(site: SiteAdapter) -> None:
+            missing = Candidate(case_id=query.case_id, site=site.site, url="http://unreachable.invalid/none")
+            try:
+                page = await site.fetch(missing)
+            except SiteError:
+                return
+            assert page.status >= 400, "an unreachable page is a SiteError or an HTTP error status"
+
+        self._scenario(steps)
 
 
 class EvidenceWriterContract:
@@ -660,6 +684,3 @@ class CaseStoreContract:
 
         self._with_store(check)
 
-
-def _unused(_: Sequence[TakedownError]) -> None:  # keeps the import list honest for type checkers
-    return None

@@ -154,8 +154,24 @@ class Workflow:
         return self.result(case_id, seconds=time.perf_counter() - started)
 
     def run_sync(self, case_id: str) -> WorkflowResult:
-        """``run`` for callers without an event loop (scripts, the CLI)."""
-        return asyncio.run(self.run(case_id))
+        """``run`` for callers without an event loop (scripts, the CLI).
+
+        It runs in an event loop of its own and closes the site adapters at the end, since their connections
+        belong to that loop.
+        """
+
+        async def run_and_close() -> WorkflowResult:
+            try:
+                return await self.run(case_id)
+            finally:
+                await self.aclose()
+
+        return asyncio.run(run_and_close())
+
+    async def aclose(self) -> None:
+        """Close every site adapter (for owners that hand theirs over to the workflow)."""
+        for site in self.sites.values():
+            await site.aclose()
 
     def result(self, case_id: str, *, seconds: float = 0.0) -> WorkflowResult:
         """The case's counts as they stand in the store."""

@@ -106,8 +106,9 @@ def send_notice(store: CaseStore, notice_id: str, *, transport: Transport, sende
     store.set_checkpoint(_intent_key(notice_id), message_id)
     try:
         delivery = transport.send(outgoing)
-    except BaseException:
-        # The transport said it did not send: the intent is withdrawn so the officer can retry.
+    except DeliveryError:
+        # The transport says it did not send: the intent is withdrawn so the officer can retry. Any other
+        # failure leaves the intent in place: nobody knows whether the message left.
         _clear_intent(store, notice_id)
         raise
     _record(store, notice, delivery)

@@ -15,7 +15,7 @@ class SiteAdapter(Protocol):
     """Finds candidate pages on one site and fetches them.
 
     ``name`` is the adapter's stable plugin name (it is stored with every candidate); ``site`` says which site
-    this instance covers (one adapter class may serve many sites). Both verbs are async: adapters do network
+    this instance covers (one adapter class may serve many sites). The verbs are async: adapters do network
     I/O, and the workflow runs many at once under its own concurrency limit.
     """
 
@@ -40,4 +40,8 @@ class SiteAdapter(Protocol):
         Raises:
             SiteError: the page could not be fetched (``FetchBlockedError`` if the guard refused it).
         """
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and browsers; the adapter is not used afterwards. Its owner calls this."""
         ...

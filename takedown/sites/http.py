@@ -73,6 +73,9 @@ class HttpSite:
             proxy=self.network.proxy,
             event_hooks={"request": [self._guard_request]},
         )
+        if client is not None:  # a client passed in is guarded too, redirects included
+            hooks = client.event_hooks
+            client.event_hooks = {**hooks, "request": [*hooks.get("request", []), self._guard_request]}
         self._contacts: dict[str, tuple[ContactHint, ...]] = {}
 
     @property
