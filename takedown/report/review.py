@@ -8,8 +8,10 @@ again: an officer checks the transport (the SMTP log or the outbox) and records 
 
 from __future__ import annotations
 
+import secrets
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.policy import SMTP
+from email.utils import formatdate
 
 from takedown.errors import DeliveryError, NotApprovedError, UsageError
 from takedown.models import Delivery, FindingState, Notice, NoticeState, OutgoingMessage, utcnow
@@ -96,11 +98,11 @@ def send_notice(store: CaseStore, notice_id: str, *, transport: Transport, sende
             "it); check the transport, then record the outcome with confirm_sent"
         )
     domain = sender.rpartition("@")[2] or "takedown.invalid"
-    message_id = make_msgid(idstring=notice_id, domain=domain)
+    message_id = f"<{notice_id}.{secrets.token_hex(6)}@{domain}>"  # short enough never to be folded
     email = build_message(notice, sender=sender, message_id=message_id)
     outgoing = OutgoingMessage(
         notice_id=notice_id, message_id=message_id, sender=sender, recipients=(notice.recipient.address,),
-        subject=str(email["Subject"]), raw=email.as_bytes(), approved_by=notice.approved_by,
+        subject=str(email["Subject"]), raw=email.as_bytes(policy=SMTP), approved_by=notice.approved_by,
         approved_at=notice.approved_at,
     )
     store.set_checkpoint(_intent_key(notice_id), message_id)
