@@ -137,6 +137,7 @@ class Workflow:
         self.operator = operator
         self.evidence_root = Path(self.settings.storage.evidence_root)
         self._errors: list[str] = []
+        self._pool: ThreadPoolExecutor | None = None  # run() provides one; stages alone use the loop's default
 
     # -- running --------------------------------------------------------------------------------------------
 
@@ -147,10 +148,13 @@ class Workflow:
         case = self.store.get_case(case_id)
         with ThreadPoolExecutor(max_workers=self.cpu_workers, thread_name_prefix="takedown-cpu") as pool:
             self._pool = pool
-            await self.discover(case)
-            await self.judge(case)
-            await self.collect_evidence(case)
-            await self.draft(case)
+            try:
+                await self.discover(case)
+                await self.judge(case)
+                await self.collect_evidence(case)
+                await self.draft(case)
+            finally:
+                self._pool = None
         return self.result(case_id, seconds=time.perf_counter() - started)
 
     def run_sync(self, case_id: str) -> WorkflowResult:
@@ -198,8 +202,7 @@ class Workflow:
         self._errors.append(f"{what}: {type(exc).__name__}: {exc}")
 
     async def _off_loop(self, fn: Callable[[], T]) -> T:
-        pool = getattr(self, "_pool", None)
-        return await asyncio.get_running_loop().run_in_executor(pool, fn)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
 
     async def _bounded(self, stage: str, items: Sequence[T], work: Callable[[T], Awaitable[None]]) -> None:
         gate = asyncio.Semaphore(self.concurrency)

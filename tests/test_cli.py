@@ -1,0 +1,69 @@
+"""The command line, end to end: the demo flow through the installed ``takedown`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from takedown.cli import app
+from takedown.demo.media import generate_demo_media
+from takedown.settings import load_settings
+from takedown.store.sqlite import SQLiteCaseStore
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+
+
+def _takedown(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "takedown", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_demo_runs_end_to_end_and_resumes_without_duplicates(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    first = _takedown("demo", "--out", str(out), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"candidates", "findings", "matches", "bundles", "notices", "locales"} <= summary.keys()
+    truth = generate_demo_media(out / "demo-site")
+    expected = {p.id for p in truth.matching_posts()}
+    with SQLiteCaseStore(out / "takedown.sqlite") as store:
+        matched = {f.candidate.url.rsplit("/", 1)[1] for f in store.list_findings() if f.decision == "match"}
+    assert matched == expected, "every altered copy is found and no decoy is"
+    assert summary["matches"] == summary["bundles"] == len(expected)
+    assert summary["notices"] == 2 * len(expected) and summary["locales"] == ["en", "ko"]
+    assert "Drafts wait for an officer" in first.stdout
+
+    again = _takedown("demo", "--out", str(out), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert json.loads((out / "summary.json").read_text())["notices"] == summary["notices"]
+
+    listed = _takedown("findings", "--decision", "match", "--json", cwd=tmp_path,
+                       env={"TAKEDOWN_STORAGE__DATA_DIR": str(out)})
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) == len(expected)
+
+
+def test_init_writes_settings_that_load(tmp_path: Path) -> None:
+    path = tmp_path / "takedown.toml"
+    result = runner.invoke(app, ["init", str(path)])
+    assert result.exit_code == 0
+    assert load_settings(path, env={}).agency.jurisdiction == "KR"
+    refused = _takedown("init", str(path), cwd=tmp_path)
+    assert refused.returncode == 2 and "--force" in refused.stderr
+
+
+def test_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
+    missing = _takedown("findings", cwd=tmp_path)
+    assert missing.returncode == 2 and "no case store" in missing.stderr and "Traceback" not in missing.stderr
+    assert not (tmp_path / ".takedown").exists(), "a read-only command creates nothing"
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[agency]\ntime_zone = 'Mars/Base'\n")
+    result = _takedown("cases", "--config", str(bad), cwd=tmp_path)
+    assert result.returncode == 2 and "time zone" in result.stderr
