@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from takedown._version import __version__
-from takedown.errors import TakedownError, UsageError
+from takedown.errors import PluginLoadError, TakedownError, UsageError
 from takedown.models import Decision, FindingState
 from takedown.settings import CONFIG_FILE, Settings, example_toml, load_settings
 from takedown.store import open_store
@@ -179,6 +179,32 @@ def findings(
     for row in rows:
         table.add_row(row["id"], row["state"], row["decision"] or "-", row["url"], "; ".join(row["reasons"])[:120])
     console.print(table)
+
+
+@app.command()
+def plugins(
+    entry_points: Annotated[bool, typer.Option(help="also load third-party plugins (takedown.plugins)")] = True,
+) -> None:
+    """List the plugins that can be named in settings: built-in and installed through entry points."""
+    from takedown.plugins import KINDS, default_registry
+
+    registry = default_registry()
+    failures: dict[str, BaseException] = {}
+    if entry_points:
+        try:
+            registry.load_entry_points()
+        except PluginLoadError as exc:
+            failures = exc.failures
+    table = Table(title="Plugins")
+    table.add_column("kind")
+    table.add_column("names")
+    for kind in KINDS:
+        table.add_row(kind, ", ".join(registry.names(kind)))  # type: ignore[arg-type]
+    console.print(table)
+    for name, error in sorted(failures.items()):
+        err_console.print(f"[yellow]failed to load[/] {name}: {type(error).__name__}: {error}")
+    if failures:
+        raise typer.Exit(1)
 
 
 @app.command()

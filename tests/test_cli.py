@@ -67,3 +67,9 @@ def test_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
     bad.write_text("[agency]\ntime_zone = 'Mars/Base'\n")
     result = _takedown("cases", "--config", str(bad), cwd=tmp_path)
     assert result.returncode == 2 and "time zone" in result.stderr
+
+
+def test_plugins_lists_the_builtins() -> None:
+    result = runner.invoke(app, ["plugins", "--no-entry-points"])
+    assert result.exit_code == 0
+    assert "exact_hash" in result.stdout and "sqlite" in result.stdout

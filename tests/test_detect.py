@@ -129,3 +129,15 @@ def test_policy_decides_with_reasons() -> None:
     assert policy.decide([_d(DetectionLabel.NO_MATCH, 0.7)])[0] is Decision.REVIEW
     decision, reasons = policy.decide([_d(DetectionLabel.NO_MATCH, 0.5)])
     assert decision is Decision.CLEAR and reasons
+
+
+def test_video_without_pyav_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from takedown.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00" * 64)
+    with pytest.raises(MissingDependencyError, match=r"takedown\[video\]"):
+        dhash_path(clip, MediaKind.VIDEO)
