@@ -23,7 +23,7 @@ from takedown.errors import (
     TakedownError,
     UsageError,
 )
-from takedown.evidence import EvidenceWriter, JsonWriter
+from takedown.evidence import EvidenceWriter, JsonWriter, verify_chain
 from takedown.models import (
     Artifact,
     Candidate,
@@ -57,7 +57,7 @@ from takedown.report import (
     reject_notice,
     send_notice,
 )
-from takedown.settings import Settings, load_settings
+from takedown.settings import NetworkSettings, Settings, load_settings
 from takedown.sites import HttpSite, HttpSiteConfig, SiteAdapter
 from takedown.store import CaseStore, SQLiteCaseStore, open_store
 from takedown.workflow import ProgressEvent, Workflow, WorkflowResult
@@ -93,6 +93,7 @@ __all__ = [
     "Media",
     "MediaKind",
     "MissingDependencyError",
+    "NetworkSettings",
     "NotApprovedError",
     "NotFoundError",
     "Notice",
@@ -126,4 +127,5 @@ __all__ = [
     "reference_hashes",
     "reject_notice",
     "send_notice",
+    "verify_chain",
 ]

@@ -44,10 +44,11 @@ from takedown.settings import Settings
 from takedown.sites.base import SiteAdapter
 from takedown.store.base import CaseStore
 
-__all__ = ["ProgressEvent", "Workflow", "WorkflowResult"]
+__all__ = ["STAGES", "ProgressEvent", "Workflow", "WorkflowResult"]
 
 T = TypeVar("T")
 STAGES = ("discover", "judge", "evidence", "draft")
+"""Stage names as progress events give them; methods: discover, judge, collect_evidence, draft."""
 
 
 class ProgressEvent(BaseModel):
@@ -144,7 +145,7 @@ class Workflow:
     async def run(self, case_id: str) -> WorkflowResult:
         """Run every stage for a case, resuming wherever an earlier run stopped."""
         started = time.perf_counter()
-        self._errors = []
+        self.clear_errors()
         case = self.store.get_case(case_id)
         with ThreadPoolExecutor(max_workers=self.cpu_workers, thread_name_prefix="takedown-cpu") as pool:
             self._pool = pool
@@ -176,6 +177,15 @@ class Workflow:
         """Close every site adapter (for owners that hand theirs over to the workflow)."""
         for site in self.sites.values():
             await site.aclose()
+
+    @property
+    def errors(self) -> list[str]:
+        """What failed since the last ``run()`` began (or since construction, when stages are called alone)."""
+        return list(self._errors)
+
+    def clear_errors(self) -> None:
+        """Forget the recorded failures (``run()`` does this when it starts)."""
+        self._errors = []
 
     def result(self, case_id: str, *, seconds: float = 0.0) -> WorkflowResult:
         """The case's counts as they stand in the store."""
