@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -115,7 +116,7 @@ def demo(
                           finding.candidate.url)
         console.print(table)
     for error in result.errors:
-        err_console.print(f"[yellow]not finished (rerun to retry):[/] {error}")
+        err_console.print(f"[yellow]not finished (rerun to retry):[/] {escape(error)}")
     console.print(f"Wrote {out / 'summary.json'}. Drafts wait for an officer's approval.")
 
 
@@ -128,7 +129,7 @@ def init(
     if path.exists() and not force:
         raise UsageError(f"{path} exists; use --force to overwrite it")
     path.write_text(example_toml(), encoding="utf-8")
-    console.print(f"Wrote {path}. Edit [agency] before drafting real notices.")
+    console.print(f"Wrote {escape(str(path))}. Edit \\[agency] before drafting real notices.")
 
 
 @app.command()
@@ -202,7 +203,7 @@ def plugins(
         table.add_row(kind, ", ".join(registry.names(kind)))  # type: ignore[arg-type]
     console.print(table)
     for name, error in sorted(failures.items()):
-        err_console.print(f"[yellow]failed to load[/] {name}: {type(error).__name__}: {error}")
+        err_console.print(f"[yellow]failed to load[/] {escape(name)}: {type(error).__name__}: {escape(str(error))}")
     if failures:
         raise typer.Exit(1)
 
@@ -218,6 +219,6 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)
     except TakedownError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
         raise SystemExit(2) from None
 

@@ -127,16 +127,17 @@ class Settings(BaseModel):
     network: NetworkSettings = NetworkSettings()
 
 
-def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+def _env_overrides(env: Mapping[str, str]) -> dict[tuple[str, str], tuple[str, str]]:
+    """``(section, field) -> (variable name, value)`` for every ``TAKEDOWN_<SECTION>__<FIELD>`` variable."""
     sections = set(Settings.model_fields)
-    out: dict[str, dict[str, str]] = {}
+    out: dict[tuple[str, str], tuple[str, str]] = {}
     for key, value in env.items():
         if not key.startswith(ENV_PREFIX) or "__" not in key:
             continue
         section, _, field = key[len(ENV_PREFIX) :].lower().partition("__")
         if section not in sections:
             raise ConfigError(f"{key}: unknown settings section {section!r}; known: {', '.join(sorted(sections))}")
-        out.setdefault(section, {})[field] = value
+        out[(section, field)] = (key, value)
     return out
 
 
@@ -161,19 +162,25 @@ def load_settings(path: Path | str | None = None, *, env: Mapping[str, str] | No
             raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-    for section, fields in _env_overrides(env).items():
+    overrides = _env_overrides(env)
+    for (section, field), (_, value) in overrides.items():
         current = data.setdefault(section, {})
         if not isinstance(current, dict):
             raise ConfigError(f"[{section}] in {path} must be a table")
-        current.update(fields)
+        current[field] = value
+
+    def where(loc: tuple[int | str, ...]) -> str:
+        key = (str(loc[0]), str(loc[1])) if len(loc) >= 2 else None
+        name = ".".join(str(p) for p in loc)
+        if key in overrides:
+            return f"{name} (from ${overrides[key][0]})"
+        return f"{name} (in {path})" if path else name
+
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
-        )
-        where = f" in {path}" if path else ""
-        raise ConfigError(f"invalid settings{where}: {problems}") from exc
+        problems = "; ".join(f"{where(err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False))
+        raise ConfigError(f"invalid settings: {problems}") from exc
 
 
 def example_toml() -> str:

@@ -26,6 +26,7 @@ import asyncio
 import hashlib
 import re
 import tempfile
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import ClassVar
@@ -301,8 +302,17 @@ class CapturingTransport:
 
 
 def memory_store(blob_dir: Path | None = None) -> SQLiteCaseStore:
-    """A real SQLite case store held in memory, with blobs in ``blob_dir`` (default: a new temporary folder)."""
-    return SQLiteCaseStore(":memory:", blob_dir=blob_dir or Path(tempfile.mkdtemp(prefix="takedown-blobs-")))
+    """A real SQLite case store held in memory, with blobs in ``blob_dir``.
+
+    Without ``blob_dir``, blobs go to a new temporary folder that is removed when the store is garbage-collected
+    (or at exit).
+    """
+    if blob_dir is not None:
+        return SQLiteCaseStore(":memory:", blob_dir=blob_dir)
+    folder = tempfile.TemporaryDirectory(prefix="takedown-blobs-")
+    store = SQLiteCaseStore(":memory:", blob_dir=Path(folder.name))
+    weakref.finalize(store, folder.cleanup)
+    return store
 
 
 # -- contracts --------------------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ def test_init_writes_settings_that_load(tmp_path: Path) -> None:
 def test_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
     missing = _takedown("findings", cwd=tmp_path)
     assert missing.returncode == 2 and "no case store" in missing.stderr and "Traceback" not in missing.stderr
+    assert "[storage]" in missing.stderr, "square brackets in messages are printed, not read as markup"
     assert not (tmp_path / ".takedown").exists(), "a read-only command creates nothing"
     bad = tmp_path / "bad.toml"
     bad.write_text("[agency]\ntime_zone = 'Mars/Base'\n")

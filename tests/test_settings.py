@@ -66,3 +66,13 @@ def test_settings_are_frozen() -> None:
     with pytest.raises(ValidationError):
         settings.agency.name = "changed"  # type: ignore[misc]
     assert settings.storage.store_url.endswith(".takedown/takedown.sqlite")
+
+
+def test_an_invalid_environment_value_names_its_variable(tmp_path: Path) -> None:
+    path = tmp_path / "takedown.toml"
+    path.write_text("[smtp]\nport = 70000\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={"TAKEDOWN_AGENCY__TIME_ZONE": "Mars/Base"})
+    message = str(info.value)
+    assert "agency.time_zone (from $TAKEDOWN_AGENCY__TIME_ZONE)" in message
+    assert f"smtp.port (in {path})" in message

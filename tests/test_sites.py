@@ -164,3 +164,26 @@ def test_the_guard_is_on_by_default(demo_site: DemoSite) -> None:
             await site.aclose()
 
     asyncio.run(work())
+
+
+def test_an_adapter_that_owns_its_client_can_be_reused_after_closing(demo_site: DemoSite) -> None:
+    site = HttpSite(HttpSiteConfig(site="demo", base_url=demo_site.base_url),
+                    network=NetworkSettings(allow_loopback=True))
+    candidate = Candidate(case_id="c", site="demo", url=demo_site.url_for("p01"))
+
+    async def fetch_then_close() -> int:
+        try:
+            return (await site.fetch(candidate)).status
+        finally:
+            await site.aclose()
+
+    assert asyncio.run(fetch_then_close()) == 200
+    assert asyncio.run(fetch_then_close()) == 200, "a second event loop gets a new client"
+
+
+def test_a_closed_client_passed_in_is_a_site_error() -> None:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    site = HttpSite(HttpSiteConfig(site="mock", base_url=PUBLIC), client=client)
+    asyncio.run(client.aclose())
+    with pytest.raises(SiteError, match="closed"):
+        asyncio.run(site.fetch(Candidate(case_id="c", site="mock", url=f"{PUBLIC}/post/1")))

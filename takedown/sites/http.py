@@ -65,14 +65,7 @@ class HttpSite:
             GuardConfig(allow_loopback=self.network.allow_loopback, allow_private=self.network.allow_private)
         )
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(
-            timeout=self.network.timeout_s,
-            headers={"User-Agent": self.network.user_agent},
-            follow_redirects=True,
-            max_redirects=5,
-            proxy=self.network.proxy,
-            event_hooks={"request": [self._guard_request]},
-        )
+        self._client = client or self._new_client()
         if client is not None:  # a client passed in is guarded too, redirects included
             hooks = client.event_hooks
             client.event_hooks = {**hooks, "request": [*hooks.get("request", []), self._guard_request]}
@@ -86,14 +79,37 @@ class HttpSite:
     async def _guard_request(self, request: httpx.Request) -> None:
         await self.guard.acheck(str(request.url))
 
+    def _new_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=self.network.timeout_s,
+            headers={"User-Agent": self.network.user_agent},
+            follow_redirects=True,
+            max_redirects=5,
+            proxy=self.network.proxy,
+            event_hooks={"request": [self._guard_request]},
+        )
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client; one this adapter built is rebuilt after ``aclose()``, so the adapter can be reused.
+
+        Raises:
+            SiteError: the client was passed in and its owner has closed it.
+        """
+        if self._client.is_closed:
+            if not self._owns_client:
+                raise SiteError("the httpx client passed to this adapter is closed", plugin=self.name)
+            self._client = self._new_client()
+        return self._client
+
     async def aclose(self) -> None:
-        """Close the HTTP client if this adapter built it."""
+        """Close the HTTP client if this adapter built it (a later request builds a new one)."""
         if self._owns_client:
             await self._client.aclose()
 
     async def _get(self, url: str) -> httpx.Response:
         try:
-            return await self._client.get(url)
+            return await self.client.get(url)
         except FetchBlockedError:
             raise
         except httpx.HTTPError as exc:
@@ -151,7 +167,7 @@ class HttpSite:
     async def _download(self, url: str, kind: MediaKind) -> FetchedMedia | None:
         limit = self.network.max_media_bytes
         try:
-            async with self._client.stream("GET", url) as response:
+            async with self.client.stream("GET", url) as response:
                 if response.status_code >= 400:
                     return None
                 declared = response.headers.get("content-length")
