@@ -10,7 +10,7 @@ extras="video"
 [[ "${1:-}" == "--dev" ]] && extras="video,dev"
 
 # System packages (one per line in scripts/apt-packages.txt; '#' starts a comment).
-mapfile -t wanted < <(sed -e 's/#.*//' -e '/^\s*$/d' scripts/apt-packages.txt)
+mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' scripts/apt-packages.txt)
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
