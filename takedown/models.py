@@ -510,6 +510,10 @@ class Notice(BaseModel):
     attachments: tuple[Artifact, ...] = ()
     legal: dict[str, str] = Field(default_factory=dict, description="the legal fields the jurisdiction requires")
     template: str = ""
+    kind: str = Field(default="initial", description="initial, or reminder for a follow-up of an earlier notice")
+    attempt: int = Field(default=1, ge=1, description="1 for the first notice to this recipient, 2+ for reminders")
+    in_reply_to: str | None = Field(default=None, description="the Message-ID this notice follows up")
+    references: tuple[str, ...] = Field(default=(), description="Message-IDs of the earlier notices in the thread")
     state: NoticeState = NoticeState.DRAFT
     approved_by: str | None = None
     approved_at: AwareDatetime | None = None
@@ -519,8 +523,10 @@ class Notice(BaseModel):
 
     @property
     def id(self) -> str:
-        """Stable per finding, recipient and language."""
-        return make_id("ntc", self.finding_id, self.recipient.address, self.locale)
+        """Stable per finding, recipient, language and attempt."""
+        if self.attempt == 1:
+            return make_id("ntc", self.finding_id, self.recipient.address, self.locale)
+        return make_id("ntc", self.finding_id, self.recipient.address, self.locale, str(self.attempt))
 
     def advance(self, to: NoticeState, *, by: str, note: str = "", **changes: Any) -> Notice:
         """A copy of this notice moved to ``to``, with ``changes`` applied and the move recorded.
