@@ -19,8 +19,8 @@ from takedown import (
     HttpSite,
     HttpSiteConfig,
     JsonWriter,
+    LocalePackTemplate,
     OutboxTransport,
-    PlainTextTemplate,
     SQLiteCaseStore,
     Workflow,
     approve_notice,
@@ -28,12 +28,14 @@ from takedown import (
     send_notice,
 )
 from takedown.demo import DemoSite
-from takedown.settings import NetworkSettings, Settings, StorageSettings
+from takedown.settings import AgencySettings, NetworkSettings, Settings, StorageSettings
 
 
 def main(out: Path) -> int:
     network = NetworkSettings(allow_loopback=True)  # the demo site lives on 127.0.0.1
-    settings = Settings(storage=StorageSettings(data_dir=out), network=network)
+    agency = AgencySettings(name="Demo Victim Support Center", registration_number="DEMO-0001",
+                            phone="+82-2-000-0000")  # a Korean notice needs both before it can be approved
+    settings = Settings(agency=agency, storage=StorageSettings(data_dir=out), network=network)
     store = SQLiteCaseStore(out / "takedown.sqlite")
     try:
         with DemoSite(out / "demo-site") as site:
@@ -42,8 +44,9 @@ def main(out: Path) -> int:
                         languages=["ko", "en"])
             store.put_case(case)
             adapter = HttpSite(HttpSiteConfig(site="demo-sns.example", base_url=site.base_url), network=network)
-            workflow = Workflow(store, settings=settings, sites=[adapter], templates=[PlainTextTemplate()],
-                                detectors=[ExactHashDetector(), DHashDetector()], writers=[JsonWriter()])
+            workflow = Workflow(store, settings=settings, sites=[adapter], templates=[LocalePackTemplate()],
+                                detectors=[ExactHashDetector(), DHashDetector()], writers=[JsonWriter()],
+                                locales=["ko", "en"])
             result = workflow.run_sync(case.id)
         # An officer approves one draft by name; only then can it be sent (here: written to an outbox folder).
         notice = store.list_notices(case.id)[0]

@@ -49,6 +49,7 @@ from takedown.models import (
 )
 from takedown.plugins import PluginRegistry, default_registry
 from takedown.report import (
+    LocalePackTemplate,
     NoticeTemplate,
     OutboxTransport,
     PlainTextTemplate,
@@ -90,6 +91,7 @@ __all__ = [
     "InvalidTransitionError",
     "ItemKind",
     "JsonWriter",
+    "LocalePackTemplate",
     "Media",
     "MediaKind",
     "MissingDependencyError",

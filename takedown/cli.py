@@ -11,21 +11,28 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
 from rich.markup import escape
+from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.rule import Rule
 from rich.table import Table
+from rich.text import Text
 
 from takedown._version import __version__
-from takedown.errors import PluginLoadError, TakedownError, UsageError
-from takedown.models import Decision, FindingState
+from takedown.errors import PluginLoadError, TakedownError, UnknownPluginError, UsageError
+from takedown.models import Decision, Delivery, FindingState, Notice, NoticeState
+from takedown.report.base import NoticeTemplate, Transport
 from takedown.settings import CONFIG_FILE, Settings, example_toml, load_settings
 from takedown.store import open_store
 from takedown.store.sqlite import SQLiteCaseStore
 from takedown.workflow import ProgressEvent, WorkflowResult
+
+if TYPE_CHECKING:
+    from takedown.report.followup import FollowUpReport
 
 __all__ = ["app", "main"]
 
@@ -179,6 +186,210 @@ def findings(
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(row["id"], row["state"], row["decision"] or "-", row["url"], "; ".join(row["reasons"])[:120])
+    console.print(table)
+
+
+@app.command()
+def review(
+    notice_id: Annotated[str | None, typer.Argument(help="show this notice in full")] = None,
+    config: ConfigOption = None,
+    case: Annotated[str | None, typer.Option("--case", help="only this case")] = None,
+    all_states: Annotated[bool, typer.Option("--all", help="list every notice, not only drafts")] = False,
+) -> None:
+    """List draft notices waiting for an officer, or show one in full."""
+    from takedown.report.jurisdictions import missing_fields
+
+    settings = _settings(config)
+    with _store(settings) as store:
+        if notice_id is not None:
+            notice = store.get_notice(notice_id)
+            delivery = store.get_delivery(notice_id)
+            console.print(_notice_panel(notice, missing_fields(notice), delivery))
+            return
+        notices = store.list_notices(case, states=None if all_states else [NoticeState.DRAFT])
+        table = Table(title=f"Notices ({len(notices)})")
+        for column in ("id", "state", "kind", "locale", "jur.", "to", "subject", "missing"):
+            table.add_column(column, overflow="fold")
+        for notice in notices:
+            missing = missing_fields(notice)
+            table.add_row(notice.id, notice.state.value, notice.kind, notice.locale, notice.jurisdiction,
+                          escape(notice.recipient.address), escape(notice.subject[:60]),
+                          f"[red]{escape(', '.join(missing))}[/]" if missing else "")
+        console.print(table)
+
+
+def _notice_panel(notice: Notice, missing: list[str], delivery: Delivery | None) -> Panel:
+    fields = Table.grid(padding=(0, 2))
+    fields.add_column(style="bold")
+    fields.add_column()
+    rows = [("state", notice.state.value), ("to", f"{notice.recipient.address} ({notice.recipient.source})"),
+            ("jurisdiction", notice.jurisdiction), ("locale", notice.locale), ("subject", notice.subject)]
+    if notice.approved_by:
+        rows.append(("approved", f"{notice.approved_by} at {notice.approved_at}"))
+    if notice.in_reply_to:
+        rows.append(("in reply to", notice.in_reply_to))
+    if delivery:
+        rows.append(("sent", f"{delivery.sent_at} via {delivery.transport} as {delivery.message_id}"))
+    rows += [(f"legal.{k}", v or "(empty)") for k, v in sorted(notice.legal.items())]
+    if missing:
+        rows.append(("missing", ", ".join(missing)))
+    for key, value in rows:
+        fields.add_row(escape(key), escape(str(value)))
+    body = Text(notice.body_text)
+    return Panel(Group(fields, Rule(), body), title=f"notice {notice.id}", subtitle=f"{notice.kind} #{notice.attempt}")
+
+
+@app.command()
+def approve(
+    notice_id: Annotated[str, typer.Argument(help="the notice to approve")],
+    by: Annotated[str, typer.Option("--by", help="the officer approving it (recorded)")],
+    note: Annotated[str, typer.Option("--note", help="why, or what was checked")] = "",
+    config: ConfigOption = None,
+) -> None:
+    """Record an officer's approval of a draft. Nothing is sent without one."""
+    from takedown.report.review import approve_notice
+
+    with _store(_settings(config)) as store:
+        notice = approve_notice(store, notice_id, by=by, note=note)
+    console.print(f"Approved {notice.id} by {escape(by)}. Send it with: takedown send {notice.id}")
+
+
+@app.command()
+def reject(
+    notice_id: Annotated[str, typer.Argument(help="the notice to reject")],
+    by: Annotated[str, typer.Option("--by", help="the officer rejecting it")],
+    reason: Annotated[str, typer.Option("--reason", help="why (recorded)")],
+    config: ConfigOption = None,
+) -> None:
+    """Reject a draft, with the reason."""
+    from takedown.report.review import reject_notice
+
+    with _store(_settings(config)) as store:
+        reject_notice(store, notice_id, by=by, reason=reason)
+    console.print(f"Rejected {notice_id}.")
+
+
+@app.command()
+def edit(
+    notice_id: Annotated[str, typer.Argument(help="the draft to edit")],
+    by: Annotated[str, typer.Option("--by", help="the officer editing it")],
+    subject: Annotated[str | None, typer.Option("--subject", help="a new subject")] = None,
+    body_file: Annotated[Path | None, typer.Option("--body-file", help="a file with the new plain-text body")] = None,
+    legal: Annotated[list[str] | None, typer.Option("--set", help="a legal field, KEY=VALUE (repeatable)")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Edit a draft before approval (editing an approved notice withdraws the approval)."""
+    from takedown.report.review import edit_notice
+
+    fields: dict[str, str] = {}
+    for item in legal or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set takes KEY=VALUE, got {item!r}")
+        fields[key.strip()] = value
+    body = body_file.read_text(encoding="utf-8") if body_file else None
+    with _store(_settings(config)) as store:
+        edit_notice(store, notice_id, by=by, subject=subject, body_text=body, legal=fields or None)
+    console.print(f"Edited {notice_id}; it is a draft again and needs approval.")
+
+
+@app.command()
+def send(
+    notice_ids: Annotated[list[str] | None, typer.Argument(help="notices to send (default: all approved)")] = None,
+    transport: Annotated[str, typer.Option("--transport", help="smtp (settings [smtp]) or outbox")] = "smtp",
+    outbox: Annotated[Path, typer.Option("--outbox", help="folder for --transport outbox")] = Path("outbox"),
+    config: ConfigOption = None,
+) -> None:
+    """Send approved notices, each once. Unapproved notices are refused."""
+    from takedown.report.review import send_notice
+
+    settings = _settings(config)
+    chosen = _transport(transport, settings, outbox)
+    try:
+        with _store(settings) as store:
+            ids = notice_ids or [n.id for n in store.list_notices(states=[NoticeState.APPROVED])]
+            for notice_id in ids:
+                delivery = send_notice(store, notice_id, transport=chosen, sender=settings.smtp.sender,
+                                       sender_name=settings.agency.name,
+                                       evidence_root=settings.storage.evidence_root)
+                console.print(f"Sent {notice_id} as {escape(delivery.message_id)} via {delivery.transport}")
+            if not ids:
+                console.print("No approved notices to send.")
+    finally:
+        chosen.close()
+
+
+def _transport(name: str, settings: Settings, outbox: Path) -> Transport:
+    if name == "outbox":
+        from takedown.report.transports import OutboxTransport
+
+        return OutboxTransport(outbox)
+    if name == "smtp":
+        from takedown.report.smtp import SmtpTransport
+
+        return SmtpTransport(settings.smtp)
+    raise UnknownPluginError("transport", name, ["outbox", "smtp"])
+
+
+@app.command()
+def followup(
+    config: ConfigOption = None,
+    case: Annotated[str | None, typer.Option("--case", help="only this case")] = None,
+    after_hours: Annotated[
+        float | None, typer.Option("--after-hours", help="re-check after this many hours (default: the legal deadline)")
+    ] = None,
+) -> None:
+    """Re-check sent notices past their deadline; mark removals and draft reminders for what is still up."""
+    import asyncio
+    from datetime import timedelta
+
+    from takedown.report.followup import FollowUpConfig, follow_up, http_fetcher
+
+    settings = _settings(config)
+    follow_config = FollowUpConfig(recheck_after=timedelta(hours=after_hours) if after_hours is not None else None)
+    with _store(settings) as store:
+        fetch, close = http_fetcher(settings.network)
+
+        async def run() -> FollowUpReport:
+            try:
+                return await follow_up(store, fetch=fetch, agency=settings.agency, templates=_templates(),
+                                       case_id=case, config=follow_config)
+            finally:
+                await close()
+
+        report = asyncio.run(run())
+    console.print(
+        f"checked {report.checked}: removed {len(report.removed)}, still up {len(report.still_up)}, "
+        f"unreachable {len(report.unreachable)}, not yet due {len(report.not_due)}; "
+        f"{len(report.reminders)} reminder draft(s) wait for approval"
+    )
+    for error in report.errors:
+        err_console.print(f"[yellow]{escape(error)}[/]")
+
+
+def _templates() -> list[NoticeTemplate]:
+    from takedown.report.locale_pack import LocalePackTemplate
+    from takedown.report.plain import PlainTextTemplate
+
+    return [LocalePackTemplate(), PlainTextTemplate()]
+
+
+@app.command()
+def stats(
+    config: ConfigOption = None,
+    case: Annotated[str | None, typer.Option("--case", help="only this case")] = None,
+) -> None:
+    """How each recipient complies: findings notified, share removed, median time to removal."""
+    from takedown.report.followup import compliance_stats
+
+    with _store(_settings(config)) as store:
+        rows = compliance_stats(store, case)
+    table = Table(title="Compliance by recipient")
+    for column in ("recipient", "findings", "removed", "share", "median h to removal"):
+        table.add_column(column)
+    for row in rows:
+        median = "-" if row.median_hours_to_removal is None else f"{row.median_hours_to_removal:.1f}"
+        table.add_row(escape(row.recipient), str(row.findings), str(row.removed), f"{row.share_removed:.0%}", median)
     console.print(table)
 
 

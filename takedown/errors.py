@@ -19,8 +19,10 @@ TakedownError
 ├── DetectionError             a detector could not judge an item (.plugin)
 ├── EvidenceError              evidence could not be captured or written (.plugin)
 ├── ReportError                a notice could not be drafted (.plugin)
+│   └── IncompleteNoticeError  a notice lacks fields its jurisdiction requires (.missing); it cannot be approved
 └── DeliveryError              a notice could not be sent (.plugin)
-    └── NotApprovedError       a notice without a recorded human approval was asked to be sent
+    ├── NotApprovedError       a notice without a recorded human approval was asked to be sent
+    └── DeliveryStateUnknownError  the connection failed after the message was handed over: it may have left
 ```
 
 Errors from third-party libraries (httpx, Pillow, PyAV, sqlite3, ...) are translated into these at the
@@ -30,14 +32,17 @@ boundary with ``raise ... from exc``, so callers catch one family and keep the o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 __all__ = [
     "ConfigError",
     "DeliveryError",
+    "DeliveryStateUnknownError",
     "DetectionError",
     "DuplicatePluginError",
     "EvidenceError",
     "FetchBlockedError",
+    "IncompleteNoticeError",
     "InvalidTransitionError",
     "MissingDependencyError",
     "NotApprovedError",
@@ -171,8 +176,30 @@ class ReportError(_PluginContextError):
     """A notice could not be drafted."""
 
 
+class IncompleteNoticeError(ReportError):
+    """A notice lacks fields its jurisdiction requires; it cannot be approved until they are filled in."""
+
+    def __init__(self, notice_id: str, jurisdiction: str, missing: Sequence[str]) -> None:
+        self.notice_id = notice_id
+        self.missing = list(missing)
+        super().__init__(
+            f"notice {notice_id} cannot be approved: {jurisdiction} requires {', '.join(self.missing)}, "
+            "which the notice does not give"
+        )
+
+
 class DeliveryError(_PluginContextError):
     """A notice could not be sent."""
+
+
+class DeliveryStateUnknownError(DeliveryError):
+    """The connection failed after the message data was handed over and before the server answered.
+
+    The server may or may not have queued the message; sending it again could deliver it twice. Nothing is
+    retried: the send intent stays recorded and an officer checks the server's log (``confirm_sent``).
+    """
+
+    unknown: ClassVar[bool] = True
 
 
 class NotApprovedError(DeliveryError):

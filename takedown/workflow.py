@@ -36,10 +36,14 @@ from takedown.models import (
     Media,
     Page,
     PageRecord,
+    Recipient,
     SearchQuery,
 )
 from takedown.report.base import NoticeTemplate
 from takedown.report.draft import draft_notices
+from takedown.report.language import notice_locales
+from takedown.report.rdap import RdapClient
+from takedown.report.recipients import recipients_for, resolve_recipients
 from takedown.settings import Settings
 from takedown.sites.base import SiteAdapter
 from takedown.store.base import CaseStore
@@ -94,7 +98,11 @@ class Workflow:
         writers: evidence writers, run in order for every bundle.
         templates: notice templates; for each locale the first that renders it is used.
         policy: turns detections into a decision (default: ``DecisionPolicy()``).
-        locales: the languages notices are drafted in (default: the case's languages).
+        locales: the languages every notice is drafted in; ``None`` (the default) chooses per finding from the
+            recipient's country or the page's language (English as fallback), see ``notice_locales``.
+        bilingual: with automatic locales, also draft an English notice beside a local-language one.
+        rdap: when given, recipients are resolved in full (site operator, host and registrar abuse contacts over
+            RDAP) and notices go to the first email recipient; without it, to the contacts the site declares.
         evidence_for: the decisions that get an evidence bundle and drafts (default: match only).
         concurrency: how many pages are fetched at once.
         cpu_workers: threads for hashing and detection.
@@ -113,6 +121,8 @@ class Workflow:
         templates: Sequence[NoticeTemplate] = (),
         policy: DecisionPolicy | None = None,
         locales: Sequence[str] | None = None,
+        bilingual: bool = True,
+        rdap: RdapClient | None = None,
         evidence_for: Sequence[Decision] = (Decision.MATCH,),
         concurrency: int = 8,
         cpu_workers: int = 2,
@@ -131,6 +141,8 @@ class Workflow:
         self.templates = list(templates)
         self.policy = policy or DecisionPolicy()
         self.locales = list(locales) if locales is not None else None
+        self.bilingual = bilingual
+        self.rdap = rdap
         self.evidence_for = frozenset(evidence_for)
         self.concurrency = concurrency
         self.cpu_workers = cpu_workers
@@ -350,17 +362,32 @@ class Workflow:
 
     # -- draft ----------------------------------------------------------------------------------------------
 
+    async def _recipients(self, finding: Finding) -> list[Recipient]:
+        if self.rdap is None:
+            return recipients_for(finding)
+        return await resolve_recipients(
+            finding, rdap=self.rdap, on_error=lambda exc: self._fail(f"recipients for {finding.id}", exc)
+        )
+
     async def draft(self, case: Case) -> None:
         """Draft notices for each evidenced finding, in every locale; they wait for an officer's approval."""
         pending = self.store.list_findings(case.id, states=[FindingState.EVIDENCED])
-        locales = self.locales or case.languages
+        supported = frozenset(locale for template in self.templates for locale in template.locales)
         done = 0
         self._report("draft", 0, len(pending))
         for finding in pending:
             try:
                 bundle = self.store.get_bundle(finding.bundle_id)
+                recipients = [r for r in await self._recipients(finding) if r.channel == "email"]
+                if not recipients:
+                    raise ReportError(f"no email recipient for {finding.candidate.url}")
+                locales = self.locales or notice_locales(
+                    recipient_country=recipients[0].country,
+                    site_language=finding.page.language if finding.page else finding.candidate.language,
+                    agency_language=self.settings.agency.language, bilingual=self.bilingual, supported=supported,
+                )
                 notices = draft_notices(finding, case=case, agency=self.settings.agency, templates=self.templates,
-                                        locales=locales, bundle=bundle)
+                                        locales=locales, bundle=bundle, recipient=recipients[0])
             except ReportError as exc:
                 self._fail(f"draft for {finding.id}", exc)
                 continue

@@ -37,7 +37,9 @@ def test_demo_runs_end_to_end_and_resumes_without_duplicates(tmp_path: Path) -> 
         matched = {f.candidate.url.rsplit("/", 1)[1] for f in store.list_findings() if f.decision == "match"}
     assert matched == expected, "every altered copy is found and no decoy is"
     assert summary["matches"] == summary["bundles"] == len(expected)
-    assert summary["notices"] == 2 * len(expected) and summary["locales"] == ["en", "ko"]
+    posts = [truth.post(p) for p in expected]
+    assert summary["notices"] == sum(1 if p.language == "en" else 2 for p in posts), "local language + English"
+    assert summary["locales"] == sorted({"en", "ko", "zh-Hans", "ja", "ru", "vi", "es"})
     assert "Drafts wait for an officer" in first.stdout
 
     again = _takedown("demo", "--out", str(out), cwd=tmp_path)

@@ -6,9 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from takedown.errors import DeliveryError, InvalidTransitionError, NotApprovedError, UsageError
+from takedown.errors import (
+    DeliveryError,
+    IncompleteNoticeError,
+    InvalidTransitionError,
+    NotApprovedError,
+    UsageError,
+)
 from takedown.models import FindingState, Notice, NoticeState, Recipient
-from takedown.report.review import approve_notice, confirm_sent, reject_notice, send_notice
+from takedown.report.jurisdictions import get_jurisdiction
+from takedown.report.review import approve_notice, confirm_sent, edit_notice, reject_notice, send_notice
 from takedown.store.sqlite import SQLiteCaseStore
 from takedown.testing import CapturingTransport, sample_finding
 
@@ -19,7 +26,8 @@ def _drafted(store: SQLiteCaseStore, *, title: str = "A post") -> Notice:
     finding = sample_finding(state=FindingState.DRAFTED)
     store.add_finding(finding)
     notice = Notice(case_id=finding.case_id, finding_id=finding.id, recipient=Recipient(address="abuse@mock.example"),
-                    jurisdiction="KR", locale="en", subject=f"Removal request: {title}", body_text="Please remove.")
+                    jurisdiction="KR", locale="en", subject=f"Removal request: {title}", body_text="Please remove.",
+                    legal=dict.fromkeys(get_jurisdiction("KR").required_fields, "given"))
     store.add_notice(notice)
     return notice
 
@@ -109,3 +117,24 @@ def test_an_unconfirmed_send_found_not_sent_can_be_retried(store: SQLiteCaseStor
     assert len(retry.messages) == 1
     with pytest.raises(UsageError):
         confirm_sent(store, notice.id, by="Officer Kim", sent=True)
+
+
+def test_a_notice_missing_required_fields_cannot_be_approved_until_edited(store: SQLiteCaseStore) -> None:
+    notice = _drafted(store)
+    incomplete = notice.model_copy(update={"legal": {**notice.legal, "requester_registration": " "}})
+    store.update_notice(incomplete, expected=NoticeState.DRAFT)
+    with pytest.raises(IncompleteNoticeError) as info:
+        approve_notice(store, notice.id, by="Officer Kim")
+    assert info.value.missing == ["requester_registration"]
+    edit_notice(store, notice.id, by="Officer Kim", legal={"requester_registration": "KR-2026-001"})
+    assert approve_notice(store, notice.id, by="Officer Kim").state is NoticeState.APPROVED
+
+
+def test_editing_an_approved_notice_withdraws_the_approval(store: SQLiteCaseStore) -> None:
+    notice = _drafted(store)
+    approve_notice(store, notice.id, by="Officer Kim")
+    edited = edit_notice(store, notice.id, by="Officer Lee", subject="New\r\nsubject")
+    assert edited.state is NoticeState.DRAFT and edited.approved_by is None and edited.subject == "New subject"
+    with pytest.raises(NotApprovedError):
+        send_notice(store, notice.id, transport=CapturingTransport(), sender=SENDER)
+    assert [e.action for e in store.custody_log(notice.id)] == ["approved", "edited"]

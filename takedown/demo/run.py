@@ -18,7 +18,7 @@ from takedown.detect.references import reference_hashes
 from takedown.errors import NotFoundError
 from takedown.evidence.json_writer import JsonWriter
 from takedown.models import Case
-from takedown.report.plain import PlainTextTemplate
+from takedown.report.locale_pack import LocalePackTemplate
 from takedown.settings import AgencySettings, NetworkSettings, Settings, StorageSettings
 from takedown.sites.http import HttpSite, HttpSiteConfig
 from takedown.store.base import CaseStore
@@ -59,11 +59,14 @@ def demo_workflow(
     *,
     progress: Callable[[ProgressEvent], None] | None = None,
 ) -> Workflow:
-    """A workflow over the demo site with the built-in detectors, writers and templates."""
+    """A workflow over the demo site with the built-in detectors, writers and templates.
+
+    Notices are drafted in each post's language with an English copy beside it (the posts span seven languages).
+    """
     adapter = HttpSite(HttpSiteConfig(site=DEMO_SITE, base_url=site.base_url), network=settings.network)
     return Workflow(
         store, settings=settings, sites=[adapter], detectors=[ExactHashDetector(), DHashDetector()],
-        writers=[JsonWriter()], templates=[PlainTextTemplate()], locales=list(DEMO_LOCALES), progress=progress,
+        writers=[JsonWriter()], templates=[LocalePackTemplate()], locales=None, bilingual=True, progress=progress,
         operator="demo",
     )
 

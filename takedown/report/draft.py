@@ -31,9 +31,9 @@ def draft_notices(
         ReportError: no recipient could be found, or no template renders one of the locales.
     """
     if recipient is None:
-        found = recipients_for(finding)
+        found = [r for r in recipients_for(finding) if r.channel == "email"]
         if not found:
-            raise ReportError(f"no recipient for {finding.candidate.url}")
+            raise ReportError(f"no email recipient for {finding.candidate.url}")
         recipient = found[0]
     jurisdiction = case.jurisdiction or agency.jurisdiction
     notices = []

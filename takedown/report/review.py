@@ -9,16 +9,28 @@ again: an officer checks the transport (the SMTP log or the outbox) and records 
 from __future__ import annotations
 
 import secrets
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formatdate
+from pathlib import Path
 
-from takedown.errors import DeliveryError, NotApprovedError, UsageError
-from takedown.models import Delivery, FindingState, Notice, NoticeState, OutgoingMessage, utcnow
+from takedown.errors import (
+    DeliveryError,
+    DeliveryStateUnknownError,
+    IncompleteNoticeError,
+    NotApprovedError,
+    UsageError,
+)
+from takedown.models import Delivery, FindingState, Notice, NoticeState, utcnow
 from takedown.report.base import Transport
+from takedown.report.jurisdictions import missing_fields
+from takedown.report.message import (
+    DEFAULT_MAX_ATTACHMENT_BYTES,
+    attachment_files,
+    build_message,
+    check_address,
+    outgoing_message,
+)
 from takedown.store.base import CaseStore
 
-__all__ = ["approve_notice", "build_message", "confirm_sent", "reject_notice", "send_notice"]
+__all__ = ["approve_notice", "confirm_sent", "edit_notice", "reject_notice", "send_notice"]
 
 
 def approve_notice(store: CaseStore, notice_id: str, *, by: str, note: str = "") -> Notice:
@@ -26,12 +38,16 @@ def approve_notice(store: CaseStore, notice_id: str, *, by: str, note: str = "")
 
     Raises:
         UsageError: ``by`` is empty: an approval names a person.
+        IncompleteNoticeError: the notice lacks fields its jurisdiction requires (the error lists them).
         InvalidTransitionError: the notice is not a draft.
     """
     if not by.strip():
         raise UsageError("an approval must name the officer who gives it")
     with store.transaction():
         notice = store.get_notice(notice_id)
+        missing = missing_fields(notice)
+        if missing:
+            raise IncompleteNoticeError(notice_id, notice.jurisdiction, missing)
         approved = notice.advance(NoticeState.APPROVED, by=by, note=note, approved_by=by, approved_at=utcnow())
         store.update_notice(approved, expected=notice.state)
         finding = store.get_finding(notice.finding_id)
@@ -40,6 +56,42 @@ def approve_notice(store: CaseStore, notice_id: str, *, by: str, note: str = "")
                                  expected=FindingState.DRAFTED)
         store.append_custody(notice_id, "approved", actor=by, details={"note": note} if note else None)
     return approved
+
+
+def edit_notice(
+    store: CaseStore,
+    notice_id: str,
+    *,
+    by: str,
+    subject: str | None = None,
+    body_text: str | None = None,
+    body_html: str | None = None,
+    legal: dict[str, str] | None = None,
+) -> Notice:
+    """Change a draft (or an approved notice, which withdraws the approval: it must be approved again).
+
+    Raises:
+        UsageError: nothing to change, or no officer named.
+        InvalidTransitionError: the notice was sent or rejected.
+    """
+    if not by.strip():
+        raise UsageError("an edit names the officer who makes it")
+    changes: dict[str, object] = {
+        k: v for k, v in (("subject", subject), ("body_text", body_text), ("body_html", body_html)) if v is not None
+    }
+    with store.transaction():
+        notice = store.get_notice(notice_id)
+        if legal is not None:
+            changes["legal"] = {**notice.legal, **legal}
+        if not changes:
+            raise UsageError("nothing to change")
+        if "subject" in changes:
+            changes["subject"] = " ".join(str(changes["subject"]).split())
+        edited = notice.advance(NoticeState.DRAFT, by=by, note="edited", approved_by=None, approved_at=None,
+                                **changes)
+        store.update_notice(edited, expected=notice.state)
+        store.append_custody(notice_id, "edited", actor=by, details={"fields": ", ".join(sorted(changes))})
+    return edited
 
 
 def reject_notice(store: CaseStore, notice_id: str, *, by: str, reason: str) -> Notice:
@@ -59,26 +111,24 @@ def reject_notice(store: CaseStore, notice_id: str, *, by: str, reason: str) -> 
     return rejected
 
 
-def build_message(notice: Notice, *, sender: str, message_id: str) -> EmailMessage:
-    """The email for a notice: plain text (and HTML if the template gave one), UTF-8 throughout."""
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = notice.recipient.address
-    message["Subject"] = " ".join(notice.subject.split())  # no CR/LF from page titles reaches a header
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = message_id
-    message.set_content(notice.body_text)
-    if notice.body_html:
-        message.add_alternative(notice.body_html, subtype="html")
-    return message
-
-
 def _intent_key(notice_id: str) -> str:
     return f"sending:{notice_id}"
 
 
-def send_notice(store: CaseStore, notice_id: str, *, transport: Transport, sender: str) -> Delivery:
+def send_notice(
+    store: CaseStore,
+    notice_id: str,
+    *,
+    transport: Transport,
+    sender: str,
+    sender_name: str = "",
+    evidence_root: Path | None = None,
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+) -> Delivery:
     """Send an approved notice once; sending it again returns the recorded delivery.
+
+    The notice's attachments (evidence reports under ``evidence_root``) go with it while they fit under
+    ``max_attachment_bytes`` and still match their sealed hashes.
 
     Raises:
         NotApprovedError: the notice has no recorded human approval.
@@ -91,23 +141,27 @@ def send_notice(store: CaseStore, notice_id: str, *, transport: Transport, sende
     notice = store.get_notice(notice_id)
     if notice.state is not NoticeState.APPROVED or not notice.approved_by or notice.approved_at is None:
         raise NotApprovedError(f"notice {notice_id} is {notice.state.value}; only an approved notice is sent")
+    if notice.recipient.channel != "email":
+        raise DeliveryError(f"notice {notice_id} goes to a web form ({notice.recipient.address}), not by email; "
+                            "submit it through the site adapter's report form")
     intent = store.get_checkpoint(_intent_key(notice_id))
     if intent:
         raise DeliveryError(
             f"notice {notice_id} may already have been sent as {intent} (the process stopped before recording "
             "it); check the transport, then record the outcome with confirm_sent"
         )
-    domain = sender.rpartition("@")[2] or "takedown.invalid"
+    # Everything that can refuse (a bad address, altered evidence) runs before the intent is recorded.
+    domain = check_address(sender, what="sender").rpartition("@")[2]  # punycode: the Message-ID stays ASCII
     message_id = f"<{notice_id}.{secrets.token_hex(6)}@{domain}>"  # short enough never to be folded
-    email = build_message(notice, sender=sender, message_id=message_id)
-    outgoing = OutgoingMessage(
-        notice_id=notice_id, message_id=message_id, sender=sender, recipients=(notice.recipient.address,),
-        subject=str(email["Subject"]), raw=email.as_bytes(policy=SMTP), approved_by=notice.approved_by,
-        approved_at=notice.approved_at,
-    )
+    files = attachment_files(notice, evidence_root) if evidence_root is not None else []
+    email = build_message(notice, sender=sender, sender_name=sender_name, message_id=message_id,
+                          attachments=files, max_attachment_bytes=max_attachment_bytes)
+    outgoing = outgoing_message(notice, email)
     store.set_checkpoint(_intent_key(notice_id), message_id)
     try:
         delivery = transport.send(outgoing)
+    except DeliveryStateUnknownError:
+        raise  # it may have left: the intent stays, and an officer settles it with confirm_sent
     except DeliveryError:
         # The transport says it did not send: the intent is withdrawn so the officer can retry. Any other
         # failure leaves the intent in place: nobody knows whether the message left.

@@ -1,4 +1,4 @@
-"""Built-in transports: an outbox folder of ``.eml`` files (the SMTP transport comes with the report issue)."""
+"""Built-in transports: an outbox folder of ``.eml`` files. SMTP is ``takedown.report.smtp.SmtpTransport``."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from takedown.detect.references import media_kind_of
 from takedown.errors import FetchBlockedError, SiteError
 from takedown.models import Candidate, ContactHint, FetchedMedia, MediaKind, Page, SearchQuery
+from takedown.report.security_txt import parse_security_txt
 from takedown.settings import NetworkSettings
 from takedown.sites.extract import extract
 from takedown.sites.guard import FetchGuard, GuardConfig
@@ -202,15 +203,12 @@ class HttpSite:
                     hints += [ContactHint(kind="email", value=e, source=link) for e in emails]
             security = f"{origin}/.well-known/security.txt"
             try:
-                text = (await self._get(security)).raise_for_status().text
+                found: httpx.Response | None = (await self._get(security)).raise_for_status()
             except (SiteError, httpx.HTTPStatusError):
-                text = ""
-            if text:
-                for line in text.splitlines():
-                    field, _, value = line.partition(":")
-                    if field.strip().lower() == "contact" and value.strip():
-                        address = value.strip()
-                        address = address[7:] if address.lower().startswith("mailto:") else address
-                        hints.append(ContactHint(kind="security_txt", value=address, source=security))
+                found = None
+            if found is not None and found.headers.get("content-type", "").startswith("text/plain"):
+                parsed = parse_security_txt(found.text, source=security)
+                if not parsed.expired:  # an expired file is stale by its own statement (RFC 9116 2.5.5)
+                    hints += [ContactHint(kind="security_txt", value=c, source=security) for c in parsed.emails]
             self._contacts[origin] = tuple(hints)
         return list(self._contacts[origin])

@@ -1,0 +1,248 @@
+"""Follow-up: re-check sent notices after their deadline, record what happened, and draft reminders.
+
+A sent notice's finding is re-checked once its jurisdiction's deadline has passed: the page is gone (HTTP 404 or
+410), or the matched media's hashes are no longer on it, and the finding is ``removed``; otherwise a reminder is
+drafted that refers to the earlier messages (In-Reply-To / References), to the same recipient until it has had
+``attempts_per_recipient`` notices, then to the next recipient in escalation order (site operator → host →
+registrar). Reminders are drafts like any other notice: an officer approves them before anything is sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from takedown.errors import NotFoundError, ReportError, SiteError
+from takedown.models import (
+    Candidate,
+    DetectionLabel,
+    Finding,
+    FindingState,
+    FollowUp,
+    Notice,
+    NoticeState,
+    Page,
+    Recipient,
+    utcnow,
+)
+from takedown.report.base import NoticeTemplate
+from takedown.report.draft import draft_notices
+from takedown.report.jurisdictions import get_jurisdiction
+from takedown.report.recipients import recipients_for
+from takedown.settings import AgencySettings, NetworkSettings
+from takedown.sites.http import HttpSite, HttpSiteConfig
+from takedown.store.base import CaseStore
+
+__all__ = [
+    "FollowUpConfig",
+    "FollowUpReport",
+    "RecipientStats",
+    "compliance_stats",
+    "follow_up",
+    "http_fetcher",
+]
+
+Fetch = Callable[[Candidate], Awaitable[Page]]
+_ACTIVE = (FindingState.SENT, FindingState.RENOTIFIED, FindingState.ESCALATED)
+
+
+class FollowUpConfig(BaseModel):
+    """When to re-check and how hard to push."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    recheck_after: timedelta | None = Field(
+        default=None, description="override every jurisdiction's deadline (None: use the deadline)"
+    )
+    attempts_per_recipient: int = Field(default=2, ge=1, description="notices to one recipient before escalating")
+
+
+class FollowUpReport(BaseModel):
+    """What one follow-up run did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    checked: int = 0
+    removed: list[str] = Field(default_factory=list, description="finding ids now removed")
+    still_up: list[str] = Field(default_factory=list)
+    unreachable: list[str] = Field(default_factory=list)
+    not_due: list[str] = Field(default_factory=list)
+    reminders: list[str] = Field(default_factory=list, description="ids of the reminder drafts")
+    errors: list[str] = Field(default_factory=list)
+
+
+def http_fetcher(network: NetworkSettings) -> tuple[Fetch, Callable[[], Awaitable[None]]]:
+    """A fetch function over plain HTTP (one guarded ``HttpSite`` per origin) and the coroutine that closes it."""
+    sites: dict[str, HttpSite] = {}
+
+    async def fetch(candidate: Candidate) -> Page:
+        parts = urlsplit(candidate.url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in sites:
+            sites[origin] = HttpSite(HttpSiteConfig(site=candidate.site, base_url=origin), network=network)
+        return await sites[origin].fetch(candidate)
+
+    async def close() -> None:
+        for site in sites.values():
+            await site.aclose()
+
+    return fetch, close
+
+
+def _matched_hashes(finding: Finding) -> set[str]:
+    return {d.target for d in finding.detections if d.label is DetectionLabel.MATCH and d.target != "text"}
+
+
+def _still_up(finding: Finding, page: Page) -> tuple[bool, str]:
+    if page.status in (404, 410):
+        return False, f"the page answers HTTP {page.status}"
+    if page.status >= 400:
+        return True, f"the page answers HTTP {page.status}; treated as still up"
+    present = {hashlib.sha256(m.content).hexdigest() for m in page.media}
+    wanted = _matched_hashes(finding)
+    if wanted and not wanted & present:
+        return False, "the page is up but none of the matched media is on it any more"
+    return True, "the matched media is still served"
+
+
+def _thread(store: CaseStore, finding_id: str) -> list[tuple[Notice, datetime, str]]:
+    """The finding's sent notices, oldest first, with when each was sent and its Message-ID."""
+    sent = []
+    for notice in store.list_notices(finding_id=finding_id, states=[NoticeState.SENT]):
+        delivery = store.get_delivery(notice.id)
+        if delivery is not None:
+            sent.append((notice, delivery.sent_at, delivery.message_id))
+    return sorted(sent, key=lambda item: item[1])
+
+
+def _next_recipient(finding: Finding, thread: Sequence[tuple[Notice, datetime, str]], attempts: int) -> Recipient:
+    last = thread[-1][0].recipient
+    to_last = sum(1 for n, _, _ in thread if n.recipient.address == last.address)
+    if to_last < attempts:
+        return last
+    used = {n.recipient.address for n, _, _ in thread}
+    for candidate in recipients_for(finding):
+        if candidate.address not in used:
+            return candidate
+    return last  # nobody left to escalate to: keep reminding the last recipient
+
+
+async def follow_up(
+    store: CaseStore,
+    *,
+    fetch: Fetch,
+    agency: AgencySettings,
+    templates: Sequence[NoticeTemplate],
+    case_id: str | None = None,
+    config: FollowUpConfig | None = None,
+    now: datetime | None = None,
+    actor: str = "takedown",
+) -> FollowUpReport:
+    """Re-check every sent finding that is due, record the outcome, and draft reminders where content is still up.
+
+    Args:
+        fetch: fetches a candidate's page with its media (``http_fetcher`` or a site adapter's ``fetch``).
+        templates: render the reminders (the first that renders a locale wins).
+        now: the time to judge deadlines against (default: now).
+    """
+    config = config or FollowUpConfig()
+    now = now or utcnow()
+    report: dict[str, list[str]] = {k: [] for k in ("removed", "still_up", "unreachable", "not_due", "reminders",
+                                                    "errors")}
+    checked = 0
+    for finding in store.list_findings(case_id, states=_ACTIVE):
+        thread = _thread(store, finding.id)
+        if not thread:
+            continue
+        last_notice, last_sent, _ = thread[-1]
+        wait = config.recheck_after
+        if wait is None:
+            wait = get_jurisdiction(last_notice.jurisdiction).deadline or timedelta(days=3)
+        if now - last_sent < wait:
+            report["not_due"].append(finding.id)
+            continue
+        checked += 1
+        try:
+            page = await fetch(finding.candidate)
+        except SiteError as exc:
+            store.add_followup(FollowUp(notice_id=last_notice.id, checked_at=now, outcome="unreachable",
+                                        detail=str(exc)))
+            report["unreachable"].append(finding.id)
+            continue
+        up, why = _still_up(finding, page)
+        if not up:
+            with store.transaction():
+                store.add_followup(FollowUp(notice_id=last_notice.id, checked_at=now, outcome="removed", detail=why))
+                store.update_finding(finding.advance(FindingState.REMOVED, by=actor, note=why), expected=finding.state)
+                store.append_custody(last_notice.id, "removal_confirmed", actor=actor, details={"why": why})
+            report["removed"].append(finding.id)
+            continue
+        report["still_up"].append(finding.id)
+        recipient = _next_recipient(finding, thread, config.attempts_per_recipient)
+        attempt = 1 + sum(1 for n, _, _ in thread if n.recipient.address == recipient.address)
+        message_ids = tuple(mid for _, _, mid in thread)
+        case = store.get_case(finding.case_id)
+        try:
+            bundle = store.get_bundle(finding.bundle_id)
+        except NotFoundError:
+            bundle = None
+        try:
+            drafts = draft_notices(finding, case=case, agency=agency, templates=templates,
+                                   locales=[last_notice.locale], bundle=bundle, recipient=recipient)
+        except ReportError as exc:
+            report["errors"].append(f"reminder for {finding.id}: {exc}")
+            continue
+        escalated = recipient.address != last_notice.recipient.address
+        target = FindingState.ESCALATED if escalated else FindingState.RENOTIFIED
+        with store.transaction():
+            store.add_followup(FollowUp(notice_id=last_notice.id, checked_at=now, outcome="still_up", detail=why))
+            for draft in drafts:
+                reminder = Notice.model_validate({**draft.model_dump(), "kind": "reminder", "attempt": attempt,
+                                                  "in_reply_to": message_ids[0], "references": message_ids})
+                if store.add_notice(reminder):
+                    store.append_custody(reminder.id, "drafted", actor=actor,
+                                         details={"kind": "reminder", "to": recipient.address,
+                                                  "in_reply_to": message_ids[0]})
+                report["reminders"].append(reminder.id)
+            store.update_finding(finding.advance(target, by=actor, note=why), expected=finding.state)
+    return FollowUpReport(checked=checked, **report)
+
+
+class RecipientStats(BaseModel):
+    """How one recipient has answered takedown's notices."""
+
+    model_config = ConfigDict(frozen=True)
+
+    recipient: str
+    findings: int = Field(description="findings with at least one notice sent to this recipient")
+    removed: int
+    share_removed: float
+    median_hours_to_removal: float | None
+
+
+def compliance_stats(store: CaseStore, case_id: str | None = None) -> list[RecipientStats]:
+    """Per recipient: findings notified, how many were removed, and the median time from first notice to removal."""
+    per: dict[str, dict[str, tuple[datetime, datetime | None]]] = {}
+    for finding in store.list_findings(case_id):
+        thread = _thread(store, finding.id)
+        if not thread:
+            continue
+        removed_at = None
+        if finding.state is FindingState.REMOVED:
+            removed_at = finding.history[-1].at
+        for notice, sent_at, _ in thread:
+            first, _ = per.setdefault(notice.recipient.address, {}).get(finding.id, (sent_at, None))
+            per[notice.recipient.address][finding.id] = (min(first, sent_at), removed_at)
+    stats = []
+    for address, items in sorted(per.items()):
+        hours = [(removed - sent).total_seconds() / 3600 for sent, removed in items.values() if removed is not None]
+        stats.append(RecipientStats(
+            recipient=address, findings=len(items), removed=len(hours), share_removed=round(len(hours) / len(items), 3),
+            median_hours_to_removal=round(statistics.median(hours), 2) if hours else None,
+        ))
+    return stats
