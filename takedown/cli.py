@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
@@ -207,14 +208,23 @@ def review(
             console.print(_notice_panel(notice, missing_fields(notice), delivery))
             return
         notices = store.list_notices(case, states=None if all_states else [NoticeState.DRAFT])
-        table = Table(title=f"Notices ({len(notices)})")
-        for column in ("id", "state", "kind", "locale", "jur.", "to", "subject", "missing"):
-            table.add_column(column, overflow="fold")
+        missing = {n.id: missing_fields(n) for n in notices}
+        table = Table(title=f"Notices ({len(notices)})", box=box.SIMPLE_HEAD)
+        table.add_column("id", no_wrap=True, min_width=20)
+        if all_states:
+            table.add_column("state", no_wrap=True, min_width=5)
+        table.add_column("lang", no_wrap=True, min_width=8)
+        table.add_column("to", overflow="ellipsis", no_wrap=True, max_width=18)
+        table.add_column("subject", overflow="ellipsis", no_wrap=True, max_width=24)
+        if any(missing.values()):
+            table.add_column("missing", overflow="fold")
         for notice in notices:
-            missing = missing_fields(notice)
-            table.add_row(notice.id, notice.state.value, notice.kind, notice.locale, notice.jurisdiction,
-                          escape(notice.recipient.address), escape(notice.subject[:60]),
-                          f"[red]{escape(', '.join(missing))}[/]" if missing else "")
+            state = notice.state.value if notice.kind == "initial" else f"{notice.state.value} ({notice.kind})"
+            row = [notice.id, *([state] if all_states else []), f"{notice.locale}/{notice.jurisdiction}",
+                   escape(notice.recipient.address), escape(notice.subject)]
+            if any(missing.values()):
+                row.append(f"[red]{escape(', '.join(missing[notice.id]))}[/]")
+            table.add_row(*row)
         console.print(table)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -76,3 +77,32 @@ def test_plugins_lists_the_builtins() -> None:
     result = runner.invoke(app, ["plugins", "--no-entry-points"])
     assert result.exit_code == 0
     assert "exact_hash" in result.stdout and "sqlite" in result.stdout
+
+
+def test_an_officer_reviews_approves_and_sends_from_the_command_line(tmp_path: Path) -> None:
+    from takedown.demo.run import run_demo
+
+    out = tmp_path / "demo"
+    run_demo(out)
+    env = {"TAKEDOWN_STORAGE__DATA_DIR": str(out), "COLUMNS": "200"}
+    listed = runner.invoke(app, ["review"], env=env)
+    assert listed.exit_code == 0, listed.output
+    ids = re.findall(r"ntc-[0-9a-f]{16}", listed.output)
+    assert len(ids) == 14
+    shown = runner.invoke(app, ["review", ids[0]], env=env)
+    assert shown.exit_code == 0 and "legal.urls" in shown.output and "/post/" in shown.output
+    refused = _takedown("send", ids[0], "--transport", "outbox", "--outbox", str(tmp_path / "outbox"), cwd=tmp_path,
+                        env=env)
+    assert refused.returncode == 2 and "only an approved notice is sent" in refused.stderr
+    assert not (tmp_path / "outbox").exists() or not list((tmp_path / "outbox").iterdir())
+    assert runner.invoke(app, ["approve", ids[0], "--by", "Officer Kim"], env=env).exit_code == 0
+    sent = runner.invoke(app, ["send", "--transport", "outbox", "--outbox", str(tmp_path / "outbox")], env=env)
+    assert sent.exit_code == 0 and ids[0] in sent.output
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+    again = runner.invoke(app, ["send", ids[0], "--transport", "outbox", "--outbox", str(tmp_path / "outbox")],
+                          env=env)
+    assert again.exit_code == 0 and len(list((tmp_path / "outbox").glob("*.eml"))) == 1, "never sent twice"
+    rejected = runner.invoke(app, ["reject", ids[1], "--by", "Officer Kim", "--reason", "duplicate"], env=env)
+    assert rejected.exit_code == 0
+    stats = runner.invoke(app, ["stats"], env=env)
+    assert stats.exit_code == 0 and "abuse@demo-sns.example" in stats.output
