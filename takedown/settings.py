@@ -19,6 +19,7 @@ from takedown.errors import ConfigError
 
 __all__ = [
     "AgencySettings",
+    "EvidenceSettings",
     "NetworkSettings",
     "Settings",
     "SmtpSettings",
@@ -100,6 +101,24 @@ class TsaSettings(BaseModel):
 
     url: str | None = None
     timeout_s: float = Field(default=30.0, gt=0)
+    certificate: Path | None = Field(default=None, description="the TSA's certificate (PEM), to verify tokens")
+    ca_file: Path | None = Field(default=None, description="CA certificates (PEM) the TSA certificate chains to")
+
+
+class EvidenceSettings(BaseModel):
+    """How evidence is captured and shown to people."""
+
+    model_config = _Frozen
+
+    screenshot: bool = Field(default=True, description="capture a full-page screenshot and MHTML with Chromium")
+    chromium: Path = Path("/usr/bin/chromium")
+    chromedriver: Path = Path("/usr/bin/chromedriver")
+    page_load_timeout_s: float = Field(default=30.0, gt=0)
+    max_capture_bytes: int = Field(default=256 * 1024 * 1024, gt=0, description="the most one capture may store")
+    include_originals: bool = Field(
+        default=False, description="put unblurred media in human-facing reports (a court's request; recorded)"
+    )
+    preview_style: Literal["pixelate", "blur"] = "pixelate"
 
 
 class NetworkSettings(BaseModel):
@@ -125,6 +144,7 @@ class Settings(BaseModel):
     smtp: SmtpSettings = SmtpSettings()
     tsa: TsaSettings = TsaSettings()
     network: NetworkSettings = NetworkSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
 
 
 def _env_overrides(env: Mapping[str, str]) -> dict[tuple[str, str], tuple[str, str]]:
@@ -219,6 +239,17 @@ timeout_s = 30
 [tsa]
 # url = "https://tsa.example/tsr"  # an RFC 3161 time-stamping authority
 timeout_s = 30
+# certificate = "tsa.pem"          # the TSA's certificate, to verify its tokens
+# ca_file = "tsa-ca.pem"
+
+[evidence]
+screenshot = true                 # full-page screenshot and MHTML with headless Chromium
+chromium = "/usr/bin/chromium"
+chromedriver = "/usr/bin/chromedriver"
+page_load_timeout_s = 30
+max_capture_bytes = 268435456
+include_originals = false         # unblurred media in reports only when a court asks; the choice is logged
+preview_style = "pixelate"        # or "blur"
 
 [network]
 user_agent = "takedown/0.1 (+https://github.com/takedown)"
