@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import ClassVar
 
+from takedown.detect.banks import BankEntry, BankKind, HashBank
 from takedown.detect.base import Detector
 from takedown.errors import (
     DeliveryError,
@@ -39,6 +40,7 @@ from takedown.errors import (
     NotFoundError,
     ReportError,
     SiteError,
+    UsageError,
 )
 from takedown.evidence.base import EvidenceWriter
 from takedown.evidence.custody import verify_chain
@@ -697,3 +699,100 @@ class CaseStoreContract:
 
         self._with_store(check)
 
+    def make_bank(self, name: str = "victim_refs", **changes: object) -> HashBank:
+        """A bank for the bank checks."""
+        data: dict[str, object] = {"name": name, "description": "contract bank", "metadata": {"origin": "contract"}}
+        data.update(changes)
+        return HashBank.model_validate(data)
+
+    def make_bank_entries(self, bank: str, count: int, *, first: int = 0) -> list[BankEntry]:
+        """``count`` distinct PDQ entries for ``bank`` (derived from ``first``, ``first + 1``, ...)."""
+        return [
+            BankEntry.pdq(bank, hashlib.sha256(f"entry-{n}".encode()).hexdigest(), quality=50 + n % 50,
+                          reference=f"ref-{n:03d}", source="contract")
+            for n in range(first, first + count)
+        ]
+
+    def test_banks_round_trip_and_are_replaced_by_name(self) -> None:
+        def check(store: CaseStore) -> None:
+            assert store.list_banks() == []
+            positive = self.make_bank("victim_refs")
+            negative = self.make_bank("known_benign", kind=BankKind.NEGATIVE, max_distance=20, min_quality=70)
+            store.put_bank(positive)
+            store.put_bank(negative)
+            assert store.get_bank("victim_refs") == positive
+            assert store.get_bank("known_benign") == negative
+            assert [b.name for b in store.list_banks()] == ["known_benign", "victim_refs"]
+            retired = positive.model_copy(update={"active": False, "description": "retired"})
+            store.put_bank(retired)
+            assert store.get_bank("victim_refs") == retired
+            assert len(store.list_banks()) == 2
+            try:
+                store.get_bank("no_such_bank")
+            except NotFoundError:
+                return
+            raise AssertionError("a missing bank is a NotFoundError")
+
+        self._with_store(check)
+
+    def test_bank_entries_are_unique_per_bank_and_kept_in_order(self) -> None:
+        def check(store: CaseStore) -> None:
+            store.put_bank(self.make_bank("first_bank"))
+            store.put_bank(self.make_bank("second_bank"))
+            entries = self.make_bank_entries("first_bank", 5)
+            assert store.add_bank_entries("first_bank", entries) == 5
+            assert store.add_bank_entries("first_bank", iter(entries)) == 0, "adding again adds nothing"
+            relabelled = entries[0].model_copy(update={"reference": "other-label"})
+            more = self.make_bank_entries("first_bank", 2, first=5)
+            assert store.add_bank_entries("first_bank", [relabelled, *more]) == 2
+            stored = list(store.bank_entries("first_bank"))
+            assert stored == entries + more, "entries come back as added, in order; the first of a hash is kept"
+            assert store.count_bank_entries("first_bank") == 7
+            same_hashes = [e.model_copy(update={"bank": "second_bank"}) for e in entries[:2]]
+            assert store.add_bank_entries("second_bank", same_hashes) == 2, "the same hash may be in two banks"
+            assert list(store.bank_entries("second_bank")) == same_hashes
+            assert store.add_bank_entries("second_bank", []) == 0
+            store.put_bank(self.make_bank("first_bank", description="settings changed"))
+            assert store.count_bank_entries("first_bank") == 7, "replacing a bank's settings keeps its entries"
+
+        self._with_store(check)
+
+    def test_bank_entries_need_their_bank(self) -> None:
+        def check(store: CaseStore) -> None:
+            store.put_bank(self.make_bank("victim_refs"))
+            for call in (
+                lambda: store.add_bank_entries("no_such_bank", []),
+                lambda: store.bank_entries("no_such_bank"),
+                lambda: store.count_bank_entries("no_such_bank"),
+            ):
+                try:
+                    call()
+                except NotFoundError:
+                    continue
+                raise AssertionError("a bank that does not exist is a NotFoundError")
+            mixed = [*self.make_bank_entries("victim_refs", 2), *self.make_bank_entries("other_bank", 1, first=2)]
+            try:
+                store.add_bank_entries("victim_refs", mixed)
+            except UsageError:
+                pass
+            else:
+                raise AssertionError("an entry of another bank is a UsageError")
+            assert store.count_bank_entries("victim_refs") == 0, "a refused batch adds nothing"
+
+        self._with_store(check)
+
+    def test_bank_writes_roll_back_with_the_transaction(self) -> None:
+        def check(store: CaseStore) -> None:
+            store.put_bank(self.make_bank("victim_refs"))
+            store.add_bank_entries("victim_refs", self.make_bank_entries("victim_refs", 1))
+            try:
+                with store.transaction():
+                    store.put_bank(self.make_bank("new_bank"))
+                    store.add_bank_entries("victim_refs", self.make_bank_entries("victim_refs", 3, first=1))
+                    raise RuntimeError("crash inside the transaction")
+            except RuntimeError:
+                pass
+            assert [b.name for b in store.list_banks()] == ["victim_refs"]
+            assert store.count_bank_entries("victim_refs") == 1
+
+        self._with_store(check)

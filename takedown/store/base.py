@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import ClassVar, Protocol, runtime_checkable
 
+from takedown.detect.banks import BankEntry, HashBank
 from takedown.models import (
     Case,
     CustodyEvent,
@@ -32,9 +33,10 @@ class CaseStore(Protocol):
     """Persists every record of every case; the workflow reads and writes nothing else.
 
     Inserts of records with deterministic ids (findings, bundles, notices, deliveries) are idempotent: adding
-    one that exists returns ``False`` and changes nothing. State changes are compare-and-set on the state the
-    caller read, so no move is ever made twice. ``transaction()`` groups writes so they land together or not at
-    all; transactions nest (an inner one joins the outer).
+    one that exists returns ``False`` and changes nothing; bank entries are unique per bank by algorithm and
+    value. State changes are compare-and-set on the state the caller read, so no move is ever made twice.
+    ``transaction()`` groups writes so they land together or not at all; transactions nest (an inner one joins
+    the outer).
     """
 
     name: ClassVar[str]
@@ -170,4 +172,40 @@ class CaseStore(Protocol):
 
     def set_checkpoint(self, key: str, value: str) -> None:
         """Save ``value`` under ``key``."""
+        ...
+
+    # hash banks (see takedown.detect.banks). Banks are not deleted: one is retired by putting it with active=False.
+    def put_bank(self, bank: HashBank) -> None:
+        """Insert a bank, or replace the settings of the bank with its name (its entries are kept)."""
+        ...
+
+    def get_bank(self, name: str) -> HashBank:
+        """The bank with this name. Raises ``NotFoundError``."""
+        ...
+
+    def list_banks(self) -> list[HashBank]:
+        """All banks, active or retired, by name."""
+        ...
+
+    def add_bank_entries(self, bank: str, entries: Iterable[BankEntry]) -> int:
+        """Add entries to a bank, all or none; return how many were new.
+
+        An entry whose ``(hash.algorithm, hash.value)`` the bank already holds is skipped (the first one added
+        is kept, reference and all), so importing a list twice adds nothing the second time.
+
+        Raises:
+            NotFoundError: no bank with that name.
+            UsageError: an entry names another bank (nothing is added).
+        """
+        ...
+
+    def bank_entries(self, bank: str) -> Iterator[BankEntry]:
+        """A bank's entries in the order they were added, read in pages (banks can hold millions).
+
+        Raises ``NotFoundError`` at once (not on the first ``next``) when no bank has that name.
+        """
+        ...
+
+    def count_bank_entries(self, bank: str) -> int:
+        """How many entries a bank holds. Raises ``NotFoundError``."""
         ...

@@ -18,12 +18,14 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel
 
+from takedown.detect.banks import BankEntry, HashBank
 from takedown.errors import (
     InvalidTransitionError,
     NotFoundError,
     StoreCorruptError,
     StoreError,
     StoreVersionError,
+    UsageError,
 )
 from takedown.models import (
     Case,
@@ -76,6 +78,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER custody_append_only_delete BEFORE DELETE ON custody
         BEGIN SELECT RAISE(ABORT, 'the custody log is append-only'); END;
     CREATE TABLE checkpoints (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    """,
+    # 2: hash banks and their entries (one row per hash; unique per bank by algorithm and value).
+    """
+    CREATE TABLE banks (
+        name TEXT PRIMARY KEY, kind TEXT NOT NULL, created_at TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE TABLE bank_entries (
+        seq INTEGER PRIMARY KEY, bank TEXT NOT NULL REFERENCES banks (name),
+        algorithm TEXT NOT NULL, value TEXT NOT NULL, data TEXT NOT NULL,
+        UNIQUE (bank, algorithm, value));
+    CREATE INDEX bank_entries_bank_seq ON bank_entries (bank, seq);
     """,
 )
 """Each entry moves the schema up one version; never edit one that has shipped, append a new one."""
@@ -479,6 +491,76 @@ class SQLiteCaseStore:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                 (key, value, utcnow().isoformat()),
             )
+
+    # -- hash banks -----------------------------------------------------------------------------------------
+
+    def put_bank(self, bank: HashBank) -> None:
+        """Insert a bank or replace its settings (its entries are kept)."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO banks (name, kind, created_at, data) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, data = excluded.data",
+                (bank.name, bank.kind.value, bank.created_at.isoformat(), bank.model_dump_json()),
+            )
+
+    def get_bank(self, name: str) -> HashBank:
+        """The bank with this name."""
+        data = self._one("SELECT data FROM banks WHERE name = ?", (name,))
+        if data is None:
+            raise NotFoundError(f"no hash bank {name!r}")
+        return _load(HashBank, data)
+
+    def list_banks(self) -> list[HashBank]:
+        """All banks, by name."""
+        return [_load(HashBank, d) for d in self._all("SELECT data FROM banks ORDER BY name", ())]
+
+    def _require_bank(self, name: str) -> None:
+        if self._one("SELECT 1 FROM banks WHERE name = ?", (name,)) is None:
+            raise NotFoundError(f"no hash bank {name!r}")
+
+    def add_bank_entries(self, bank: str, entries: Iterable[BankEntry]) -> int:
+        """Add entries to a bank, all or none; return how many were new."""
+        sql = "INSERT OR IGNORE INTO bank_entries (bank, algorithm, value, data) VALUES (?, ?, ?, ?)"
+        with self.transaction():
+            self._require_bank(bank)
+            before = self._db.total_changes
+            rows: list[tuple[str, str, str, str]] = []
+            for entry in entries:
+                if entry.bank != bank:
+                    raise UsageError(f"an entry of bank {entry.bank!r} cannot be added to bank {bank!r}")
+                rows.append((bank, entry.hash.algorithm, entry.hash.value, entry.model_dump_json()))
+                if len(rows) >= _BANK_PAGE:
+                    self._db.executemany(sql, rows)
+                    rows.clear()
+            self._db.executemany(sql, rows)
+            return self._db.total_changes - before
+
+    def bank_entries(self, bank: str) -> Iterator[BankEntry]:
+        """A bank's entries in the order they were added, read in pages."""
+        self._require_bank(bank)
+        return self._bank_pages(bank)
+
+    def _bank_pages(self, bank: str) -> Iterator[BankEntry]:
+        last = 0
+        while True:
+            with self._lock:  # held per page only, never across a yield
+                rows = self._db.execute(
+                    "SELECT seq, data FROM bank_entries WHERE bank = ? AND seq > ? ORDER BY seq LIMIT ?",
+                    (bank, last, _BANK_PAGE),
+                ).fetchall()
+            if not rows:
+                return
+            for _, data in rows:
+                yield _load(BankEntry, data)
+            last = int(rows[-1][0])
+
+    def count_bank_entries(self, bank: str) -> int:
+        """How many entries a bank holds."""
+        self._require_bank(bank)
+        return int(self._one("SELECT count(*) FROM bank_entries WHERE bank = ?", (bank,)))
+
+
+_BANK_PAGE = 5000
 
 
 def _split_sql(script: str) -> list[str]:
