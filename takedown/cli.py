@@ -25,7 +25,7 @@ from rich.text import Text
 
 from takedown._version import __version__
 from takedown.errors import PluginLoadError, TakedownError, UnknownPluginError, UsageError
-from takedown.models import Decision, Delivery, FindingState, Notice, NoticeState
+from takedown.models import Decision, Delivery, EvidenceBundle, Finding, FindingState, Notice, NoticeState
 from takedown.report.base import NoticeTemplate, Transport
 from takedown.settings import CONFIG_FILE, Settings, example_toml, load_settings
 from takedown.store import open_store
@@ -188,6 +188,96 @@ def findings(
     for row in rows:
         table.add_row(row["id"], row["state"], row["decision"] or "-", row["url"], "; ".join(row["reasons"])[:120])
     console.print(table)
+
+
+@app.command()
+def capture(
+    url: Annotated[str, typer.Argument(help="the page to capture")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="evidence folder (the bundle goes in a sub-folder)")],
+    config: ConfigOption = None,
+    screenshot: Annotated[bool, typer.Option(help="full-page screenshot and MHTML with headless Chromium")] = True,
+    operator: Annotated[str, typer.Option("--operator", help="who captures (recorded)")] = "officer",
+) -> None:
+    """Capture one page as sealed evidence: raw HTTP in a WARC, media, screenshot, previews, JSON manifest, seal."""
+    import asyncio
+
+    from takedown.evidence.capture import CaptureConfig, Capturer, bundle_folder
+    from takedown.evidence.custody import CUSTODY_FILE, chain_events, export_custody
+    from takedown.evidence.json_writer import JsonWriter
+    from takedown.evidence.preview import make_previews
+    from takedown.evidence.seal import seal_bundle
+    from takedown.evidence.tsa import TsaClient
+    from takedown.models import make_id, utcnow
+
+    settings = _settings(config)
+    evidence = settings.evidence.model_copy(update={"screenshot": screenshot})
+    settings = settings.model_copy(update={"evidence": evidence})
+
+    finding_id = make_id("fnd", "adhoc", url)
+    target = bundle_folder(out, EvidenceBundle(case_id="adhoc", finding_id=finding_id))
+
+    async def run() -> EvidenceBundle:
+        async with Capturer(CaptureConfig.from_settings(settings, operator=operator)) as capturer:
+            return await capturer.capture_url(url, out=target, root=out, case_id="adhoc", finding_id=finding_id)
+
+    bundle = asyncio.run(run())
+    folder = bundle_folder(out, bundle)
+    steps: list[tuple[str, str, Any, dict[str, str]]] = [
+        ("captured", operator, bundle.captured_at, {"url": url, "final_url": bundle.capture.get("final_url", "")})
+    ]
+    if bundle.error is None:
+        made, originals = make_previews(bundle, root=out, out=folder, settings=settings.evidence)
+        bundle = bundle.model_copy(update={"artifacts": (*bundle.artifacts, *made)})
+        if originals:
+            steps.append(("originals_included", operator, utcnow(), {"why": "settings: evidence.include_originals"}))
+    sample = _sample_finding_for(bundle, url)
+    bundle = bundle.model_copy(update={"artifacts": (
+        *bundle.artifacts, JsonWriter().write(bundle, sample, out=folder, root=out))})
+    tsa = TsaClient(settings.tsa) if settings.tsa.url else None
+    try:
+        bundle, _, sealing = seal_bundle(bundle, root=out, tsa=tsa)
+    finally:
+        if tsa is not None:
+            tsa.close()
+    steps += [(action, operator, utcnow(), details) for action, details in sealing]
+    export_custody(chain_events(bundle.id, steps), folder / CUSTODY_FILE)
+    table = Table(title=f"Evidence bundle {bundle.id}", box=box.SIMPLE_HEAD)
+    table.add_column("file", overflow="fold")
+    table.add_column("role")
+    table.add_column("sha256", no_wrap=True)
+    for artifact in bundle.artifacts:
+        table.add_row(escape(artifact.path), artifact.role, artifact.sha256[:16] + "...")
+    console.print(table)
+    if bundle.error:
+        err_console.print(f"[yellow]capture failed:[/] {escape(bundle.error)} (what was captured is sealed)")
+        raise typer.Exit(1)
+    console.print(f"Sealed in {escape(str(folder))}. Check it with: takedown verify {escape(str(folder))}")
+
+
+def _sample_finding_for(bundle: EvidenceBundle, url: str) -> Finding:
+    from takedown.models import Candidate
+
+    candidate = Candidate(case_id=bundle.case_id, site=bundle.capture.get("site", "") or "adhoc", url=url,
+                          title=bundle.capture.get("title", ""))
+    return Finding(case_id=bundle.case_id, candidate=candidate)
+
+
+@app.command()
+def verify(
+    folder: Annotated[Path, typer.Argument(help="a bundle folder (holding seal.json)")],
+    config: ConfigOption = None,
+    tsa_cert: Annotated[Path | None, typer.Option("--tsa-cert", help="the TSA's certificate (PEM)")] = None,
+    ca_file: Annotated[Path | None, typer.Option("--ca-file", help="CA certificates the TSA chains to (PEM)")] = None,
+) -> None:
+    """Check every hash, the custody chain and the time stamp of a bundle; exit 0 only when all holds."""
+    from takedown.evidence.verify import format_report, verify_bundle
+
+    settings = _settings(config)
+    report = verify_bundle(folder, certificate=tsa_cert or settings.tsa.certificate,
+                           ca_file=ca_file or settings.tsa.ca_file)
+    console.print(escape(format_report(report)))
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -101,8 +101,12 @@ def default_registry(*, entry_points: bool = False) -> PluginRegistry:
     """A registry holding takedown's built-in plugins (and, if asked, the installed entry points)."""
     from takedown.detect.dhash import DHashDetector
     from takedown.detect.exact import ExactHashDetector
+    from takedown.evidence.hwpx_writer import HwpWriter, HwpxWriter
     from takedown.evidence.json_writer import JsonWriter
+    from takedown.evidence.pdf_writer import PdfWriter
+    from takedown.report.locale_pack import LocalePackTemplate
     from takedown.report.plain import PlainTextTemplate
+    from takedown.report.smtp import SmtpTransport
     from takedown.report.transports import OutboxTransport
     from takedown.sites.http import HttpSite
     from takedown.store.sqlite import SQLiteCaseStore
@@ -111,9 +115,12 @@ def default_registry(*, entry_points: bool = False) -> PluginRegistry:
     registry.register("site", HttpSite)
     registry.register("detector", ExactHashDetector)
     registry.register("detector", DHashDetector)
-    registry.register("writer", JsonWriter)
+    for writer in (JsonWriter, HwpxWriter, HwpWriter, PdfWriter):
+        registry.register("writer", writer)
+    registry.register("template", LocalePackTemplate)
     registry.register("template", PlainTextTemplate)
     registry.register("transport", OutboxTransport)
+    registry.register("transport", SmtpTransport)
     registry.register("store", SQLiteCaseStore)
     if entry_points:
         registry.load_entry_points()

@@ -23,13 +23,18 @@ from takedown.detect.base import Detector
 from takedown.detect.policy import DecisionPolicy
 from takedown.errors import DetectionError, EvidenceError, ReportError, SiteError, UsageError
 from takedown.evidence.base import EvidenceWriter
-from takedown.evidence.capture import capture_finding
+from takedown.evidence.capture import Capturer, bundle_folder, capture_finding, capture_finding_live
+from takedown.evidence.custody import CUSTODY_FILE, chain_events, export_custody
+from takedown.evidence.preview import make_previews
+from takedown.evidence.seal import seal_bundle
+from takedown.evidence.tsa import TsaClient
 from takedown.models import (
     Candidate,
     Case,
     Decision,
     Detection,
     DetectionLabel,
+    EvidenceBundle,
     Finding,
     FindingState,
     ItemKind,
@@ -101,6 +106,10 @@ class Workflow:
         locales: the languages every notice is drafted in; ``None`` (the default) chooses per finding from the
             recipient's country or the page's language (English as fallback), see ``notice_locales``.
         bilingual: with automatic locales, also draft an English notice beside a local-language one.
+        capturer: captures each match live (HTTP with WARC, Chromium screenshot and MHTML); without it, evidence
+            is built from what the site adapter fetched.
+        tsa: time-stamps each bundle's seal (RFC 3161); without it bundles are sealed by hashes and the custody log,
+            and the log says no time stamp was taken.
         rdap: when given, recipients are resolved in full (site operator, host and registrar abuse contacts over
             RDAP) and notices go to the first email recipient; without it, to the contacts the site declares.
         evidence_for: the decisions that get an evidence bundle and drafts (default: match only).
@@ -123,6 +132,8 @@ class Workflow:
         locales: Sequence[str] | None = None,
         bilingual: bool = True,
         rdap: RdapClient | None = None,
+        capturer: Capturer | None = None,
+        tsa: TsaClient | None = None,
         evidence_for: Sequence[Decision] = (Decision.MATCH,),
         concurrency: int = 8,
         cpu_workers: int = 2,
@@ -143,6 +154,8 @@ class Workflow:
         self.locales = list(locales) if locales is not None else None
         self.bilingual = bilingual
         self.rdap = rdap
+        self.capturer = capturer
+        self.tsa = tsa
         self.evidence_for = frozenset(evidence_for)
         self.concurrency = concurrency
         self.cpu_workers = cpu_workers
@@ -186,9 +199,11 @@ class Workflow:
         return asyncio.run(run_and_close())
 
     async def aclose(self) -> None:
-        """Close every site adapter (for owners that hand theirs over to the workflow)."""
+        """Close every site adapter and the capturer (for owners that hand theirs over to the workflow)."""
         for site in self.sites.values():
             await site.aclose()
+        if self.capturer is not None:
+            await self.capturer.aclose()
 
     @property
     def errors(self) -> list[str]:
@@ -341,24 +356,64 @@ class Workflow:
         await self._bounded("evidence", pending, self._evidence_one)
 
     async def _evidence_one(self, finding: Finding) -> None:
+        """Capture, preview, report and seal one finding; the store records it all in one transaction.
+
+        The custody events are planned first and exported beside the files, so the reports show the capture
+        event; the store then appends the same events (same times, same hashes) with the bundle and the move to
+        ``evidenced``. A crash before that transaction leaves files that the rerun overwrites, and no record.
+        """
+        root = self.evidence_root
         try:
-            bundle = await self._off_loop(
-                lambda: capture_finding(finding, blobs=self.store.blobs, root=self.evidence_root,
-                                        writers=self.writers, operator=self.operator)
-            )
+            if self.capturer is not None:
+                bundle = await capture_finding_live(finding, capturer=self.capturer, root=root, previews=True)
+            else:
+                bundle = await self._off_loop(lambda: self._capture_offline(finding))
+            if bundle.error is not None:
+                raise EvidenceError(f"capture failed: {bundle.error}", url=finding.candidate.url)
+            out = bundle_folder(root, bundle)
+            captured = ("captured", self.operator, bundle.captured_at, self._capture_details(finding, bundle))
+            export_custody(chain_events(bundle.id, [captured]), out / CUSTODY_FILE)
+            bundle = await self._off_loop(lambda: self._write_reports(bundle, finding, out))
+            bundle, _, steps = await self._off_loop(lambda: seal_bundle(bundle, root=root, tsa=self.tsa))
         except EvidenceError as exc:
             self._fail(f"evidence for {finding.id}", exc)
             return
         store = self.store
         with store.transaction():
             store.add_bundle(bundle)
-            store.append_custody(bundle.id, "captured", actor=self.operator, at=bundle.captured_at,
-                                 details={"url": finding.candidate.url, "finding": finding.id})
-            for artifact in bundle.artifacts:
-                store.append_custody(bundle.id, "hashed", actor=self.operator,
-                                     details={"path": artifact.path, "sha256": artifact.sha256, "role": artifact.role})
+            action, actor, at, details = captured
+            store.append_custody(bundle.id, action, actor=actor, at=at, details=details)
+            for action, details in steps:
+                store.append_custody(bundle.id, action, actor=self.operator, details=details)
+            if bundle.capture.get("previews_include_originals") == "true":
+                store.append_custody(bundle.id, "originals_included", actor=self.operator,
+                                     details={"why": "settings: evidence.include_originals"})
+            export_custody(store.custody_log(bundle.id), out / CUSTODY_FILE)
             store.update_finding(finding.advance(FindingState.EVIDENCED, note=bundle.id),
                                  expected=FindingState.JUDGED)
+
+    def _capture_offline(self, finding: Finding) -> EvidenceBundle:
+        """The page and media the site adapter fetched, from the blob store, with masked previews."""
+        bundle = capture_finding(finding, blobs=self.store.blobs, root=self.evidence_root, writers=(),
+                                 operator=self.operator)
+        out = bundle_folder(self.evidence_root, bundle)
+        made, originals = make_previews(bundle, root=self.evidence_root, out=out, settings=self.settings.evidence)
+        return bundle.model_copy(update={
+            "artifacts": (*bundle.artifacts, *made),
+            "capture": {**bundle.capture, "previews_include_originals": "true" if originals else "false"},
+        })
+
+    def _write_reports(self, bundle: EvidenceBundle, finding: Finding, out: Path) -> EvidenceBundle:
+        for writer in self.writers:
+            artifact = writer.write(bundle, finding, out=out, root=self.evidence_root)
+            bundle = bundle.model_copy(update={"artifacts": (*bundle.artifacts, artifact)})
+        return bundle
+
+    def _capture_details(self, finding: Finding, bundle: EvidenceBundle) -> dict[str, str]:
+        keys = ("final_url", "status", "server_ip", "tls_sha256", "browser_error", "previews_include_originals")
+        details = {"url": finding.candidate.url, "finding": finding.id}
+        details.update({k: bundle.capture[k] for k in keys if bundle.capture.get(k)})
+        return details
 
     # -- draft ----------------------------------------------------------------------------------------------
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 
 from takedown.cli import app
 from takedown.demo.media import generate_demo_media
+from takedown.demo.site import DemoSite
+from takedown.evidence.verify import format_report, verify_bundle
 from takedown.settings import load_settings
 from takedown.store.sqlite import SQLiteCaseStore
 
@@ -42,6 +44,19 @@ def test_demo_runs_end_to_end_and_resumes_without_duplicates(tmp_path: Path) -> 
     assert summary["notices"] == sum(1 if p.language == "en" else 2 for p in posts), "local language + English"
     assert summary["locales"] == sorted({"en", "ko", "zh-Hans", "ja", "ru", "vi", "es"})
     assert "Drafts wait for an officer" in first.stdout
+    bundles = sorted((out / "evidence" / "case-demo").iterdir())
+    assert len(bundles) == len(expected)
+    for folder in bundles:
+        names = {p.name for p in folder.iterdir()}
+        assert {"report.hwpx", "report.hwp", "report.pdf", "manifest.json", "capture.warc.gz", "seal.tsr"} <= names
+        report = verify_bundle(folder, certificate=out / "tsa" / "tsa.pem", ca_file=out / "tsa" / "ca.pem")
+        assert report.ok, format_report(report)
+    checked = _takedown("verify", str(bundles[0]), "--tsa-cert", str(out / "tsa" / "tsa.pem"), "--ca-file",
+                        str(out / "tsa" / "ca.pem"), cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout
+    (bundles[0] / "page.html").write_bytes(b"altered")
+    tampered = _takedown("verify", str(bundles[0]), cwd=tmp_path)
+    assert tampered.returncode == 1 and "page.html" in tampered.stdout
 
     again = _takedown("demo", "--out", str(out), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
@@ -83,7 +98,7 @@ def test_an_officer_reviews_approves_and_sends_from_the_command_line(tmp_path: P
     from takedown.demo.run import run_demo
 
     out = tmp_path / "demo"
-    run_demo(out)
+    run_demo(out, full_evidence=False)
     env = {"TAKEDOWN_STORAGE__DATA_DIR": str(out), "COLUMNS": "200"}
     listed = runner.invoke(app, ["review"], env=env)
     assert listed.exit_code == 0, listed.output
@@ -106,3 +121,14 @@ def test_an_officer_reviews_approves_and_sends_from_the_command_line(tmp_path: P
     assert rejected.exit_code == 0
     stats = runner.invoke(app, ["stats"], env=env)
     assert stats.exit_code == 0 and "abuse@demo-sns.example" in stats.output
+
+
+def test_capture_then_verify_a_single_page(tmp_path: Path, demo_site: DemoSite) -> None:
+    env = {"TAKEDOWN_NETWORK__ALLOW_LOOPBACK": "true"}
+    url = demo_site.url_for("p02")
+    captured = _takedown("capture", url, "--out", str(tmp_path / "ev"), "--no-screenshot", cwd=tmp_path, env=env)
+    assert captured.returncode == 0, captured.stderr
+    (folder,) = (tmp_path / "ev" / "adhoc").iterdir()
+    assert verify_bundle(folder).ok
+    blocked = _takedown("capture", url, "--out", str(tmp_path / "ev2"), "--no-screenshot", cwd=tmp_path)
+    assert blocked.returncode == 1 and "capture failed" in blocked.stderr, "loopback is refused unless allowed"

@@ -99,7 +99,7 @@ def test_entry_points_load_and_every_failure_is_reported_together(
 def test_default_registry_has_the_builtins() -> None:
     registry = default_registry()
     assert registry.names("site") == ["http"]
-    assert registry.names("writer") == ["json"]
-    assert registry.names("template") == ["plain_text"]
-    assert registry.names("transport") == ["outbox"]
+    assert registry.names("writer") == ["hwp", "hwpx", "json", "pdf"]
+    assert registry.names("template") == ["locale_pack", "plain_text"]
+    assert registry.names("transport") == ["outbox", "smtp"]
     assert registry.names("store") == ["sqlite"]

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from takedown.errors import SiteError
+from takedown.evidence.verify import format_report, verify_bundle
 from takedown.models import (
     Candidate,
     ContactHint,
@@ -57,11 +58,15 @@ def test_a_case_runs_from_discovery_to_drafts(store: SQLiteCaseStore, tmp_path: 
     assert [h.to_state for h in match.history] == ["judged", "evidenced", "drafted"]
     assert clear.state is FindingState.JUDGED and clear.decision is Decision.CLEAR
     bundle = store.get_bundle(match.bundle_id)
-    assert {a.role for a in bundle.artifacts} == {"page_html", "media", "report"}
+    assert {"page_html", "media", "preview", "report", "seal"} <= {a.role for a in bundle.artifacts}
     for artifact in bundle.artifacts:
         data = (tmp_path / "evidence" / artifact.path).read_bytes()
         assert hashlib.sha256(data).hexdigest() == artifact.sha256
-    assert [e.action for e in store.custody_log(bundle.id)][:1] == ["captured"]
+    log = store.custody_log(bundle.id)
+    assert [e.action for e in log][:1] == ["captured"] and "sealed" in [e.action for e in log]
+    assert "not_timestamped" in [e.action for e in log], "without a TSA the log says no time stamp was taken"
+    report = verify_bundle(tmp_path / "evidence" / bundle.case_id / bundle.id)
+    assert report.ok, format_report(report)
     notices = store.list_notices("case-sample")
     assert {n.recipient.address for n in notices} == {"abuse@mock.example"}
     assert all(n.state.value == "draft" for n in notices), "the workflow never approves or sends"

@@ -12,11 +12,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from takedown.demo.site import DemoSite
+from takedown.demo.tsa import LocalTsa
 from takedown.detect.dhash import DHashDetector
 from takedown.detect.exact import ExactHashDetector
 from takedown.detect.references import reference_hashes
 from takedown.errors import NotFoundError
+from takedown.evidence.base import EvidenceWriter
+from takedown.evidence.capture import CaptureConfig, Capturer
+from takedown.evidence.hwpx_writer import HwpWriter, HwpxWriter
 from takedown.evidence.json_writer import JsonWriter
+from takedown.evidence.pdf_writer import PdfWriter
+from takedown.evidence.report_content import ReportWriterConfig
+from takedown.evidence.tsa import TsaClient
 from takedown.models import Case
 from takedown.report.locale_pack import LocalePackTemplate
 from takedown.settings import AgencySettings, NetworkSettings, Settings, StorageSettings
@@ -58,21 +65,37 @@ def demo_workflow(
     settings: Settings,
     *,
     progress: Callable[[ProgressEvent], None] | None = None,
+    full_evidence: bool = False,
+    tsa: TsaClient | None = None,
 ) -> Workflow:
     """A workflow over the demo site with the built-in detectors, writers and templates.
 
     Notices are drafted in each post's language with an English copy beside it (the posts span seven languages).
+    With ``full_evidence``, each match is captured live (HTTP with WARC, a Chromium screenshot and MHTML) and
+    written up as JSON, HWPX, HWP and PDF; without it (quicker, for tests), evidence is the fetched page and media
+    with the JSON manifest. Either way every bundle is sealed, and time-stamped when ``tsa`` is given.
     """
     adapter = HttpSite(HttpSiteConfig(site=DEMO_SITE, base_url=site.base_url), network=settings.network)
+    writers: list[EvidenceWriter] = [JsonWriter()]
+    capturer = None
+    if full_evidence:
+        config = ReportWriterConfig(agency=settings.agency, include_originals=settings.evidence.include_originals)
+        writers += [HwpxWriter(config), HwpWriter(config), PdfWriter(config)]
+        capturer = Capturer(CaptureConfig.from_settings(settings, operator="demo"))
     return Workflow(
         store, settings=settings, sites=[adapter], detectors=[ExactHashDetector(), DHashDetector()],
-        writers=[JsonWriter()], templates=[LocalePackTemplate()], locales=None, bilingual=True, progress=progress,
-        operator="demo",
+        writers=writers, templates=[LocalePackTemplate()], locales=None, bilingual=True, progress=progress,
+        operator="demo", capturer=capturer, tsa=tsa,
     )
 
 
-def run_demo(out: Path, *, progress: Callable[[ProgressEvent], None] | None = None) -> WorkflowResult:
+def run_demo(
+    out: Path, *, progress: Callable[[ProgressEvent], None] | None = None, full_evidence: bool = True
+) -> WorkflowResult:
     """Run the demo into ``out`` and write ``out/summary.json``; resume if ``out`` holds an earlier run.
+
+    A local time-stamping authority (``openssl ts``) runs beside the demo site; its certificates are in
+    ``out/tsa`` (``takedown verify BUNDLE --tsa-cert out/tsa/tsa.pem --ca-file out/tsa/ca.pem``).
 
     Returns the workflow's result (``summary.json`` holds the same data).
     """
@@ -82,13 +105,16 @@ def run_demo(out: Path, *, progress: Callable[[ProgressEvent], None] | None = No
     store = SQLiteCaseStore(out / "takedown.sqlite")
     try:
         saved_port = store.get_checkpoint(_PORT_KEY)
-        with DemoSite(out / "demo-site", port=int(saved_port or 0)) as site:
+        with DemoSite(out / "demo-site", port=int(saved_port or 0)) as site, LocalTsa(out / "tsa") as authority:
             store.set_checkpoint(_PORT_KEY, site.base_url.rsplit(":", 1)[1])
             try:
                 store.get_case(DEMO_CASE_ID)
             except NotFoundError:
                 store.put_case(demo_case(site))
-            result = demo_workflow(store, site, settings, progress=progress).run_sync(DEMO_CASE_ID)
+            with TsaClient(authority.settings()) as tsa:
+                workflow = demo_workflow(store, site, settings, progress=progress, full_evidence=full_evidence,
+                                         tsa=tsa)
+                result = workflow.run_sync(DEMO_CASE_ID)
     finally:
         store.close()
     (out / "summary.json").write_text(json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n",

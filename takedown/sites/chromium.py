@@ -1,0 +1,499 @@
+"""Headless Chromium over Selenium: a driver factory, a small driver pool, and CDP captures.
+
+Selenium drives Debian's ``chromium`` through ``chromedriver`` at the paths in ``EvidenceSettings``, so Selenium
+Manager is never asked to download anything. Every driver gets a fresh temporary profile (``--user-data-dir``) that
+is deleted when the driver quits, so no cookie, cache or history of one capture leaks into the next session.
+
+Captures use the Chrome DevTools Protocol: :func:`full_page_screenshot` (``Page.captureScreenshot`` beyond the
+viewport, clipped to the document's size) and :func:`mhtml_snapshot` (``Page.captureSnapshot``).
+
+Selenium is imported only here, and only when a function needs it: ``import takedown.sites.chromium`` works
+without the ``browser`` extra, and calling into it without Selenium raises ``MissingDependencyError``.
+
+The guard's limit: :func:`navigate` checks the page's URL (and the URL the browser ends on) with the
+:class:`~takedown.sites.guard.FetchGuard`, but the browser itself fetches the page's sub-resources (images,
+scripts, frames) and follows redirects on its own; those requests are not checked. Only navigate the browser to
+pages whose HTTP fetch already passed the guard, and prefer the HTTP capture for anything that must be guarded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+
+from takedown.errors import EvidenceError, FetchBlockedError, MissingDependencyError, SiteError, UsageError
+from takedown.settings import EvidenceSettings
+from takedown.sites.guard import FetchGuard
+
+if TYPE_CHECKING:
+    from selenium.webdriver.chrome.webdriver import WebDriver
+
+__all__ = [
+    "CHROMIUM_FLAGS",
+    "MAX_SCREENSHOT_HEIGHT",
+    "DriverPool",
+    "browser_version",
+    "chromium_driver",
+    "full_page_screenshot",
+    "media_regions",
+    "mhtml_snapshot",
+    "navigate",
+]
+
+CHROMIUM_FLAGS: Final[tuple[str, ...]] = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--hide-scrollbars",
+)
+"""The command-line flags every driver starts Chromium with (see DESIGN.md: they work on this machine kind).
+
+``--hide-scrollbars`` keeps a scrollbar out of screenshots, so a screenshot is as wide as the window."""
+
+MAX_SCREENSHOT_HEIGHT: Final = 16_384
+"""The tallest screenshot taken, in CSS pixels: Chromium cannot render taller bitmaps reliably."""
+
+_FEATURE: Final = "a browser capture (screenshot, MHTML)"
+
+Region = tuple[int, int, int, int]
+
+
+def _require_selenium() -> None:
+    try:
+        import selenium  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError("selenium", "browser", feature=_FEATURE) from exc
+
+
+@functools.cache
+def _driver_class() -> type[WebDriver]:
+    """Chrome's WebDriver, extended to delete its temporary profile when it quits."""
+    from selenium.webdriver.chrome.webdriver import WebDriver as ChromeDriver
+
+    class _TakedownChrome(ChromeDriver):
+        takedown_profile: Path | None = None
+
+        def quit(self) -> None:
+            try:
+                super().quit()
+            finally:
+                if self.takedown_profile is not None:
+                    _remove_profile(self.takedown_profile)
+                    self.takedown_profile = None
+
+    return _TakedownChrome
+
+
+def _remove_profile(profile: Path) -> None:
+    # Chromium may still be flushing its profile for a moment after chromedriver returns; try again briefly.
+    for attempt in range(3):
+        shutil.rmtree(profile, ignore_errors=True)
+        if not profile.exists():
+            return
+        time.sleep(0.1 * (attempt + 1))
+
+
+def chromium_driver(
+    settings: EvidenceSettings,
+    *,
+    window: tuple[int, int] = (1280, 900),
+    user_agent: str | None = None,
+    accept_insecure_certs: bool = False,
+) -> WebDriver:
+    """Start headless Chromium with a fresh temporary profile and return its driver.
+
+    The caller must call ``driver.quit()``, which also deletes the profile. Selenium Manager is bypassed: the
+    driver and the browser are the files named in ``settings``.
+
+    Args:
+        settings: the Chromium and chromedriver paths and the page-load timeout.
+        window: the browser window's size in pixels (width, height).
+        user_agent: a User-Agent to send instead of Chromium's own.
+        accept_insecure_certs: load HTTPS pages whose certificate does not verify (self-signed, expired).
+
+    Raises:
+        MissingDependencyError: Selenium is not installed (the ``browser`` extra).
+        EvidenceError: Chromium or chromedriver is missing or would not start.
+    """
+    _require_selenium()
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    for path, what in ((settings.chromium, "Chromium"), (settings.chromedriver, "chromedriver")):
+        if not Path(path).is_file():
+            raise EvidenceError(f"{what} not found at {path}; install Debian's chromium and chromium-driver")
+    width, height = window
+    if width < 1 or height < 1:
+        raise UsageError(f"window must be positive, got {window}")
+    profile = Path(tempfile.mkdtemp(prefix="takedown-chromium-"))
+    options = Options()
+    options.binary_location = str(settings.chromium)
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.add_argument(f"--window-size={width},{height}")
+    if user_agent:
+        options.add_argument(f"--user-agent={user_agent}")
+    options.accept_insecure_certs = accept_insecure_certs
+    service = Service(executable_path=str(settings.chromedriver))
+    try:
+        driver = _driver_class()(options=options, service=service)
+    except (WebDriverException, OSError) as exc:
+        _remove_profile(profile)
+        raise EvidenceError(f"Chromium would not start: {_message(exc)}", plugin="chromium") from exc
+    except BaseException:
+        _remove_profile(profile)
+        raise
+    driver.takedown_profile = profile  # type: ignore[attr-defined]
+    try:
+        driver.set_page_load_timeout(settings.page_load_timeout_s)
+        driver.set_script_timeout(settings.page_load_timeout_s)
+    except WebDriverException as exc:
+        driver.quit()
+        raise EvidenceError(f"Chromium would not take its timeouts: {_message(exc)}", plugin="chromium") from exc
+    return driver
+
+
+def _message(exc: BaseException) -> str:
+    msg = getattr(exc, "msg", None) or str(exc)
+    return str(msg).strip().splitlines()[0] if str(msg).strip() else type(exc).__name__
+
+
+def browser_version(driver: WebDriver) -> str:
+    """``"Chromium <version>"`` of the browser behind ``driver``."""
+    caps: dict[str, Any] = driver.capabilities
+    return f"Chromium {caps.get('browserVersion', 'unknown')}"
+
+
+def navigate(driver: WebDriver, url: str, *, guard: FetchGuard) -> str:
+    """Load ``url`` in the browser after the guard has passed it; return the URL the browser ended on.
+
+    The browser's final URL (after its own redirects) is checked again; sub-resources are not (see the module's
+    docstring).
+
+    Raises:
+        FetchBlockedError: the guard refused ``url`` or the final URL.
+        SiteError: the page did not load (timeout, network error, crashed browser).
+    """
+    from selenium.common.exceptions import TimeoutException, WebDriverException
+
+    guard.check(url)
+    try:
+        driver.get(url)
+        final = str(driver.current_url)
+    except TimeoutException as exc:
+        raise SiteError(f"the browser timed out loading the page: {_message(exc)}", plugin="chromium",
+                        url=url) from exc
+    except WebDriverException as exc:
+        raise SiteError(f"the browser could not load the page: {_message(exc)}", plugin="chromium", url=url) from exc
+    if final != url:
+        try:
+            guard.check(final)
+        except FetchBlockedError:
+            with contextlib.suppress(WebDriverException):
+                driver.get("about:blank")
+            raise
+    return final
+
+
+def _cdp(driver: WebDriver, command: str, args: dict[str, Any]) -> dict[str, Any]:
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        result: dict[str, Any] = driver.execute_cdp_cmd(command, args)
+    except WebDriverException as exc:
+        raise EvidenceError(f"Chromium's {command} failed: {_message(exc)}", plugin="chromium") from exc
+    return result
+
+
+def full_page_screenshot(driver: WebDriver, *, max_height: int = MAX_SCREENSHOT_HEIGHT) -> bytes:
+    """A PNG of the whole document, not just the viewport, at device scale 1.
+
+    The clip is the document's full content size from ``Page.getLayoutMetrics`` (at least the viewport), cut at
+    ``max_height`` CSS pixels for extremely long pages.
+
+    Raises:
+        EvidenceError: Chromium could not take the screenshot.
+    """
+    import base64
+    import binascii
+
+    metrics = _cdp(driver, "Page.getLayoutMetrics", {})
+    content = metrics.get("cssContentSize") or metrics.get("contentSize") or {}
+    viewport = metrics.get("cssLayoutViewport") or metrics.get("layoutViewport") or {}
+    width = max(int(content.get("width", 0)), int(viewport.get("clientWidth", 0)), 1)
+    height = max(int(content.get("height", 0)), int(viewport.get("clientHeight", 0)), 1)
+    clip = {"x": 0, "y": 0, "width": width, "height": min(height, max_height), "scale": 1}
+    # optimizeForSpeed: faster PNG compression (a slightly larger file, the same pixels).
+    shot = _cdp(driver, "Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True, "fromSurface": True, "clip": clip, "optimizeForSpeed": True,
+    })
+    try:
+        return base64.b64decode(shot["data"], validate=True)
+    except (KeyError, binascii.Error) as exc:
+        raise EvidenceError("Chromium returned no screenshot data", plugin="chromium") from exc
+
+
+def mhtml_snapshot(driver: WebDriver) -> bytes:
+    """The current page as one MHTML document (``Page.captureSnapshot``): the DOM as rendered, with resources.
+
+    Raises:
+        EvidenceError: Chromium could not take the snapshot.
+    """
+    snapshot = _cdp(driver, "Page.captureSnapshot", {"format": "mhtml"})
+    data = snapshot.get("data")
+    if not isinstance(data, str) or not data:
+        raise EvidenceError("Chromium returned no MHTML", plugin="chromium")
+    # MHTML is a MIME document: ASCII headers, 7-bit or quoted-printable/base64 parts. Chromium hands it over as a
+    # string; characters outside Latin-1 would only appear in a malformed snapshot, so they are kept as UTF-8.
+    try:
+        return data.encode("latin-1")
+    except UnicodeEncodeError:
+        return data.encode("utf-8")
+
+
+_REGIONS_SCRIPT: Final = """
+const out = [];
+const sx = window.scrollX, sy = window.scrollY;
+const push = (el) => {
+  const r = el.getBoundingClientRect();
+  if (r.width >= 1 && r.height >= 1) {
+    out.push([Math.floor(r.left + sx), Math.floor(r.top + sy), Math.ceil(r.width), Math.ceil(r.height)]);
+  }
+};
+document.querySelectorAll("img, picture, video, canvas, svg, iframe, embed, object").forEach(push);
+for (const el of document.querySelectorAll("body *")) {
+  const bg = getComputedStyle(el).backgroundImage;
+  if (bg && bg !== "none" && bg.includes("url(")) push(el);
+}
+return out;
+"""
+
+
+def media_regions(driver: WebDriver) -> list[Region]:
+    """Boxes ``(x, y, width, height)`` in document pixels of every element that can show a picture.
+
+    That is ``img``, ``picture``, ``video``, ``canvas``, ``svg``, frames, embedded objects and elements with a CSS
+    background image: what a preview of the screenshot must mask. Coordinates match :func:`full_page_screenshot`
+    at device scale 1.
+
+    Raises:
+        EvidenceError: the script could not run.
+    """
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        raw = driver.execute_script(_REGIONS_SCRIPT)
+    except WebDriverException as exc:
+        raise EvidenceError(f"could not read the page's media boxes: {_message(exc)}", plugin="chromium") from exc
+    regions: list[Region] = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, list) and len(item) == 4 and all(isinstance(v, int | float) for v in item):
+            x, y, w, h = (int(v) for v in item)
+            regions.append((x, y, w, h))
+    return regions
+
+
+def _reset(driver: WebDriver) -> None:
+    """Forget cookies and cache, so the next capture starts clean and shows what the server serves then.
+
+    The page stays loaded until the next navigation replaces it (loading ``about:blank`` here would cost a
+    tenth of a second per capture and change nothing the next capture sees).
+    """
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    driver.execute_cdp_cmd("Network.clearBrowserCache", {})
+
+
+def _alive(driver: WebDriver) -> bool:
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        if not driver.service.is_connectable():
+            return False
+        _ = driver.current_url
+    except WebDriverException:  # InvalidSessionIdException included: the browser is gone
+        return False
+    except OSError:
+        return False
+    return True
+
+
+class DriverPool:
+    """Up to ``size`` warm Chromium drivers shared by threads; a crashed driver is replaced on its next use.
+
+    Drivers are started lazily (or all at once by :meth:`warm`). :meth:`driver` lends one for a ``with`` block and
+    takes it back without cookies or cache. A driver that fails its health check (its chromedriver no
+    longer answers, or its session is invalid) is quit and replaced by a new one. :meth:`close` quits every driver
+    and their temporary profiles are deleted.
+
+    Args:
+        settings: the Chromium paths and page-load timeout.
+        size: the most drivers alive at once.
+        window: each browser window's size.
+        user_agent: a User-Agent for the browsers, else Chromium's own.
+        accept_insecure_certs: let the browsers load pages whose TLS certificate does not verify.
+        factory: builds one driver (tests pass a fake); default: :func:`chromium_driver` with the above.
+    """
+
+    def __init__(
+        self,
+        settings: EvidenceSettings | None = None,
+        *,
+        size: int = 1,
+        window: tuple[int, int] = (1280, 900),
+        user_agent: str | None = None,
+        accept_insecure_certs: bool = False,
+        factory: Callable[[], WebDriver] | None = None,
+    ) -> None:
+        if size < 1:
+            raise UsageError(f"a driver pool needs at least one driver, got size={size}")
+        self.settings = settings or EvidenceSettings()
+        self.size = size
+        self._factory = factory or functools.partial(
+            chromium_driver, self.settings, window=window, user_agent=user_agent,
+            accept_insecure_certs=accept_insecure_certs,
+        )
+        self._idle: queue.LifoQueue[WebDriver] = queue.LifoQueue()
+        self._lock = threading.Lock()
+        self._alive = 0
+        self._closed = False
+        self._all: set[WebDriver] = set()
+        self.restarts = 0
+        """How many broken drivers were replaced."""
+
+    def warm(self) -> None:
+        """Start drivers until ``size`` are alive, so the first capture does not pay Chromium's start-up.
+
+        Raises:
+            EvidenceError: a driver would not start.
+        """
+        started: list[WebDriver] = []
+        try:
+            while True:
+                with self._lock:
+                    if self._alive >= self.size:
+                        break
+                    self._alive += 1
+                try:
+                    started.append(self._new())
+                except BaseException:
+                    with self._lock:
+                        self._alive -= 1
+                    raise
+        finally:
+            for driver in started:
+                self._idle.put(driver)
+
+    def _new(self) -> WebDriver:
+        if self._closed:
+            raise UsageError("the driver pool is closed")
+        driver = self._factory()
+        with self._lock:
+            self._all.add(driver)
+        return driver
+
+    def _discard(self, driver: WebDriver) -> None:
+        with self._lock:
+            if driver in self._all:
+                self._all.discard(driver)
+                self._alive -= 1
+        with contextlib.suppress(Exception):
+            driver.quit()
+
+    def acquire(self, timeout: float | None = None) -> WebDriver:
+        """Borrow a healthy driver, starting one if fewer than ``size`` are alive; give it back with :meth:`release`.
+
+        Raises:
+            UsageError: the pool is closed.
+            EvidenceError: no driver became free within ``timeout`` seconds, or a new one would not start.
+        """
+        if self._closed:
+            raise UsageError("the driver pool is closed")
+        while True:
+            try:
+                driver = self._idle.get_nowait()
+            except queue.Empty:
+                with self._lock:
+                    can_start = self._alive < self.size
+                    if can_start:
+                        self._alive += 1
+                if can_start:
+                    try:
+                        return self._new()
+                    except BaseException:
+                        with self._lock:
+                            self._alive -= 1
+                        raise
+                try:
+                    driver = self._idle.get(timeout=timeout)
+                except queue.Empty as exc:
+                    raise EvidenceError(f"no browser became free within {timeout} s", plugin="chromium") from exc
+            if _alive(driver):
+                return driver
+            self.restarts += 1
+            self._discard(driver)
+
+    def release(self, driver: WebDriver, *, broken: bool = False) -> None:
+        """Give a borrowed driver back; a ``broken`` one (or one that will not reset) is quit and replaced later."""
+        if not broken and not self._closed:
+            try:
+                _reset(driver)
+            except Exception:
+                broken = True
+        if broken or self._closed:
+            if broken:
+                self.restarts += 1
+            self._discard(driver)
+            return
+        self._idle.put(driver)
+
+    @contextlib.contextmanager
+    def driver(self, timeout: float | None = None) -> Iterator[WebDriver]:
+        """Lend a driver for a ``with`` block; if the block raised and the driver is no longer healthy, replace it."""
+        driver = self.acquire(timeout)
+        try:
+            yield driver
+        except BaseException:
+            self.release(driver, broken=not _alive(driver))
+            raise
+        self.release(driver)
+
+    def close(self) -> None:
+        """Quit every driver (lent ones too) and delete their profiles. Safe to call twice."""
+        self._closed = True
+        with self._lock:
+            drivers = list(self._all)
+            self._all.clear()
+            self._alive = 0
+        while True:
+            try:
+                self._idle.get_nowait()
+            except queue.Empty:
+                break
+        for driver in drivers:
+            with contextlib.suppress(Exception):
+                driver.quit()
+
+    def __enter__(self) -> DriverPool:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,250 @@
+"""Headless Chromium: the driver factory, the pool, CDP screenshots and MHTML, and the guard in front of them."""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from takedown.errors import EvidenceError, FetchBlockedError, MissingDependencyError, SiteError, UsageError
+from takedown.settings import EvidenceSettings
+from takedown.sites.chromium import (
+    DriverPool,
+    browser_version,
+    chromium_driver,
+    full_page_screenshot,
+    media_regions,
+    mhtml_snapshot,
+    navigate,
+)
+from takedown.sites.guard import FetchGuard, GuardConfig
+
+LOOPBACK = FetchGuard(GuardConfig(allow_loopback=True))
+LONG_PAGE = (
+    b"<!doctype html><html><head><meta charset='utf-8'><title>long</title></head>"
+    b"<body style='margin:0'><h1>Top</h1>"
+    b"<div style='height:3000px;background:linear-gradient(#fff,#00f)'></div>"
+    b"<img src='/pic.png' width='200' height='100' style='display:block'><p>Bottom</p></body></html>"
+)
+
+
+def _pic() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (200, 100), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+@contextmanager
+def serve(routes: dict[str, Callable[[], tuple[int, str, bytes]]]) -> Iterator[str]:
+    """A loopback HTTP server for ``routes`` (path → (status, content type, body)); yields its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            route = routes.get(self.path.split("?", 1)[0])
+            status, kind, body = route() if route else (404, "text/plain", b"not found")
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[DriverPool]:
+    with DriverPool(EvidenceSettings(page_load_timeout_s=10), size=1) as drivers:
+        yield drivers
+
+
+@pytest.fixture(scope="module")
+def long_page() -> Iterator[str]:
+    pic = _pic()
+
+    def slow() -> tuple[int, str, bytes]:
+        time.sleep(3)
+        return 200, "text/html", b"<p>late</p>"
+
+    with serve({
+        "/": lambda: (200, "text/html; charset=utf-8", LONG_PAGE),
+        "/pic.png": lambda: (200, "image/png", pic),
+        "/slow": slow,
+    }) as base:
+        yield base
+
+
+@pytest.mark.slow
+def test_full_page_screenshot_mhtml_and_media_boxes(pool: DriverPool, long_page: str) -> None:
+    with pool.driver() as driver:
+        final = navigate(driver, long_page + "/", guard=LOOPBACK)
+        assert final == long_page + "/"
+        viewport = driver.execute_script("return [window.innerWidth, window.innerHeight];")
+        png = full_page_screenshot(driver)
+        mhtml = mhtml_snapshot(driver)
+        regions = media_regions(driver)
+        version = browser_version(driver)
+    image = Image.open(io.BytesIO(png))
+    image.verify()
+    assert image.format == "PNG"
+    assert image.width >= viewport[0] - 20  # the vertical scrollbar may be left out
+    assert image.height > viewport[1]  # beyond the viewport: the whole document
+    assert image.height >= 3000
+    assert mhtml.startswith(b"From: <Saved by Blink>")
+    head = mhtml.split(b"\r\n\r\n", 1)[0]
+    assert b"MIME-Version: 1.0" in head and b"multipart/related" in head
+    assert b"Snapshot-Content-Location: " + long_page.encode() in head
+    assert any(w == 200 and h == 100 and y > 3000 for _, y, w, h in regions)
+    assert version.startswith("Chromium ") and version != "Chromium unknown"
+
+
+@pytest.mark.slow
+def test_navigate_refuses_what_the_guard_refuses(pool: DriverPool, long_page: str) -> None:
+    strict = FetchGuard()  # no loopback
+    with pool.driver() as driver:
+        before = driver.current_url
+        with pytest.raises(FetchBlockedError, match="loopback"):
+            navigate(driver, long_page + "/?refused", guard=strict)
+        assert driver.current_url == before  # nothing was loaded
+        with pytest.raises(FetchBlockedError, match="scheme"):
+            navigate(driver, "file:///etc/passwd", guard=LOOPBACK)
+
+
+@pytest.mark.slow
+def test_a_page_load_timeout_is_a_site_error(pool: DriverPool, long_page: str) -> None:
+    with pool.driver() as driver:
+        driver.set_page_load_timeout(1)
+        try:
+            with pytest.raises(SiteError, match="timed out"):
+                navigate(driver, long_page + "/slow", guard=LOOPBACK)
+        finally:
+            driver.set_page_load_timeout(10)
+    with pool.driver() as driver:  # the same browser, reset, still works
+        assert navigate(driver, long_page + "/", guard=LOOPBACK).endswith("/")
+
+
+@pytest.mark.slow
+def test_pool_replaces_a_crashed_driver_and_deletes_profiles(pool: DriverPool, long_page: str) -> None:
+    restarts = pool.restarts
+    with pool.driver() as first:
+        profile = first.takedown_profile  # type: ignore[attr-defined]
+        assert isinstance(profile, Path) and profile.is_dir()
+        first.quit()  # the browser dies under the pool's feet
+    assert not profile.exists()
+    assert pool.restarts == restarts + 1
+    with pool.driver() as second:
+        assert second is not first
+        assert navigate(second, long_page + "/", guard=LOOPBACK).endswith("/")
+        second_profile = second.takedown_profile  # type: ignore[attr-defined]
+    pool.close()
+    assert not second_profile.exists()  # close() quit it and removed its profile
+
+
+def test_chromium_driver_reports_missing_binaries(tmp_path: Path) -> None:
+    settings = EvidenceSettings(chromedriver=tmp_path / "nope")
+    with pytest.raises(EvidenceError, match="chromedriver not found"):
+        chromium_driver(settings)
+    with pytest.raises(UsageError):
+        chromium_driver(EvidenceSettings(), window=(0, 10))
+
+
+@pytest.mark.slow
+def test_chromium_that_will_not_start_is_an_evidence_error() -> None:
+    before = set(Path("/tmp").glob("takedown-chromium-*"))
+    with pytest.raises(EvidenceError, match="would not start"):
+        chromium_driver(EvidenceSettings(chromium=Path("/bin/false")))
+    assert set(Path("/tmp").glob("takedown-chromium-*")) <= before  # its profile was removed
+
+
+def test_without_selenium_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "selenium", None)
+    with pytest.raises(MissingDependencyError, match=r"takedown\[browser\]"):
+        chromium_driver(EvidenceSettings())
+
+
+class FakeService:
+    def __init__(self) -> None:
+        self.up = True
+
+    def is_connectable(self) -> bool:
+        return self.up
+
+
+class FakeDriver:
+    """Just enough of a WebDriver for the pool: health checks, reset, quit."""
+
+    def __init__(self) -> None:
+        self.service = FakeService()
+        self.quits = 0
+        self.resets = 0
+
+    @property
+    def current_url(self) -> str:
+        from selenium.common.exceptions import InvalidSessionIdException
+
+        if not self.service.up:
+            raise InvalidSessionIdException("session deleted")
+        return "about:blank"
+
+    def execute_cdp_cmd(self, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
+        if cmd == "Network.clearBrowserCookies":
+            self.resets += 1
+        return {}
+
+    def quit(self) -> None:
+        self.quits += 1
+        self.service.up = False
+
+
+def test_pool_lends_resets_and_restarts_with_a_fake_factory() -> None:
+    made: list[FakeDriver] = []
+
+    def factory() -> Any:
+        made.append(FakeDriver())
+        return made[-1]
+
+    pool = DriverPool(size=2, factory=factory)
+    with pool.driver() as a, pool.driver() as b:
+        assert a is not b and len(made) == 2
+    assert made[0].resets == 1 and made[1].resets == 1  # each went back without cookies or cache
+    with pool.driver() as again:
+        assert id(again) in {id(d) for d in made}
+    made[0].service.up = made[1].service.up = False  # both crashed while idle
+    with pool.driver() as fresh:
+        assert id(fresh) not in {id(d) for d in made[:2]}
+    assert pool.restarts >= 1
+    with pytest.raises(RuntimeError), pool.driver():
+        raise RuntimeError("the capture failed; the driver is healthy and goes back")
+    pool.close()
+    assert all(d.quits >= 1 for d in made)
+    with pytest.raises(UsageError):
+        pool.acquire()
+    with pytest.raises(UsageError):
+        DriverPool(size=0)
+
+
+def test_pool_times_out_when_every_driver_is_lent() -> None:
+    pool = DriverPool(size=1, factory=lambda: FakeDriver())  # type: ignore[arg-type,return-value]
+    with pool.driver(), pytest.raises(EvidenceError, match="no browser became free"):
+        pool.acquire(timeout=0.05)
+    pool.close()

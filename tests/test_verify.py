@@ -1,0 +1,369 @@
+"""Verifying a sealed bundle folder: every kind of tampering is caught and named; what is fine passes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from takedown.demo.tsa import LocalTsa
+from takedown.evidence import JsonWriter, bundle_folder, capture_finding
+from takedown.evidence.custody import export_custody, load_custody
+from takedown.evidence.seal import SEAL_FILE, TOKEN_FILE, seal_bundle
+from takedown.evidence.tsa import TsaClient, encode_request
+from takedown.evidence.verify import Check, VerificationReport, format_report, verify_bundle
+from takedown.models import CustodyEvent, PageRecord, utcnow
+from takedown.store import SQLiteCaseStore
+from takedown.testing import memory_store, sample_finding, sample_media
+
+CUSTODY = "custody.jsonl"
+
+
+@pytest.fixture(scope="module")
+def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTsa]:
+    with LocalTsa(tmp_path_factory.mktemp("tsa")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def other_tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTsa]:
+    with LocalTsa(tmp_path_factory.mktemp("other-tsa"), common_name="another TSA") as running:
+        yield running
+
+
+def make_sealed_bundle(root: Path, *, tsa: LocalTsa | None, url: str = "https://mock.example/post/1") -> Path:
+    """Capture, seal (time-stamped when ``tsa`` is given), record custody in a real store, export it.
+
+    Returns the bundle's folder: page.html, media/<sha>.png, manifest.json, seal.json, seal.tsr, custody.jsonl.
+    """
+    with memory_store(blob_dir=root.parent / f"{root.name}-blobs") as store:
+        html = "<html><body><h1>게시물</h1><img src='/m/1.png'></body></html>".encode()
+        picture = b"\x89PNG synthetic gradient bytes" * 10
+        html_sha, _ = store.blobs.put(html), store.blobs.put(picture)
+        finding = sample_finding(url=url)
+        finding = finding.model_copy(update={
+            "page": PageRecord(url=url, final_url=url, status=200, html_sha256=html_sha, fetched_at=utcnow()),
+            "media": (sample_media(picture),),
+        })
+        bundle = capture_finding(finding, blobs=store.blobs, root=root, writers=[JsonWriter()],
+                                 operator="Officer Kim")
+        if tsa is None:
+            sealed, _, steps = seal_bundle(bundle, root=root, tsa=None)
+        else:
+            with TsaClient(tsa.settings()) as client:
+                sealed, _, steps = seal_bundle(bundle, root=root, tsa=client)
+        _record(store, sealed.id, steps, url=url, captured_at=bundle.captured_at)
+        folder = bundle_folder(root, bundle)
+        export_custody(store.custody_log(bundle.id), folder / CUSTODY)
+    return folder
+
+
+def _record(store: SQLiteCaseStore, subject: str, steps: list[tuple[str, dict[str, str]]], *, url: str,
+            captured_at: object) -> None:
+    with store.transaction():
+        store.append_custody(subject, "captured", actor="Officer Kim", details={"url": url})
+        for action, details in steps:
+            store.append_custody(subject, action, actor="Officer Kim", details=details)
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory, tsa: LocalTsa) -> Path:
+    """One stamped, sealed bundle; tests work on copies of it."""
+    return make_sealed_bundle(tmp_path_factory.mktemp("pristine") / "evidence", tsa=tsa)
+
+
+@pytest.fixture
+def bundle(pristine: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / pristine.parent.name / pristine.name
+    shutil.copytree(pristine, copy)
+    return copy
+
+
+def _verify(folder: Path, tsa: LocalTsa) -> VerificationReport:
+    return verify_bundle(folder, certificate=tsa.certificate, ca_file=tsa.ca_file)
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def _rewrite_custody(folder: Path, events: list[CustodyEvent]) -> None:
+    (folder / CUSTODY).write_text("".join(e.model_dump_json() + "\n" for e in events), encoding="utf-8")
+
+
+def _forge(after: CustodyEvent, action: str, details: dict[str, str]) -> CustodyEvent:
+    """An event correctly chained after ``after``: what anyone can compute, since the chain holds no secret."""
+    at = after.at + timedelta(seconds=1)
+    digest = CustodyEvent.compute_hash(seq=after.seq + 1, subject=after.subject, action=action, actor="Mallory",
+                                       at=at, details=details, prev_hash=after.hash)
+    return CustodyEvent(seq=after.seq + 1, subject=after.subject, action=action, actor="Mallory", at=at,
+                        details=details, prev_hash=after.hash, hash=digest)
+
+
+# -- what holds --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_an_intact_bundle_verifies(bundle: Path, tsa: LocalTsa) -> None:
+    assert _files(bundle) == sorted(["custody.jsonl", "manifest.json", "page.html", "seal.json", "seal.tsr",
+                                     next(f for f in _files(bundle) if f.startswith("media/"))])
+    report = _verify(bundle, tsa)
+    assert report.ok, format_report(report)
+    assert report.problems == []
+    assert report.warnings == []
+    assert report.bundle == bundle.name
+    names = [c.name for c in report.checks]
+    for expected in ("seal.json", "file page.html", "file manifest.json", "unlisted files", "custody chain",
+                     "custody subject", "custody records the seal", "custody records each file", "time stamp",
+                     "time stamp delay", "time-stamp signature"):
+        assert expected in names
+    text = format_report(report)
+    assert text.startswith(f"Bundle {bundle.name} in {bundle}: VERIFIED\n")
+    assert "What fails" not in text
+    assert tsa.url in text
+
+
+@pytest.mark.slow
+def test_without_certificates_the_signature_is_said_to_be_unchecked(bundle: Path) -> None:
+    report = verify_bundle(bundle)
+    assert report.ok
+    assert report.warnings == [
+        "time-stamp signature: not checked: give the TSA certificate or CA file to check seal.tsr's signature"
+    ]
+    assert "warn  time-stamp signature: not checked" in format_report(report)
+
+
+def test_a_bundle_sealed_without_a_tsa_verifies_and_says_it_has_no_stamp(tmp_path: Path) -> None:
+    folder = make_sealed_bundle(tmp_path / "evidence", tsa=None)
+    assert TOKEN_FILE not in _files(folder)
+    report = verify_bundle(folder)
+    assert report.ok, format_report(report)
+    assert report.warnings == [
+        "time stamp: no time stamp was taken (no time-stamping authority is configured); the sealing time rests on "
+        "the custody log alone"
+    ]
+    assert "no time stamp was taken" in format_report(report)
+
+
+# -- tampering with files ----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_flipping_any_byte_of_any_file_fails_and_names_it(pristine: Path, tsa: LocalTsa, tmp_path: Path) -> None:
+    names = _files(pristine)
+    assert len(names) == 6
+    tried = 0
+    for name in names:
+        size = (pristine / name).stat().st_size
+        for offset in sorted({0, 1, size // 3, size // 2, size - 2, size - 1}):
+            folder = tmp_path / f"{tried}" / pristine.name
+            shutil.copytree(pristine, folder)
+            data = bytearray((folder / name).read_bytes())
+            data[offset] ^= 0x01
+            (folder / name).write_bytes(bytes(data))
+            report = _verify(folder, tsa)
+            where = f"{name} byte {offset}"
+            assert not report.ok, where
+            assert any(name in problem for problem in report.problems), (where, report.problems)
+            tried += 1
+    assert tried >= 30
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["page.html", "manifest.json", "media", SEAL_FILE, TOKEN_FILE, CUSTODY])
+def test_a_deleted_file_fails_and_is_named(bundle: Path, tsa: LocalTsa, name: str) -> None:
+    if name == "media":
+        name = next(f for f in _files(bundle) if f.startswith("media/"))
+    (bundle / name).unlink()
+    report = _verify(bundle, tsa)
+    assert not report.ok
+    assert any(name in p and "missing" in p for p in report.problems), report.problems
+
+
+@pytest.mark.slow
+def test_an_unlisted_file_is_a_warning_that_does_not_fail(bundle: Path, tsa: LocalTsa) -> None:
+    (bundle / "media" / "later-copy.png").write_bytes(b"added after sealing")
+    (bundle / "notes.txt").write_text("a viewer's notes")
+    report = _verify(bundle, tsa)
+    assert report.ok
+    assert report.warnings == [
+        "unlisted files: 2 file(s) not in seal.json: media/later-copy.png, notes.txt (not evidence; the sealed "
+        "files are checked on their own)"
+    ]
+
+
+@pytest.mark.slow
+def test_a_file_replaced_with_the_seal_rewritten_is_caught_by_custody_and_stamp(bundle: Path, tsa: LocalTsa) -> None:
+    """Someone swaps page.html and rewrites seal.json to match: custody and the time stamp both say so."""
+    new_page = b"<html>a different page</html>"
+    (bundle / "page.html").write_bytes(new_page)
+    seal = json.loads((bundle / SEAL_FILE).read_text(encoding="utf-8"))
+    for entry in seal["artifacts"]:
+        if entry["path"] == "page.html":
+            entry.update(sha256=hashlib.sha256(new_page).hexdigest(), size=len(new_page))
+    (bundle / SEAL_FILE).write_text(json.dumps(seal, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    report = _verify(bundle, tsa)
+    assert not report.ok
+    failed = {c.name for c in report.checks if not c.ok and c.level == "error"}
+    assert failed == {"custody records the seal", "custody records each file", "time stamp"}
+    assert "file page.html" not in failed  # the file matches the forged seal, so only the records catch it
+
+
+@pytest.mark.slow
+def test_a_seal_listing_a_path_outside_the_folder_fails(bundle: Path, tsa: LocalTsa) -> None:
+    seal = json.loads((bundle / SEAL_FILE).read_text(encoding="utf-8"))
+    seal["artifacts"].append({"path": "../../etc/passwd", "sha256": "0" * 64, "size": 1})
+    (bundle / SEAL_FILE).write_text(json.dumps(seal), encoding="utf-8")
+    report = _verify(bundle, tsa)
+    assert "file ../../etc/passwd: seal.json lists '../../etc/passwd', which is not a file of the bundle" in (
+        report.problems
+    )
+
+
+# -- tampering with the custody log ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_an_event_inserted_in_the_middle_breaks_the_chain(bundle: Path, tsa: LocalTsa) -> None:
+    events = load_custody(bundle / CUSTODY)
+    forged = _forge(events[1], "viewed", {"by": "Mallory"})
+    _rewrite_custody(bundle, [*events[:2], forged, *events[2:]])
+    report = _verify(bundle, tsa)
+    assert not report.ok
+    assert any(p.startswith(f"custody chain: {CUSTODY}: the hash chain is broken") for p in report.problems)
+
+
+@pytest.mark.slow
+def test_an_appended_event_with_a_made_up_hash_breaks_the_chain(bundle: Path, tsa: LocalTsa) -> None:
+    events = load_custody(bundle / CUSTODY)
+    fake = events[-1].model_copy(update={"seq": events[-1].seq + 1, "action": "viewed"})
+    _rewrite_custody(bundle, [*events, fake])
+    report = _verify(bundle, tsa)
+    assert not report.ok
+    assert any("the hash chain is broken" in p and "does not follow" in p for p in report.problems)
+
+
+@pytest.mark.slow
+def test_appended_events_that_contradict_the_record_fail(bundle: Path, tsa: LocalTsa) -> None:
+    """A correctly chained event can be appended by anyone; one that contradicts the seal is still caught."""
+    events = load_custody(bundle / CUSTODY)
+    page = next(e for e in events if e.action == "hashed" and e.details["path"].endswith("/page.html"))
+    rehashed = _forge(events[-1], "hashed", {**page.details, "sha256": "ab" * 32})
+    _rewrite_custody(bundle, [*events, rehashed])
+    report = _verify(bundle, tsa)
+    assert not report.ok
+    assert any("custody records each file" in p and "page.html" in p for p in report.problems)
+
+    resealed = _forge(events[-1], "sealed", {"sha256": "cd" * 32})
+    _rewrite_custody(bundle, [*events, resealed])
+    report = _verify(bundle, tsa)
+    assert not report.ok
+    assert any("custody records the seal" in p and "seal.json was altered or replaced" in p
+               for p in report.problems)
+
+
+@pytest.mark.slow
+def test_a_reordered_custody_line_fails(bundle: Path, tsa: LocalTsa) -> None:
+    lines = (bundle / CUSTODY).read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[1], lines[2] = lines[2], lines[1]
+    (bundle / CUSTODY).write_text("".join(lines), encoding="utf-8")
+    report = _verify(bundle, tsa)
+    assert not report.ok
+    assert any("expected number 2" in p for p in report.problems)
+
+
+@pytest.mark.slow
+def test_a_removed_custody_line_fails(bundle: Path, tsa: LocalTsa) -> None:
+    lines = (bundle / CUSTODY).read_text(encoding="utf-8").splitlines(keepends=True)
+    del lines[1]
+    (bundle / CUSTODY).write_text("".join(lines), encoding="utf-8")
+    assert not _verify(bundle, tsa).ok
+
+
+@pytest.mark.slow
+def test_custody_about_another_subject_fails(bundle: Path, tsa: LocalTsa) -> None:
+    events = load_custody(bundle / CUSTODY)
+    _rewrite_custody(bundle, [*events, _forge(events[-1], "viewed", {})])
+    assert _verify(bundle, tsa).ok  # a well-chained later event is allowed: the store's log is the original
+    other = [e.model_copy(update={"subject": "bnd-other"}) for e in events]
+    _rewrite_custody(bundle, other)
+    report = _verify(bundle, tsa)
+    assert not report.ok
+    assert any("custody subject" in p and "bnd-other" in p for p in report.problems)
+
+
+# -- tampering with the time stamp -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_token_for_another_digest_fails(bundle: Path, tsa: LocalTsa) -> None:
+    other = hashlib.sha256(b"another bundle's seal").digest()
+    (bundle / TOKEN_FILE).write_bytes(tsa.reply(encode_request(other, nonce=7)))
+    report = _verify(bundle, tsa)
+    assert not report.ok
+    (problem,) = [p for p in report.problems if p.startswith("time stamp:")]
+    assert f"seal.tsr: the token stamps the digest {other.hex()}" in problem
+    assert "seal.tsr was altered or replaced" in problem
+
+
+@pytest.mark.slow
+def test_the_token_of_another_bundle_fails(bundle: Path, tsa: LocalTsa, tmp_path: Path) -> None:
+    second = make_sealed_bundle(tmp_path / "second", tsa=tsa, url="https://mock.example/post/2")
+    shutil.copyfile(second / TOKEN_FILE, bundle / TOKEN_FILE)
+    report = _verify(bundle, tsa)
+    assert not report.ok
+    assert any("time stamp: seal.tsr: the token stamps the digest" in p for p in report.problems)
+
+
+@pytest.mark.slow
+def test_a_wrong_tsa_certificate_or_ca_fails(bundle: Path, tsa: LocalTsa, other_tsa: LocalTsa) -> None:
+    wrong_cert = verify_bundle(bundle, certificate=other_tsa.certificate, ca_file=tsa.ca_file)
+    assert not wrong_cert.ok
+    assert [p.split(":")[0] for p in wrong_cert.problems] == ["time-stamp signature"]
+    assert "does not match" in wrong_cert.problems[0]
+    wrong_ca = verify_bundle(bundle, ca_file=other_tsa.ca_file)
+    assert not wrong_ca.ok
+    assert "unable to get local issuer certificate" in wrong_ca.problems[0]
+    assert "FAIL  time-stamp signature" in format_report(wrong_ca)
+
+
+@pytest.mark.slow
+def test_a_stamp_the_custody_log_does_not_record_fails(bundle: Path, tsa: LocalTsa) -> None:
+    events = load_custody(bundle / CUSTODY)
+    assert events[-1].action == "timestamped"
+    _rewrite_custody(bundle, events[:-1])
+    report = _verify(bundle, tsa)
+    assert not report.ok
+    assert any("records no time stamp, yet seal.tsr is there" in p for p in report.problems)
+
+
+# -- the report --------------------------------------------------------------------------------------------
+
+
+def test_an_empty_folder_is_not_a_bundle(tmp_path: Path) -> None:
+    report = verify_bundle(tmp_path)
+    assert not report.ok
+    assert report.bundle is None
+    assert report.problems[:2] == [
+        "seal.json: seal.json is missing: the folder is not a sealed bundle",
+        "custody.jsonl: custody.jsonl is missing: the custody log was not exported with the bundle",
+    ]
+    text = format_report(report)
+    assert "Bundle (unknown)" in text
+    assert "FAILED (2 problem(s))" in text
+    assert "What fails:\n  - seal.json: seal.json is missing" in text
+
+
+def test_report_properties_separate_errors_from_warnings() -> None:
+    report = VerificationReport(folder="x", ok=True, checks=[
+        Check(name="a", ok=True, detail="fine"),
+        Check(name="b", ok=False, detail="odd", level="warning"),
+    ])
+    assert report.problems == []
+    assert report.warnings == ["b: odd"]
+    assert "warn  b: odd" in format_report(report)
