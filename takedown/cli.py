@@ -493,6 +493,78 @@ def stats(
     console.print(table)
 
 
+banks_app = typer.Typer(help="Hash banks: named lists of hashes to match against (negative banks suppress).",
+                        no_args_is_help=True)
+app.add_typer(banks_app, name="banks")
+
+
+@banks_app.command("list")
+def banks_list(config: ConfigOption = None) -> None:
+    """List the banks with their kind, threshold and size."""
+    with _store(_settings(config)) as store:
+        table = Table(title="Hash banks", box=box.SIMPLE_HEAD)
+        for column in ("name", "kind", "max distance", "min quality", "entries", "active"):
+            table.add_column(column)
+        for bank in store.list_banks():
+            table.add_row(bank.name, bank.kind.value, str(bank.max_distance), str(bank.min_quality),
+                          str(store.count_bank_entries(bank.name)), "yes" if bank.active else "retired")
+    console.print(table)
+
+
+@banks_app.command("create")
+def banks_create(
+    name: Annotated[str, typer.Argument(help="lower_snake_case name")],
+    config: ConfigOption = None,
+    negative: Annotated[bool, typer.Option("--negative", help="known false positives that suppress matches")] = False,
+    max_distance: Annotated[int, typer.Option("--max-distance")] = 31,
+    min_quality: Annotated[int, typer.Option("--min-quality")] = 50,
+    description: Annotated[str, typer.Option("--description")] = "",
+) -> None:
+    """Create (or update) a bank."""
+    from takedown.detect.banks import BankKind, HashBank
+
+    kind = BankKind.NEGATIVE if negative else BankKind.POSITIVE
+    bank = HashBank(name=name, kind=kind, max_distance=max_distance, min_quality=min_quality, description=description)
+    with _store(_settings(config)) as store:
+        store.put_bank(bank)
+    console.print(f"Bank {name} ({kind.value}) is ready.")
+
+
+@banks_app.command("import")
+def banks_import(
+    name: Annotated[str, typer.Argument(help="the bank to add to")],
+    path: Annotated[Path, typer.Argument(help="a hash list: pdq lines, CSV or JSONL")],
+    config: ConfigOption = None,
+    skip_errors: Annotated[bool, typer.Option("--skip-errors", help="keep the good lines, report the bad")] = False,
+) -> None:
+    """Import a hash list (StopNCII / ThreatExchange PDQ lines, CSV or JSONL) into a bank."""
+    from takedown.detect.hashlists import read_hashlist
+
+    hashes = read_hashlist(path, errors="skip" if skip_errors else "strict")
+    with _store(_settings(config)) as store:
+        added = store.add_bank_entries(name, hashes.to_entries(name))
+    console.print(f"Added {added} new hash(es) to {name}.")
+    for problem in hashes.problems:
+        err_console.print(f"[yellow]skipped:[/] {escape(str(problem))}")
+
+
+@banks_app.command("export")
+def banks_export(
+    name: Annotated[str, typer.Argument(help="the bank to export")],
+    path: Annotated[Path, typer.Argument(help="where to write")],
+    config: ConfigOption = None,
+    format: Annotated[str, typer.Option("--format", help="pdq, csv or jsonl")] = "pdq",
+) -> None:
+    """Export a bank as a hash list (pdq lines hold only hash and quality: no labels leave the agency)."""
+    from takedown.detect.hashlists import write_hashlist
+
+    if format not in ("pdq", "csv", "jsonl"):
+        raise UsageError(f"unknown format {format!r}; use pdq, csv or jsonl")
+    with _store(_settings(config)) as store:
+        count = write_hashlist(store.bank_entries(name), path, format)  # type: ignore[arg-type]
+    console.print(f"Wrote {count} hash(es) to {escape(str(path))}.")
+
+
 @app.command()
 def plugins(
     entry_points: Annotated[bool, typer.Option(help="also load third-party plugins (takedown.plugins)")] = True,

@@ -132,3 +132,21 @@ def test_capture_then_verify_a_single_page(tmp_path: Path, demo_site: DemoSite) 
     assert verify_bundle(folder).ok
     blocked = _takedown("capture", url, "--out", str(tmp_path / "ev2"), "--no-screenshot", cwd=tmp_path)
     assert blocked.returncode == 1 and "capture failed" in blocked.stderr, "loopback is refused unless allowed"
+
+
+def test_banks_create_import_export_list(tmp_path: Path) -> None:
+    env = {"TAKEDOWN_STORAGE__DATA_DIR": str(tmp_path / "data")}
+    SQLiteCaseStore(tmp_path / "data" / "takedown.sqlite").close()
+    good = "f" * 64
+    hashes = tmp_path / "in.pdq"
+    hashes.write_text(f"{good},90\nnot-a-hash,10\n{'0' * 63}1,80\n")
+    assert runner.invoke(app, ["banks", "create", "victim_refs"], env=env).exit_code == 0
+    strict = _takedown("banks", "import", "victim_refs", str(hashes), cwd=tmp_path, env=env)
+    assert strict.returncode == 2 and "line 2" in strict.stderr, "a bad line stops a strict import, and is named"
+    skipped = runner.invoke(app, ["banks", "import", "victim_refs", str(hashes), "--skip-errors"], env=env)
+    assert skipped.exit_code == 0 and "Added 2 new" in skipped.output
+    exported = tmp_path / "out.pdq"
+    assert runner.invoke(app, ["banks", "export", "victim_refs", str(exported)], env=env).exit_code == 0
+    assert sorted(exported.read_text().split()) == sorted([f"{good},90", f"{'0' * 63}1,80"])
+    listed = runner.invoke(app, ["banks", "list"], env=env)
+    assert "victim_refs" in listed.output and " 2 " in listed.output

@@ -29,7 +29,7 @@ also match more.
 Backends
 --------
 - ``"numpy"``: the tables above, in NumPy (always available). Measured single-threaded on 1M and 10M hashes, it
-  answers 13-16x and about 40x more queries per second than faiss's exhaustive ``IndexBinaryFlat`` (see
+  answers 14-16x and 46-53x the queries per second of faiss's exhaustive ``IndexBinaryFlat`` (see
   ``benchmarks/matching.py`` and docs/benchmarks.md).
 - ``"faiss"``: faiss's own multi-index hashing, ``faiss.IndexBinaryMultiHash(256, 16, 16)`` with
   ``nflip = r // 16`` (the same pigeonhole bound), in C++. It needs the ``index`` extra (``faiss-cpu``). In our
@@ -40,9 +40,10 @@ Backends
 Memory (numpy backend): 32 bytes of hash and 4 bytes per table per hash (64 with 16 tables, 48 with 12), plus
 ``tables x (2**k + 1) x 4`` bytes of offsets per segment (at most 16 bytes per hash, ~4 at 1M), plus 8 bytes per
 hash only when explicit ids that are not ``0, 1, 2, ...`` were given: 100 bytes per hash at 1M, 90 at 10M.
-Exactness at this speed cannot be had in 64 bytes per hash: each of 16 tables must tell which of ``n`` rows fall
-in each of its ``2**16`` buckets, at least ``log2(n / 2**16) + 1.44`` bits per row (about 35 bytes in all at
-1M), on top of the 32 bytes of the hash itself; fewer tables need exponentially more buckets per query.
+This speed cannot be had in 64 bytes per hash: a bucket is read in one step because its rows are listed, and
+a sorted list of ``n / 2**16`` rows out of ``n`` takes at least ``16 + 1.44`` bits per row however it is
+compressed, so 16 tables need about 35 bytes per hash on top of the hash's own 32 (we spend 64 to read them with
+one ``take``); fewer tables need exponentially more buckets per query.
 
 Adding is incremental: new hashes are indexed on the next search, as a new segment; segments of similar size
 are merged (as in a log-structured merge tree), so a search visits O(log n) segments and each hash is re-sorted
@@ -84,8 +85,10 @@ __all__ = [
     "Backend",
     "IndexHit",
     "PdqIndex",
+    "atomic_output",
     "faiss_available",
     "pack_hashes",
+    "part_thresholds",
     "unpack_hashes",
 ]
 
