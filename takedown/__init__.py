@@ -6,7 +6,15 @@ The public surface is this module's ``__all__``; each stage is also usable on it
 """
 
 from takedown._version import __version__
-from takedown.detect import DecisionPolicy, Detector, DHashDetector, ExactHashDetector, reference_hashes
+from takedown.detect import (
+    DecisionPolicy,
+    Detector,
+    DHashDetector,
+    ExactHashDetector,
+    PdqDetector,
+    VideoPdqDetector,
+    reference_hashes,
+)
 from takedown.errors import (
     ConfigError,
     DeliveryError,
@@ -103,6 +111,7 @@ __all__ = [
     "NoticeTemplate",
     "OutboxTransport",
     "Page",
+    "PdqDetector",
     "PlainTextTemplate",
     "PluginError",
     "PluginRegistry",
@@ -119,6 +128,7 @@ __all__ = [
     "TakedownError",
     "Transport",
     "UsageError",
+    "VideoPdqDetector",
     "Workflow",
     "WorkflowResult",
     "__version__",

@@ -493,6 +493,36 @@ def stats(
     console.print(table)
 
 
+@app.command("hash")
+def hash_command(
+    paths: Annotated[list[Path], typer.Argument(help="media files or folders (searched recursively)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="the JSONL file of hashes to write")],
+    workers: Annotated[int, typer.Option("--workers", help="files hashed at once")] = 1,
+) -> None:
+    """Hash media locally (SHA-256, MD5, PDQ, vPDQ frames); only hashes are written, never the media."""
+    from takedown.detect.hashing import HashRecord, hash_files, write_jsonl
+
+    files = sorted({f for p in paths for f in ([p] if p.is_file() else [q for q in p.rglob("*") if q.is_file()])})
+    if not files:
+        raise UsageError("no files to hash")
+    failed: list[HashRecord] = []
+    columns = (TextColumn("hashing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bars:
+        task = bars.add_task("hash", total=len(files))
+
+        def records() -> Iterator[HashRecord]:
+            for record in hash_files(files, workers=workers,
+                                     progress=lambda done, total, path: bars.update(task, completed=done)):
+                if record.error:
+                    failed.append(record)
+                yield record
+
+        count = write_jsonl(records(), out)
+    console.print(f"Wrote {count} record(s) to {escape(str(out))}; only hashes, no media.")
+    for record in failed:
+        err_console.print(f"[yellow]{escape(record.file)}:[/] {escape(record.error or '')}")
+
+
 banks_app = typer.Typer(help="Hash banks: named lists of hashes to match against (negative banks suppress).",
                         no_args_is_help=True)
 app.add_typer(banks_app, name="banks")

@@ -101,6 +101,8 @@ def default_registry(*, entry_points: bool = False) -> PluginRegistry:
     """A registry holding takedown's built-in plugins (and, if asked, the installed entry points)."""
     from takedown.detect.dhash import DHashDetector
     from takedown.detect.exact import ExactHashDetector
+    from takedown.detect.pdq import PdqDetector
+    from takedown.detect.video import VideoPdqDetector
     from takedown.evidence.hwpx_writer import HwpWriter, HwpxWriter
     from takedown.evidence.json_writer import JsonWriter
     from takedown.evidence.pdf_writer import PdfWriter
@@ -115,6 +117,8 @@ def default_registry(*, entry_points: bool = False) -> PluginRegistry:
     registry.register("site", HttpSite)
     registry.register("detector", ExactHashDetector)
     registry.register("detector", DHashDetector)
+    registry.register("detector", PdqDetector)
+    registry.register("detector", VideoPdqDetector)
     for writer in (JsonWriter, HwpxWriter, HwpWriter, PdfWriter):
         registry.register("writer", writer)
     registry.register("template", LocalePackTemplate)

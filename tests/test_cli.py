@@ -150,3 +150,13 @@ def test_banks_create_import_export_list(tmp_path: Path) -> None:
     assert sorted(exported.read_text().split()) == sorted([f"{good},90", f"{'0' * 63}1,80"])
     listed = runner.invoke(app, ["banks", "list"], env=env)
     assert "victim_refs" in listed.output and " 2 " in listed.output
+
+
+def test_hash_writes_only_hashes(tmp_path: Path, demo_site: DemoSite) -> None:
+    refs = demo_site.reference_files()
+    out = tmp_path / "hashes.jsonl"
+    result = _takedown("hash", *map(str, refs), "-o", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == len(refs) and all(line["pdq"] for line in lines)
+    assert out.stat().st_size < sum(p.stat().st_size for p in refs) / 10, "hashes only, never the media"

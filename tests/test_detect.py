@@ -46,7 +46,7 @@ def test_dhash_survives_resize_and_recompression_but_not_another_picture(tmp_pat
 def test_reference_hashes_hold_hashes_only(tmp_path: Path) -> None:
     path = _save(_scene(3), tmp_path / "ref.png")
     refs = reference_hashes(path, label="ref-a")
-    assert {r.algorithm for r in refs} == {"sha256", "md5", "dhash"}
+    assert {r.algorithm for r in refs} == {"sha256", "md5", "dhash", "pdq"}
     assert all(r.reference == "ref-a" and r.kind is MediaKind.IMAGE for r in refs)
     with pytest.raises(UsageError):
         reference_hashes(_save(_scene(3), tmp_path / "x.png").with_suffix(".txt"))

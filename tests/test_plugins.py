@@ -37,8 +37,8 @@ def test_unknown_name_lists_the_available_ones() -> None:
     registry = default_registry()
     with pytest.raises(UnknownPluginError) as info:
         registry.get("detector", "pdqq")
-    assert info.value.available == ["dhash", "exact_hash"]
-    assert "dhash, exact_hash" in str(info.value)
+    assert info.value.available == ["dhash", "exact_hash", "pdq", "vpdq"]
+    assert "dhash, exact_hash, pdq, vpdq" in str(info.value)
 
 
 def test_bad_plugins_are_usage_errors() -> None:

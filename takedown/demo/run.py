@@ -15,7 +15,9 @@ from takedown.demo.site import DemoSite
 from takedown.demo.tsa import LocalTsa
 from takedown.detect.dhash import DHashDetector
 from takedown.detect.exact import ExactHashDetector
+from takedown.detect.pdq import PdqDetector
 from takedown.detect.references import reference_hashes
+from takedown.detect.video import VideoPdqDetector
 from takedown.errors import NotFoundError
 from takedown.evidence.base import EvidenceWriter
 from takedown.evidence.capture import CaptureConfig, Capturer
@@ -83,7 +85,8 @@ def demo_workflow(
         writers += [HwpxWriter(config), HwpWriter(config), PdfWriter(config)]
         capturer = Capturer(CaptureConfig.from_settings(settings, operator="demo"))
     return Workflow(
-        store, settings=settings, sites=[adapter], detectors=[ExactHashDetector(), DHashDetector()],
+        store, settings=settings, sites=[adapter],
+        detectors=[ExactHashDetector(), PdqDetector(), VideoPdqDetector(), DHashDetector()],
         writers=writers, templates=[LocalePackTemplate()], locales=None, bilingual=True, progress=progress,
         operator="demo", capturer=capturer, tsa=tsa,
     )

@@ -4,10 +4,13 @@ from takedown.detect.banks import BankEntry, BankKind, BankMatcher, HashBank, Ma
 from takedown.detect.base import Detector
 from takedown.detect.dhash import DHashConfig, DHashDetector, dhash_image, hamming
 from takedown.detect.exact import ExactHashDetector
+from takedown.detect.hashing import HashRecord, hash_files, write_jsonl
 from takedown.detect.hashlists import HashListError, read_hashlist, write_hashlist
 from takedown.detect.index import PdqIndex
+from takedown.detect.pdq import PdqConfig, PdqDetector, pdq_path
 from takedown.detect.policy import DecisionPolicy, PolicyConfig
 from takedown.detect.references import file_digests, reference_hashes
+from takedown.detect.video import VideoHash, VideoPdqConfig, VideoPdqDetector, vpdq_video
 
 __all__ = [
     "BankEntry",
@@ -20,13 +23,23 @@ __all__ = [
     "ExactHashDetector",
     "HashBank",
     "HashListError",
+    "HashRecord",
     "MatcherConfig",
+    "PdqConfig",
+    "PdqDetector",
     "PdqIndex",
     "PolicyConfig",
+    "VideoHash",
+    "VideoPdqConfig",
+    "VideoPdqDetector",
     "dhash_image",
     "file_digests",
     "hamming",
+    "hash_files",
+    "pdq_path",
     "read_hashlist",
     "reference_hashes",
+    "vpdq_video",
     "write_hashlist",
+    "write_jsonl",
 ]

@@ -1,4 +1,10 @@
-"""Hashing a victim's media into reference hashes: the case keeps these, never the media."""
+"""Hashing a victim's media into reference hashes: the case keeps these, never the media.
+
+An image gives its SHA-256, MD5, dHash and PDQ (with quality, from a full decode: the hash python-threatexchange and
+StopNCII-style hash lists hold); a video its SHA-256, MD5, one dHash and one PDQ per sampled second (vPDQ's frames,
+``frame`` and ``timestamp`` set). The dHashes keep ``DHashDetector`` working; ``PdqDetector`` and
+``VideoPdqDetector`` use the PDQ ones.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ import mimetypes
 from pathlib import Path
 
 from takedown.detect.dhash import dhash_path
+from takedown.detect.pdq import pdq_path
+from takedown.detect.video import vpdq_video
 from takedown.errors import UsageError
 from takedown.models import MediaKind, ReferenceHash
 
@@ -33,7 +41,7 @@ def media_kind_of(name: str, content_type: str | None = None) -> MediaKind | Non
 
 
 def reference_hashes(path: Path, *, label: str | None = None, bank: str = "case") -> list[ReferenceHash]:
-    """The reference hashes of one media file: SHA-256, MD5 and its perceptual hashes.
+    """The reference hashes of one media file: SHA-256, MD5, dHash and PDQ (one per second of a video).
 
     Args:
         path: an image or video file.
@@ -43,6 +51,7 @@ def reference_hashes(path: Path, *, label: str | None = None, bank: str = "case"
     Raises:
         UsageError: the file is not an image or a video.
         DetectionError: the file cannot be decoded.
+        MissingDependencyError: a video, and PyAV (the ``video`` extra) is not installed.
     """
     path = Path(path)
     kind = media_kind_of(path.name)
@@ -54,7 +63,10 @@ def reference_hashes(path: Path, *, label: str | None = None, bank: str = "case"
         ReferenceHash(algorithm="sha256", value=sha, reference=ref, kind=kind, bank=bank),
         ReferenceHash(algorithm="md5", value=md5, reference=ref, kind=kind, bank=bank),
     ]
-    out += [
-        ReferenceHash(**h.model_dump(), reference=ref, kind=kind, bank=bank) for h in dhash_path(path, kind)
-    ]
+    perceptual = dhash_path(path, kind)
+    if kind is MediaKind.IMAGE:
+        perceptual.append(pdq_path(path, fast=False))
+    else:
+        perceptual += vpdq_video(path).frames
+    out += [ReferenceHash(**h.model_dump(), reference=ref, kind=kind, bank=bank) for h in perceptual]
     return out
