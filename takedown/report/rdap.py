@@ -34,7 +34,7 @@ from email_validator import EmailNotValidError, validate_email
 from takedown.errors import FetchBlockedError, ReportError
 from takedown.models import Recipient, RecipientKind, utcnow
 from takedown.settings import NetworkSettings
-from takedown.sites.guard import FetchGuard, GuardConfig
+from takedown.sites.guard import FetchGuard, guard_client, guarded_client
 from takedown.store.blobs import atomic_write
 
 __all__ = ["MAX_RESPONSE_BYTES", "MULTI_LABEL_SUFFIXES", "RdapClient", "registered_domain"]
@@ -394,17 +394,14 @@ class RdapClient:
         cache_ttl: timedelta = timedelta(days=7),
     ) -> None:
         self.network = network or NetworkSettings()
-        self.guard = FetchGuard(
-            GuardConfig(allow_loopback=self.network.allow_loopback, allow_private=self.network.allow_private)
-        )
+        self.guard = FetchGuard.for_network(self.network)
         self.bootstrap_base = bootstrap_base if bootstrap_base.endswith("/") else bootstrap_base + "/"
         self.cache_dir = cache_dir
         self.cache_ttl = cache_ttl
         self._owns_client = client is None
         self._client = client
         if client is not None:  # a client passed in is guarded too, redirects included
-            hooks = client.event_hooks
-            client.event_hooks = {**hooks, "request": [*hooks.get("request", []), self._guard_request]}
+            guard_client(client, self.guard)
         self._bootstraps: dict[str, _Bootstrap] = {}
         self._retry_after: dict[str, datetime] = {}
 
@@ -414,18 +411,8 @@ class RdapClient:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    async def _guard_request(self, request: httpx.Request) -> None:
-        await self.guard.acheck(str(request.url))
-
     def _new_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            timeout=self.network.timeout_s,
-            headers={"User-Agent": self.network.user_agent},
-            follow_redirects=True,
-            max_redirects=5,
-            proxy=self.network.proxy,
-            event_hooks={"request": [self._guard_request]},
-        )
+        return guarded_client(self.guard, self.network)
 
     @property
     def client(self) -> httpx.AsyncClient:

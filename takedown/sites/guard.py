@@ -12,11 +12,13 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+import httpx
 from pydantic import BaseModel, ConfigDict
 
 from takedown.errors import FetchBlockedError
+from takedown.settings import NetworkSettings
 
-__all__ = ["FetchGuard", "GuardConfig"]
+__all__ = ["FetchGuard", "GuardConfig", "guard_client", "guarded_client"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -85,6 +87,15 @@ class FetchGuard:
             raise FetchBlockedError(f"host {host!r} does not resolve: {exc}", url=url) from exc
         self._check_infos(list(infos), url)
 
+    @classmethod
+    def for_network(cls, network: NetworkSettings) -> FetchGuard:
+        """The guard a ``NetworkSettings`` asks for."""
+        return cls(GuardConfig(allow_loopback=network.allow_loopback, allow_private=network.allow_private))
+
+    async def hook(self, request: httpx.Request) -> None:
+        """An httpx ``request`` event hook: every request a client sends, redirects included, is checked."""
+        await self.acheck(str(request.url))
+
     async def acheck(self, url: str) -> None:
         """Check a URL, resolving its host without blocking the event loop."""
         host, port = self._split(url)
@@ -93,3 +104,21 @@ class FetchGuard:
         except OSError as exc:
             raise FetchBlockedError(f"host {host!r} does not resolve: {exc}", url=url) from exc
         self._check_infos(list(infos), url)
+
+
+def guarded_client(guard: FetchGuard, network: NetworkSettings) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` built from ``network`` whose every request passes ``guard``."""
+    return httpx.AsyncClient(
+        timeout=network.timeout_s,
+        headers={"User-Agent": network.user_agent},
+        follow_redirects=True,
+        max_redirects=5,
+        proxy=network.proxy,
+        event_hooks={"request": [guard.hook]},
+    )
+
+
+def guard_client(client: httpx.AsyncClient, guard: FetchGuard) -> None:
+    """Add ``guard`` to a client someone else built, so its requests (redirects included) are checked too."""
+    hooks = client.event_hooks
+    client.event_hooks = {**hooks, "request": [*hooks.get("request", []), guard.hook]}

@@ -20,7 +20,7 @@ from takedown.models import Candidate, ContactHint, FetchedMedia, MediaKind, Pag
 from takedown.report.security_txt import parse_security_txt
 from takedown.settings import NetworkSettings
 from takedown.sites.extract import extract
-from takedown.sites.guard import FetchGuard, GuardConfig
+from takedown.sites.guard import FetchGuard, guard_client, guarded_client
 
 __all__ = ["HttpSite", "HttpSiteConfig"]
 
@@ -62,14 +62,11 @@ class HttpSite:
     ) -> None:
         self.config = config
         self.network = network or NetworkSettings()
-        self.guard = FetchGuard(
-            GuardConfig(allow_loopback=self.network.allow_loopback, allow_private=self.network.allow_private)
-        )
+        self.guard = FetchGuard.for_network(self.network)
         self._owns_client = client is None
         self._client = client or self._new_client()
         if client is not None:  # a client passed in is guarded too, redirects included
-            hooks = client.event_hooks
-            client.event_hooks = {**hooks, "request": [*hooks.get("request", []), self._guard_request]}
+            guard_client(client, self.guard)
         self._contacts: dict[str, tuple[ContactHint, ...]] = {}
 
     @property
@@ -77,18 +74,8 @@ class HttpSite:
         """The site's label."""
         return self.config.site
 
-    async def _guard_request(self, request: httpx.Request) -> None:
-        await self.guard.acheck(str(request.url))
-
     def _new_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            timeout=self.network.timeout_s,
-            headers={"User-Agent": self.network.user_agent},
-            follow_redirects=True,
-            max_redirects=5,
-            proxy=self.network.proxy,
-            event_hooks={"request": [self._guard_request]},
-        )
+        return guarded_client(self.guard, self.network)
 
     @property
     def client(self) -> httpx.AsyncClient:
