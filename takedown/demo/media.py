@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -33,6 +31,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from takedown.errors import MissingDependencyError, UsageError
+from takedown.files import atomic_write
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -260,8 +259,8 @@ def generate_demo_media(root: Path, *, seed: int = 7) -> DemoManifest:
     manifest = DemoManifest(version=GENERATOR_VERSION, seed=seed, media=reference_first, posts=posts)
 
     for file, data in files.items():
-        _write_atomic(root / file, data)
-    _write_atomic(root / _MANIFEST, (manifest.model_dump_json(indent=2) + "\n").encode())
+        atomic_write(root / file, data)
+    atomic_write(root / _MANIFEST, (manifest.model_dump_json(indent=2) + "\n").encode())
     return manifest
 
 
@@ -280,20 +279,6 @@ def _load_complete(root: Path, seed: int) -> DemoManifest | None:
         except OSError:
             return None
     return manifest
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is either absent, its old content, or all of ``data``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _png(image: Image.Image) -> bytes:

@@ -11,8 +11,6 @@ or a hash-sharing programme without sharing the victim's pictures.
 from __future__ import annotations
 
 import multiprocessing
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -23,6 +21,7 @@ from takedown.detect.pdq import pdq_path
 from takedown.detect.references import file_digests, media_kind_of
 from takedown.detect.video import vpdq_video
 from takedown.errors import TakedownError, UsageError
+from takedown.files import atomic_output
 from takedown.models import HashValue, MediaKind
 
 __all__ = ["HashRecord", "hash_file", "hash_files", "read_jsonl", "write_jsonl"]
@@ -138,22 +137,11 @@ def write_jsonl(records: Iterable[HashRecord], out: Path) -> int:
     Returns:
         How many records were written.
     """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    tmp = Path(tmp_name)
     count = 0
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as fh:
-            for record in records:
-                fh.write(record.model_dump_json(exclude_none=False) + "\n")
-                count += 1
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_output(Path(out)) as fh:
+        for record in records:
+            fh.write((record.model_dump_json(exclude_none=False) + "\n").encode("utf-8"))
+            count += 1
     return count
 
 

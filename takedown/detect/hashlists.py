@@ -40,8 +40,8 @@ from typing import Literal, TypeAlias, overload
 from pydantic import BaseModel, ConfigDict, Field
 
 from takedown.detect.banks import PDQ, BankEntry, check_bank_name, normalise_hash
-from takedown.detect.index import atomic_output
 from takedown.errors import UsageError
+from takedown.files import atomic_output
 from takedown.models import HashValue
 
 __all__ = [

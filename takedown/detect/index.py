@@ -64,17 +64,17 @@ import json
 import math
 import os
 import struct
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeAlias
 
 import numpy as np
 
 from takedown._version import __version__
 from takedown.errors import DetectionError, MissingDependencyError, UsageError
+from takedown.files import atomic_output
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -85,7 +85,6 @@ __all__ = [
     "Backend",
     "IndexHit",
     "PdqIndex",
-    "atomic_output",
     "faiss_available",
     "pack_hashes",
     "part_thresholds",
@@ -818,24 +817,3 @@ def _read_index_file(fh: io.BufferedReader, path: Path) -> tuple[NDArray[np.uint
     except UsageError as exc:
         raise DetectionError(f"{path} is damaged: {exc}") from exc
     return codes, None if ids is None else ids.astype(np.int64), radius
-
-
-@contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[IO[bytes]]:
-    """A binary file to write that replaces ``path`` only when the block ends without an error.
-
-    The bytes go to a temporary file in the same folder, are flushed to disk, and replace ``path`` in one
-    step, so a crash leaves either the old file or the whole new one (never a part), streamed without holding
-    the content in memory.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -9,28 +9,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from takedown.errors import NotFoundError, StoreError
+from takedown.files import atomic_output, atomic_write
 
-__all__ = ["BlobStore", "atomic_write"]
+__all__ = ["BlobStore", "atomic_output", "atomic_write"]
 
 _CHUNK = 1 << 20
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old file or the whole new one.
-
-    The bytes go to a temporary file in the same folder, are flushed to disk, and replace ``path`` in one step.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class BlobStore:
