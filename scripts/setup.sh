@@ -29,6 +29,9 @@ fi
 stamp=".venv/.takedown-installed-$extras"
 if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
   .venv/bin/python -m pip install -q --upgrade pip
+  # The dev tools include transformers; torch must be the CPU build (2.13.0 lies on disk here), installed
+  # first, or pip resolves a several-GB CUDA build.
+  [[ "$extras" == *dev* ]] && .venv/bin/python -m pip install -q torch==2.13.0
   .venv/bin/python -m pip install -q -e ".[$extras]"
   touch "$stamp"
 fi

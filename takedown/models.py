@@ -50,6 +50,7 @@ __all__ = [
     "OutgoingMessage",
     "Page",
     "PageRecord",
+    "PolicyRule",
     "Recipient",
     "RecipientKind",
     "ReferenceHash",
@@ -136,6 +137,9 @@ class Case(BaseModel):
     jurisdiction: str = "KR"
     requester: str | None = None
     notes: str = ""
+    policy: list[PolicyRule] = Field(
+        default_factory=list, description="this case's decision rules, tried before the policy's own",
+    )
     created_at: AwareDatetime = Field(default_factory=utcnow)
 
 
@@ -212,6 +216,7 @@ class Page(BaseModel):
     status: int
     headers: dict[str, str] = Field(default_factory=dict)
     html: str = ""
+    body: bytes = Field(default=b"", description="the response body as the server sent it (after Content-Encoding)")
     text: str = ""
     title: str = ""
     language: str | None = None
@@ -283,6 +288,10 @@ class Detection(BaseModel):
     score: float = Field(ge=0.0, le=1.0)
     matched: MatchedReference | None = None
     rationale: str = ""
+    details: dict[str, str] = Field(
+        default_factory=dict,
+        description="facts for the evidence report and the officer: which phrase matched where, what a judge saw",
+    )
     at: AwareDatetime = Field(default_factory=utcnow)
 
 
@@ -292,6 +301,24 @@ class Decision(StrEnum):
     MATCH = "match"
     REVIEW = "review"
     CLEAR = "clear"
+
+
+class PolicyRule(BaseModel):
+    """One rule of a decision policy: when a detection meets every condition given, the finding gets ``decision``.
+
+    A policy tries its rules in list order and the first that holds decides (see ``takedown.detect.policy``).
+    Conditions left at their defaults match anything.
+    """
+
+    model_config = _Frozen
+
+    decision: Decision
+    detector: str = Field(default="*", description="an fnmatch pattern over detector names, e.g. 'pdq*'")
+    labels: frozenset[DetectionLabel] = Field(default=frozenset(), description="empty: any label")
+    kinds: frozenset[ItemKind] = Field(default=frozenset(), description="empty: any item kind")
+    min_score: float = Field(default=0.0, ge=0.0, le=1.0)
+    bank: str | None = Field(default=None, description="an fnmatch pattern over the matched reference's bank")
+    reason: str = Field(default="", description="said in the finding's reasons when this rule decides")
 
 
 class FindingState(StrEnum):

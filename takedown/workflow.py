@@ -310,7 +310,7 @@ class Workflow:
 
     def _store_page(self, page: Page) -> tuple[PageRecord, tuple[Media, ...]]:
         blobs = self.store.blobs
-        html_sha = blobs.put(page.html.encode("utf-8"))
+        html_sha = blobs.put(page.body or page.html.encode("utf-8"))
         media = []
         for item in page.media:
             sha = blobs.put(item.content)
