@@ -304,10 +304,11 @@ class Decision(StrEnum):
 
 
 class PolicyRule(BaseModel):
-    """One rule of a decision policy: when a detection meets every condition given, the finding gets ``decision``.
+    """One rule of a decision policy: when a detection meets every condition given, its item gets ``decision``.
 
-    A policy tries its rules in list order and the first that holds decides (see ``takedown.detect.policy``).
-    Conditions left at their defaults match anything.
+    A policy decides each item (a media item, or the page's text) by the first of its rules, in list order, that
+    any of the item's detections meets; the finding takes the strongest of its items' decisions (see
+    ``takedown.detect.policy``). Conditions left at their defaults match anything.
     """
 
     model_config = _Frozen
@@ -318,6 +319,9 @@ class PolicyRule(BaseModel):
     kinds: frozenset[ItemKind] = Field(default=frozenset(), description="empty: any item kind")
     min_score: float = Field(default=0.0, ge=0.0, le=1.0)
     bank: str | None = Field(default=None, description="an fnmatch pattern over the matched reference's bank")
+    details: dict[str, str] = Field(
+        default_factory=dict, description="fnmatch patterns the detection's details must match, key by key",
+    )
     reason: str = Field(default="", description="said in the finding's reasons when this rule decides")
 
 

@@ -99,6 +99,7 @@ class PluginRegistry:
 
 def default_registry(*, entry_points: bool = False) -> PluginRegistry:
     """A registry holding takedown's built-in plugins (and, if asked, the installed entry points)."""
+    from takedown.detect.bank_detector import HashBankDetector
     from takedown.detect.dhash import DHashDetector
     from takedown.detect.exact import ExactHashDetector
     from takedown.detect.pdq import PdqDetector
@@ -119,6 +120,7 @@ def default_registry(*, entry_points: bool = False) -> PluginRegistry:
     registry.register("detector", DHashDetector)
     registry.register("detector", PdqDetector)
     registry.register("detector", VideoPdqDetector)
+    registry.register("detector", HashBankDetector)
     for writer in (JsonWriter, HwpxWriter, HwpWriter, PdfWriter):
         registry.register("writer", writer)
     registry.register("template", LocalePackTemplate)

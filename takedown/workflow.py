@@ -299,7 +299,7 @@ class Workflow:
                     "language": page.language or finding.candidate.language}
         )
         detections = await self._off_loop(lambda: self._detect(case, candidate, media))
-        decision, reasons = self.policy.decide(detections)
+        decision, reasons = self.policy.decide(detections, case=case)
         if page.status >= 400:
             reasons = (f"the page answered HTTP {page.status}", *reasons)
         judged = finding.advance(

@@ -1,5 +1,6 @@
 """Detectors, hash banks, the PDQ index, hash lists and the decision policy (see ``Detector``)."""
 
+from takedown.detect.bank_detector import HashBankConfig, HashBankDetector
 from takedown.detect.banks import BankEntry, BankKind, BankMatcher, HashBank, MatcherConfig
 from takedown.detect.base import Detector
 from takedown.detect.dhash import DHashConfig, DHashDetector, dhash_image, hamming
@@ -8,7 +9,7 @@ from takedown.detect.hashing import HashRecord, hash_files, write_jsonl
 from takedown.detect.hashlists import HashListError, read_hashlist, write_hashlist
 from takedown.detect.index import PdqIndex
 from takedown.detect.pdq import PdqConfig, PdqDetector, pdq_path
-from takedown.detect.policy import DecisionPolicy, PolicyConfig
+from takedown.detect.policy import DecisionPolicy, PolicyConfig, default_rules
 from takedown.detect.references import file_digests, reference_hashes
 from takedown.detect.video import VideoHash, VideoPdqConfig, VideoPdqDetector, vpdq_video
 
@@ -22,6 +23,8 @@ __all__ = [
     "Detector",
     "ExactHashDetector",
     "HashBank",
+    "HashBankConfig",
+    "HashBankDetector",
     "HashListError",
     "HashRecord",
     "MatcherConfig",
@@ -32,6 +35,7 @@ __all__ = [
     "VideoHash",
     "VideoPdqConfig",
     "VideoPdqDetector",
+    "default_rules",
     "dhash_image",
     "file_digests",
     "hamming",
