@@ -15,7 +15,8 @@ def test_all_is_sorted_and_importable() -> None:
 def test_import_takedown_imports_no_heavy_dependency() -> None:
     code = (
         "import sys, takedown, takedown.testing, takedown.cli\n"
-        "heavy = [m for m in ('av', 'torch', 'transformers', 'selenium', 'weasyprint', 'hwpx', 'warcio') "
+        "heavy = [m for m in ('av', 'torch', 'transformers', 'selenium', 'weasyprint', 'hwpx', 'warcio', "
+        "'nudenet', 'onnxruntime', 'cv2') "
         "if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
