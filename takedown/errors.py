@@ -4,7 +4,8 @@
 TakedownError
 ├── UsageError                 the caller asked for something that cannot be done as asked
 │   ├── UnknownPluginError     a plugin name that is not registered (lists the names that are)
-│   └── ConfigError            takedown.toml or the environment holds an invalid setting
+│   ├── ConfigError            takedown.toml or the environment holds an invalid setting
+│   └── DatasetError           a benchmark dataset or its manifest is invalid (.path, .line)
 ├── MissingDependencyError     an optional extra is not installed (also an ImportError)
 ├── PluginError                a plugin could not be registered or loaded
 │   ├── DuplicatePluginError   two plugins of one kind share a name
@@ -15,7 +16,8 @@ TakedownError
 │   ├── StoreCorruptError      the store file is not a takedown store (or is damaged)
 │   └── NotFoundError          no record with that id
 ├── SiteError                  a site adapter could not search or fetch (.url, .plugin)
-│   └── FetchBlockedError      the fetch guard refused an address or scheme
+│   ├── FetchBlockedError      the fetch guard refused an address or scheme
+│   └── MalformedContentError  a feed, sitemap or streaming manifest could not be parsed (.url)
 ├── DetectionError             a detector could not judge an item (.plugin)
 ├── EvidenceError              evidence could not be captured or written (.plugin)
 ├── ReportError                a notice could not be drafted (.plugin)
@@ -36,6 +38,7 @@ from typing import ClassVar
 
 __all__ = [
     "ConfigError",
+    "DatasetError",
     "DeliveryError",
     "DeliveryStateUnknownError",
     "DetectionError",
@@ -44,6 +47,7 @@ __all__ = [
     "FetchBlockedError",
     "IncompleteNoticeError",
     "InvalidTransitionError",
+    "MalformedContentError",
     "MissingDependencyError",
     "NotApprovedError",
     "NotFoundError",
@@ -81,6 +85,19 @@ class UnknownPluginError(UsageError):
 
 class ConfigError(UsageError):
     """A setting in takedown.toml or the environment is invalid."""
+
+
+class DatasetError(UsageError):
+    """A benchmark dataset is invalid: a bad manifest row, a missing file, an unknown label.
+
+    ``path`` is the file at fault (the manifest, or the folder) and ``line`` its 1-based line, where there is one.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path} line {line}" if path and line else path or ""
+        super().__init__(f"{where}: {message}" if where else message)
 
 
 class MissingDependencyError(TakedownError, ImportError):
@@ -162,6 +179,10 @@ class SiteError(_PluginContextError):
 
 class FetchBlockedError(SiteError):
     """The fetch guard refused an address or a scheme."""
+
+
+class MalformedContentError(SiteError):
+    """A feed, sitemap or streaming manifest (HLS, DASH) is not what it claims to be and could not be parsed."""
 
 
 class DetectionError(_PluginContextError):

@@ -6,6 +6,7 @@ passed to what needs it. There is no global configuration.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -121,17 +122,112 @@ class EvidenceSettings(BaseModel):
     preview_style: Literal["pixelate", "blur"] = "pixelate"
 
 
+_PAGE_TYPES = (
+    "text/html",
+    "application/xhtml+xml",
+    "application/xml",
+    "text/xml",
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/json",
+    "application/ld+json",
+    "application/feed+json",
+    "text/plain",
+)
+
+
+def _split_list(value: object) -> object:
+    """Environment variables hold strings: accept a JSON list or comma-separated values for list settings."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except ValueError as exc:
+                raise ValueError(f"not a JSON list: {exc}") from exc
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+def _json_table(value: object) -> object:
+    """Environment variables hold strings: accept a JSON object for table settings."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"not a JSON object: {exc}") from exc
+    return value
+
+
 class NetworkSettings(BaseModel):
-    """How takedown fetches pages: the guard and the limits."""
+    """How takedown fetches pages: the guard, the limits, politeness towards each site, and retries.
+
+    Every site adapter and the RDAP client read these. Lists can be given in the environment comma-separated
+    (``TAKEDOWN_NETWORK__ALLOW_HOSTS=127.0.0.1:8080,10.0.0.0/8``) and tables as JSON
+    (``TAKEDOWN_NETWORK__HEADERS='{"X-Agency": "KR-0001"}'``).
+    """
 
     model_config = _Frozen
 
     user_agent: str = "takedown/0.1 (+https://github.com/takedown)"
-    timeout_s: float = Field(default=20.0, gt=0)
-    max_media_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    timeout_s: float = Field(
+        default=20.0, gt=0, description="the most one request may take, body included (cuts off slow-drip servers)"
+    )
+    connect_timeout_s: float = Field(default=10.0, gt=0, description="the longest wait for a connection")
+    read_timeout_s: float = Field(default=15.0, gt=0, description="the longest wait for the next bytes of a response")
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, gt=0, description="the most a page, feed or sitemap may hold, counted decoded"
+    )
+    max_media_bytes: int = Field(default=64 * 1024 * 1024, gt=0, description="the most one media item may hold")
+    max_redirects: int = Field(default=10, ge=0, description="redirects followed per request")
+    retries: int = Field(default=3, ge=0, description="retries after HTTP 429, 502, 503, 504 or a failed connect")
+    backoff_s: float = Field(default=0.5, ge=0, description="first retry waits up to this; doubles each time")
+    max_backoff_s: float = Field(default=30.0, ge=0, description="the longest backoff between two tries")
+    max_retry_after_s: float = Field(
+        default=60.0, ge=0, description="a server's Retry-After is honoured up to this many seconds"
+    )
+    per_host_concurrency: int = Field(default=2, ge=1, description="requests in flight at once to one host")
+    per_host_rate: float = Field(
+        default=4.0, ge=0, description="requests per second to one host; 0: no limit (loopback is never limited)"
+    )
+    per_host_burst: int = Field(default=8, ge=1, description="requests an idle host may get at once, then the rate")
+    page_content_types: tuple[str, ...] = Field(
+        default=_PAGE_TYPES, description="media types a page may have; 'type/*' matches a whole type"
+    )
+    allowed_schemes: tuple[str, ...] = Field(default=("http", "https"), description="URL schemes that may be fetched")
     allow_loopback: bool = Field(default=False, description="fetch 127.0.0.0/8 and ::1 (tests, the demo)")
     allow_private: bool = Field(default=False, description="fetch private and link-local addresses")
-    proxy: str | None = None
+    allow_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="hosts fetched whatever they resolve to: a name, an address or network (CIDR), with an optional"
+        " :port, e.g. 'intranet.agency.example', '10.20.0.0/16', '127.0.0.1:8080'",
+    )
+    proxy: str | None = Field(default=None, description="one proxy URL all requests go through (http, https, socks5)")
+    headers: dict[str, str] = Field(default_factory=dict, description="extra request headers sent to every site")
+    cookies: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="cookies per host: {host: {name: value}}, sent to that exact host only"
+    )
+
+    _lists = field_validator("page_content_types", "allowed_schemes", "allow_hosts", mode="before")(_split_list)
+    _tables = field_validator("headers", "cookies", mode="before")(_json_table)
+
+    @field_validator("page_content_types", "allowed_schemes")
+    @classmethod
+    def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.strip().lower() for v in value)
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _valid_hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if value:
+            from takedown.sites.guard import AllowedHost  # the guard owns the format (a late import: no cycle)
+
+            for entry in value:
+                AllowedHost.parse(entry)
+        return value
+
+    def __hash__(self) -> int:  # the tables are dicts; hash what they hold so Settings stays hashable
+        return hash(self.model_dump_json())
 
 
 class Settings(BaseModel):
@@ -253,9 +349,28 @@ preview_style = "pixelate"        # or "blur"
 
 [network]
 user_agent = "takedown/0.1 (+https://github.com/takedown)"
-timeout_s = 20
-max_media_bytes = 67108864
+timeout_s = 20                    # the most one request may take, body included
+connect_timeout_s = 10
+read_timeout_s = 15               # the longest wait for the next bytes
+max_body_bytes = 10485760         # pages, feeds and sitemaps, counted after decompression
+max_media_bytes = 67108864        # one image or video
+max_redirects = 10
+retries = 3                       # after HTTP 429/502/503/504 or a failed connect, with jittered backoff
+backoff_s = 0.5
+max_backoff_s = 30
+max_retry_after_s = 60            # a server's Retry-After is honoured up to this
+per_host_concurrency = 2          # politeness towards each site
+per_host_rate = 4                 # requests per second per host (0: no limit; loopback never is)
+per_host_burst = 8
+page_content_types = ["text/html", "application/xhtml+xml", "application/xml", "text/xml", "application/rss+xml",
+    "application/atom+xml", "application/json", "application/ld+json", "application/feed+json", "text/plain"]
+allowed_schemes = ["http", "https"]
 allow_loopback = false            # only tests and the demo fetch 127.0.0.1
 allow_private = false
+allow_hosts = []                  # e.g. ["intranet.agency.example", "10.20.0.0/16", "127.0.0.1:8080"]
 # proxy = "http://proxy.agency.example:3128"
+# headers = { "X-Agency" = "KR-0001" }
+
+# [network.cookies."forum.example"]   # cookies sent to that host only (e.g. a logged-in session)
+# session = "..."
 '''

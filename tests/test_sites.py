@@ -69,8 +69,8 @@ def test_extract_reads_hostile_markup() -> None:
 
 def _site(handler: Callable[[httpx.Request], httpx.Response], **network: object) -> HttpSite:
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler), follow_redirects=True)
-    return HttpSite(HttpSiteConfig(site="mock", base_url=PUBLIC), client=client,
-                    network=NetworkSettings.model_validate(network))
+    settings = NetworkSettings.model_validate({"retries": 0, "per_host_rate": 0, **network})
+    return HttpSite(HttpSiteConfig(site="mock", base_url=PUBLIC), client=client, network=settings)
 
 
 def _run(site: HttpSite, work: Callable[[HttpSite], object]) -> object:
@@ -78,7 +78,7 @@ def _run(site: HttpSite, work: Callable[[HttpSite], object]) -> object:
         try:
             return await work(site)  # type: ignore[misc]
         finally:
-            await site._client.aclose()
+            await site.client.aclose()  # a client passed in is its owner's to close
 
     return asyncio.run(go())
 

@@ -1,8 +1,13 @@
 """The fetch guard: takedown fetches only public HTTP(S) addresses unless the caller allows more.
 
 Hostile pages link to ``file://`` URLs, to ``http://127.0.0.1:…`` admin panels and to cloud metadata
-addresses; a site adapter checks every URL it requests (redirects included) here first. The host name is
-resolved and every address it resolves to is checked.
+addresses; a site adapter checks every URL it requests (redirects included) here first, before connecting.
+The host name is resolved and every address it resolves to is checked. ``allow_hosts`` lets named hosts,
+addresses or networks through (optionally on one port only), e.g. an agency intranet or a test server.
+
+The check resolves the name itself; the HTTP client resolves it again to connect. A hostile DNS server that
+answers differently the second time (DNS rebinding) is not caught here; a proxy that refuses private
+addresses closes that gap for agencies that need it.
 """
 
 from __future__ import annotations
@@ -10,17 +15,63 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from takedown.errors import FetchBlockedError
 from takedown.settings import NetworkSettings
 
-__all__ = ["FetchGuard", "GuardConfig", "guard_client", "guarded_client"]
+__all__ = ["AllowedHost", "FetchGuard", "GuardConfig", "guard_client", "guarded_client"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class AllowedHost:
+    """One ``allow_hosts`` entry: a host name or an address network, on any port or on one."""
+
+    name: str | None
+    network: IPNetwork | None
+    port: int | None
+
+    @classmethod
+    def parse(cls, entry: str) -> AllowedHost:
+        """Read ``name``, ``address``, ``network/prefix`` or any of them with ``:port`` (IPv6 in brackets).
+
+        Raises:
+            ValueError: the entry is empty or its port is not a number from 1 to 65535.
+        """
+        text = entry.strip().lower()
+        host, port_text = text, ""
+        if text.startswith("["):
+            host, _, rest = text[1:].partition("]")
+            port_text = rest.removeprefix(":")
+        elif text.count(":") == 1:  # more than one colon: a bare IPv6 address or network
+            host, _, port_text = text.partition(":")
+        port = None
+        if port_text:
+            if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+                raise ValueError(f"allow_hosts entry {entry!r}: invalid port {port_text!r}")
+            port = int(port_text)
+        host = host.rstrip(".")
+        if not host:
+            raise ValueError(f"allow_hosts entry {entry!r} names no host")
+        try:
+            return cls(name=None, network=ipaddress.ip_network(host, strict=False), port=port)
+        except ValueError:
+            return cls(name=host, network=None, port=port)
+
+    def covers(self, host: str, port: int, address: IPAddress | None = None) -> bool:
+        """Whether this entry allows ``host`` on ``port`` (resolved to ``address``, for a network entry)."""
+        if self.port is not None and self.port != port:
+            return False
+        if self.name is not None:
+            return self.name == host.lower().rstrip(".")
+        return address is not None and self.network is not None and address in self.network
 
 
 class GuardConfig(BaseModel):
@@ -31,6 +82,18 @@ class GuardConfig(BaseModel):
     allow_loopback: bool = False
     allow_private: bool = False
     schemes: frozenset[str] = frozenset({"http", "https"})
+    allow_hosts: frozenset[str] = Field(
+        default=frozenset(),
+        description="hosts fetched whatever they resolve to: 'name', 'address', 'network/prefix', each with an"
+        " optional ':port' (e.g. '127.0.0.1:8080' lets one local server through, not the rest of loopback)",
+    )
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _valid_hosts(cls, value: frozenset[str]) -> frozenset[str]:
+        for entry in value:
+            AllowedHost.parse(entry)
+        return value
 
 
 class FetchGuard:
@@ -38,6 +101,7 @@ class FetchGuard:
 
     def __init__(self, config: GuardConfig | None = None) -> None:
         self.config = config or GuardConfig()
+        self._allowed = tuple(AllowedHost.parse(entry) for entry in sorted(self.config.allow_hosts))
 
     def check_address(self, address: IPAddress, *, url: str) -> None:
         """Raise ``FetchBlockedError`` unless ``address`` may be fetched."""
@@ -54,6 +118,17 @@ class FetchGuard:
                 return
             raise FetchBlockedError(f"private or link-local address {address} is not allowed", url=url)
 
+    def _name_allowed(self, host: str, port: int) -> bool:
+        return any(entry.name is not None and entry.covers(host, port) for entry in self._allowed)
+
+    def check_scheme(self, url: str) -> None:
+        """Check a URL's scheme, host and port without resolving it (the cheap part of ``check``).
+
+        Raises:
+            FetchBlockedError: the scheme is not allowed, the URL has no host, or its port is invalid.
+        """
+        self._split(url)
+
     def _split(self, url: str) -> tuple[str, int]:
         parts = urlsplit(url)
         if parts.scheme.lower() not in self.config.schemes:
@@ -66,13 +141,24 @@ class FetchGuard:
             raise FetchBlockedError(f"invalid port: {exc}", url=url) from exc
         return parts.hostname, port
 
-    def _check_infos(self, infos: list[tuple[object, ...]], url: str) -> None:
+    def _check_infos(self, infos: list[tuple[object, ...]], url: str, host: str, port: int) -> None:
         if not infos:
             raise FetchBlockedError("host does not resolve", url=url)
         for info in infos:
             sockaddr = info[4]
-            assert isinstance(sockaddr, tuple)
-            self.check_address(ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]), url=url)
+            if not isinstance(sockaddr, tuple):
+                raise FetchBlockedError(f"unexpected address {sockaddr!r}", url=url)
+            self.check_endpoint(host, port, ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]), url=url)
+
+    def check_endpoint(self, host: str, port: int, address: IPAddress, *, url: str) -> None:
+        """Raise ``FetchBlockedError`` unless ``host`` on ``port``, resolved to ``address``, may be fetched.
+
+        For code that resolves names itself (a proxy that connects to the address it checked): like
+        ``check_address``, and honouring ``allow_hosts``.
+        """
+        if any(entry.covers(host, port, address) for entry in self._allowed):
+            return
+        self.check_address(address, url=url)
 
     def check(self, url: str) -> None:
         """Check a URL, resolving its host synchronously.
@@ -81,16 +167,21 @@ class FetchGuard:
             FetchBlockedError: the scheme, or any address the host resolves to, is not allowed.
         """
         host, port = self._split(url)
+        if self._name_allowed(host, port):
+            return
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
             raise FetchBlockedError(f"host {host!r} does not resolve: {exc}", url=url) from exc
-        self._check_infos(list(infos), url)
+        self._check_infos(list(infos), url, host, port)
 
     @classmethod
     def for_network(cls, network: NetworkSettings) -> FetchGuard:
         """The guard a ``NetworkSettings`` asks for."""
-        return cls(GuardConfig(allow_loopback=network.allow_loopback, allow_private=network.allow_private))
+        return cls(GuardConfig(
+            allow_loopback=network.allow_loopback, allow_private=network.allow_private,
+            schemes=frozenset(network.allowed_schemes), allow_hosts=frozenset(network.allow_hosts),
+        ))
 
     async def hook(self, request: httpx.Request) -> None:
         """An httpx ``request`` event hook: every request a client sends, redirects included, is checked."""
@@ -99,20 +190,30 @@ class FetchGuard:
     async def acheck(self, url: str) -> None:
         """Check a URL, resolving its host without blocking the event loop."""
         host, port = self._split(url)
+        if self._name_allowed(host, port):
+            return
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
             raise FetchBlockedError(f"host {host!r} does not resolve: {exc}", url=url) from exc
-        self._check_infos(list(infos), url)
+        self._check_infos(list(infos), url, host, port)
 
 
 def guarded_client(guard: FetchGuard, network: NetworkSettings) -> httpx.AsyncClient:
-    """An ``httpx.AsyncClient`` built from ``network`` whose every request passes ``guard``."""
+    """An ``httpx.AsyncClient`` built from ``network`` whose every request passes ``guard``.
+
+    It has ``network``'s timeouts, headers, redirect limit and proxy. The guard checks the URL a request is for,
+    not the proxy: an agency's proxy may well sit on a private address.
+    """
     return httpx.AsyncClient(
-        timeout=network.timeout_s,
-        headers={"User-Agent": network.user_agent},
+        timeout=httpx.Timeout(
+            network.timeout_s,
+            connect=min(network.connect_timeout_s, network.timeout_s),
+            read=min(network.read_timeout_s, network.timeout_s),
+        ),
+        headers={"User-Agent": network.user_agent, **network.headers},
         follow_redirects=True,
-        max_redirects=5,
+        max_redirects=network.max_redirects,
         proxy=network.proxy,
         event_hooks={"request": [guard.hook]},
     )

@@ -1,6 +1,8 @@
-"""A site adapter over plain HTTP (httpx): search through the site's search URL, fetch pages and their media.
+"""A site adapter over plain HTTP: search through the site's search URL, fetch pages and their media.
 
-Every request, redirects included, passes the fetch guard. Media downloads stop at ``max_media_bytes``.
+Every request goes through ``HttpFetcher``: the fetch guard (redirects included), a per-host limiter, retries,
+timeouts, and byte caps counted after decompression. Pages must have a page's content type; media is stored
+decoded, as the site serves it; an HLS video (``.m3u8``) is fetched segment by segment into one MPEG-TS item.
 Contact hints come from ``mailto:`` links on the page, the site's contact pages and ``security.txt``.
 """
 
@@ -15,16 +17,14 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from takedown.detect.references import media_kind_of
-from takedown.errors import FetchBlockedError, SiteError
+from takedown.errors import SiteError
 from takedown.models import Candidate, ContactHint, FetchedMedia, MediaKind, Page, SearchQuery
 from takedown.report.security_txt import parse_security_txt
 from takedown.settings import NetworkSettings
 from takedown.sites.extract import extract
-from takedown.sites.guard import FetchGuard, guard_client, guarded_client
+from takedown.sites.fetcher import FetchResult, HttpFetcher, is_hls
 
 __all__ = ["HttpSite", "HttpSiteConfig"]
-
-_CONTACT_WORDS = re.compile(r"contact|abuse|report|dmca|takedown|문의|신고|連絡|お問い合わせ|联系|举报", re.IGNORECASE)
 
 
 class HttpSiteConfig(BaseModel):
@@ -46,9 +46,11 @@ class HttpSite:
 
     Args:
         config: which site and how to search it.
-        network: timeouts, size limits and what the fetch guard allows.
+        network: timeouts, size limits, retries, per-host limits and what the fetch guard allows.
         client: an ``httpx.AsyncClient`` to use (tests pass one with a mock transport); if omitted, one is built
             from ``network`` and closed by ``aclose()``.
+        fetcher: an ``HttpFetcher`` to share with other adapters (its ``network`` then applies); ``client`` is
+            ignored when it is given.
     """
 
     name: ClassVar[str] = "http"
@@ -59,14 +61,13 @@ class HttpSite:
         *,
         network: NetworkSettings | None = None,
         client: httpx.AsyncClient | None = None,
+        fetcher: HttpFetcher | None = None,
     ) -> None:
         self.config = config
-        self.network = network or NetworkSettings()
-        self.guard = FetchGuard.for_network(self.network)
-        self._owns_client = client is None
-        self._client = client or self._new_client()
-        if client is not None:  # a client passed in is guarded too, redirects included
-            guard_client(client, self.guard)
+        self.fetcher = fetcher or HttpFetcher(network, client=client, plugin=self.name)
+        self.network = self.fetcher.network
+        self.guard = self.fetcher.guard
+        self._owns_fetcher = fetcher is None
         self._contacts: dict[str, tuple[ContactHint, ...]] = {}
 
     @property
@@ -74,47 +75,38 @@ class HttpSite:
         """The site's label."""
         return self.config.site
 
-    def _new_client(self) -> httpx.AsyncClient:
-        return guarded_client(self.guard, self.network)
-
     @property
     def client(self) -> httpx.AsyncClient:
-        """The HTTP client; one this adapter built is rebuilt after ``aclose()``, so the adapter can be reused.
+        """The fetcher's HTTP client (rebuilt after ``aclose()`` if the adapter built it).
 
         Raises:
             SiteError: the client was passed in and its owner has closed it.
         """
-        if self._client.is_closed:
-            if not self._owns_client:
-                raise SiteError("the httpx client passed to this adapter is closed", plugin=self.name)
-            self._client = self._new_client()
-        return self._client
+        return self.fetcher.client
 
     async def aclose(self) -> None:
         """Close the HTTP client if this adapter built it (a later request builds a new one)."""
-        if self._owns_client:
-            await self._client.aclose()
-
-    async def _get(self, url: str) -> httpx.Response:
-        try:
-            return await self.client.get(url)
-        except FetchBlockedError:
-            raise
-        except httpx.HTTPError as exc:
-            raise SiteError(f"request failed: {type(exc).__name__}: {exc}", plugin=self.name, url=url) from exc
+        if self._owns_fetcher:
+            await self.fetcher.aclose()
 
     async def search(self, query: SearchQuery) -> AsyncIterator[Candidate]:
-        """Yield result pages of the site's search for ``query.text``, following ``rel=next`` pagination."""
+        """Yield result pages of the site's search for ``query.text``, following ``rel=next`` pagination.
+
+        Raises:
+            SiteError: a search page failed, answered an HTTP error, or is not a page.
+        """
         url: str | None = urljoin(self.config.base_url, self.config.search_path.format(query=quote_plus(query.text)))
         pattern = re.compile(self.config.result_pattern)
         host = urlsplit(self.config.base_url).netloc
         seen: set[str] = set()
+        visited: set[str] = set()
         pages = 0
         while url and pages < self.config.max_pages and len(seen) < query.limit:
-            response = await self._get(url)
-            if response.status_code >= 400:
-                raise SiteError(f"search answered HTTP {response.status_code}", plugin=self.name, url=url)
-            content = extract(response.text, str(response.url))
+            visited.add(url)
+            result = await self.fetcher.get(url)
+            if result.status >= 400:
+                raise SiteError(f"search answered HTTP {result.status}", plugin=self.name, url=url)
+            content = extract(result.text, result.final_url)
             for link in content.links:
                 if urlsplit(link.url).netloc != host or not pattern.search(link.url) or link.url in seen:
                     continue
@@ -125,55 +117,54 @@ class HttpSite:
                 )
                 if len(seen) >= query.limit:
                     break
-            following = [link.url for link in content.links if "next" in link.rel.split()]
-            url = following[0] if following and following[0] != url else None
+            following = content.next_page
+            url = following if following and following not in visited else None
             pages += 1
 
     async def fetch(self, candidate: Candidate) -> Page:
-        """Fetch the page, its media (raw bytes, up to ``max_media_bytes`` each) and contact hints.
+        """Fetch the page, its media (decoded bytes, up to ``max_media_bytes`` each) and contact hints.
 
-        An HTTP error status is returned in ``Page.status`` (a 404 or 410 is what a removed post looks like);
-        network failures raise ``SiteError``.
+        A candidate whose URL is itself an image, video or HLS playlist is fetched as media: the page then holds
+        that one item. An HTTP error status is returned in ``Page.status`` (a 404 or 410 is what a removed post
+        looks like); media that answers an error status is left out.
+
+        Raises:
+            FetchBlockedError: the guard refused the page, a redirect or a media URL.
+            SiteError: a timeout or failed connection, a page or media item over its byte cap, a page whose
+                content type is not a page's (an image, ``application/octet-stream``), or media that is a web page.
         """
-        response = await self._get(candidate.url)
-        final_url = str(response.url)
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        if response.status_code >= 400:
-            return Page(url=candidate.url, final_url=final_url, status=response.status_code, headers=headers)
-        content = extract(response.text, final_url)
-        media = [await self._download(ref.url, ref.kind) for ref in content.media]
+        if is_hls(candidate.url) or media_kind_of(urlsplit(candidate.url).path) is not None:
+            return await self._fetch_media_page(candidate)
+        result = await self.fetcher.get(candidate.url)
+        final_url = result.final_url
+        if result.status >= 400:
+            return Page(url=candidate.url, final_url=final_url, status=result.status, headers=result.headers)
+        html = result.text
+        content = extract(html, final_url)
+        media = [await self._download(ref.url, ref.kind, referer=final_url) for ref in content.media]
         hints = [ContactHint(kind="email", value=e, source=final_url) for e in content.emails]
-        hints += await self._site_contacts(final_url, [link.url for link in content.links if _CONTACT_WORDS.search(
-            f"{link.url} {link.text}")])
+        hints += await self._site_contacts(final_url, list(content.contact_pages))
         return Page(
-            url=candidate.url, final_url=final_url, status=response.status_code, headers=headers,
-            html=response.text, text=content.text, title=content.title,
+            url=candidate.url, final_url=final_url, status=result.status, headers=result.headers,
+            html=html, body=result.body, text=content.text, title=content.title,
             language=content.language or self.config.language,
             media=tuple(m for m in media if m is not None), contacts=tuple(dict.fromkeys(hints)),
         )
 
-    async def _download(self, url: str, kind: MediaKind) -> FetchedMedia | None:
-        limit = self.network.max_media_bytes
-        try:
-            async with self.client.stream("GET", url) as response:
-                if response.status_code >= 400:
-                    return None
-                declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > limit:
-                    raise SiteError(f"media larger than {limit} bytes", plugin=self.name, url=url)
-                chunks, size = [], 0
-                async for chunk in response.aiter_raw():
-                    size += len(chunk)
-                    if size > limit:
-                        raise SiteError(f"media larger than {limit} bytes", plugin=self.name, url=url)
-                    chunks.append(chunk)
-                content_type = response.headers.get("content-type", "application/octet-stream").split(";")[0]
-        except FetchBlockedError:
-            raise
-        except httpx.HTTPError as exc:
-            raise SiteError(f"media download failed: {exc}", plugin=self.name, url=url) from exc
-        actual = media_kind_of(url, content_type) or kind
-        return FetchedMedia(url=url, kind=actual, content_type=content_type, content=b"".join(chunks))
+    async def _fetch_media_page(self, candidate: Candidate) -> Page:
+        result = await self.fetcher.get_media(candidate.url)
+        page = Page(url=candidate.url, final_url=result.final_url, status=result.status, headers=result.headers,
+                    language=self.config.language)
+        if result.status >= 400:
+            return page
+        return page.model_copy(update={"media": (_as_media(result, None),)})
+
+    async def _download(self, url: str, kind: MediaKind, *, referer: str) -> FetchedMedia | None:
+        # The page as Referer, as a browser sends it: hotlink protection otherwise answers with a web page.
+        result = await self.fetcher.get_media(url, headers={"Referer": referer})
+        if result.status >= 400:
+            return None
+        return _as_media(result, kind)
 
     async def _site_contacts(self, page_url: str, contact_links: list[str]) -> list[ContactHint]:
         parts = urlsplit(page_url)
@@ -181,21 +172,28 @@ class HttpSite:
         if origin not in self._contacts:
             hints: list[ContactHint] = []
             for link in [u for u in dict.fromkeys(contact_links) if u.startswith(origin)][: self.config.contact_pages]:
-                try:
-                    response = await self._get(link)
-                except SiteError:
-                    continue
-                if response.status_code < 400:
-                    emails = extract(response.text, link).emails
-                    hints += [ContactHint(kind="email", value=e, source=link) for e in emails]
+                found = await self._optional(link)
+                if found is not None:
+                    hints += [ContactHint(kind="email", value=e, source=link) for e in extract(found.text, link).emails]
             security = f"{origin}/.well-known/security.txt"
-            try:
-                found: httpx.Response | None = (await self._get(security)).raise_for_status()
-            except (SiteError, httpx.HTTPStatusError):
-                found = None
-            if found is not None and found.headers.get("content-type", "").startswith("text/plain"):
-                parsed = parse_security_txt(found.text, source=security)
+            answer = await self._optional(security)
+            if answer is not None and answer.content_type == "text/plain":
+                parsed = parse_security_txt(answer.text, source=security)
                 if not parsed.expired:  # an expired file is stale by its own statement (RFC 9116 2.5.5)
                     hints += [ContactHint(kind="security_txt", value=c, source=security) for c in parsed.emails]
             self._contacts[origin] = tuple(hints)
         return list(self._contacts[origin])
+
+    async def _optional(self, url: str) -> FetchResult | None:
+        """A page that helps but is not needed (a contact page, security.txt): any failure is ``None``."""
+        try:
+            result = await self.fetcher.get(url)
+        except SiteError:
+            return None
+        return result if result.ok else None
+
+
+def _as_media(result: FetchResult, kind: MediaKind | None) -> FetchedMedia:
+    content_type = result.content_type or "application/octet-stream"
+    actual = media_kind_of(result.url, content_type) or kind or MediaKind.VIDEO
+    return FetchedMedia(url=result.url, kind=actual, content_type=content_type, content=result.body)
