@@ -100,8 +100,15 @@ class PluginRegistry:
 def default_registry(*, entry_points: bool = False) -> PluginRegistry:
     """A registry holding takedown's built-in plugins (and, if asked, the installed entry points)."""
     from takedown.detect.bank_detector import HashBankDetector
+    from takedown.detect.classifiers import (
+        AudioTranscriptDetector,
+        ImageClassifierDetector,
+        TextClassifierDetector,
+        VideoClassifierDetector,
+    )
     from takedown.detect.dhash import DHashDetector
     from takedown.detect.exact import ExactHashDetector
+    from takedown.detect.judge import LlmJudgeDetector
     from takedown.detect.pdq import PdqDetector
     from takedown.detect.video import VideoPdqDetector
     from takedown.evidence.hwpx_writer import HwpWriter, HwpxWriter
@@ -121,6 +128,10 @@ def default_registry(*, entry_points: bool = False) -> PluginRegistry:
     registry.register("detector", PdqDetector)
     registry.register("detector", VideoPdqDetector)
     registry.register("detector", HashBankDetector)
+    # Detectors that need a model or a backend configured; NudeNet (AGPL-3.0) is left out on purpose.
+    for detector in (ImageClassifierDetector, VideoClassifierDetector, TextClassifierDetector,
+                     AudioTranscriptDetector, LlmJudgeDetector):
+        registry.register("detector", detector)
     for writer in (JsonWriter, HwpxWriter, HwpWriter, PdfWriter):
         registry.register("writer", writer)
     registry.register("template", LocalePackTemplate)

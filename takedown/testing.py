@@ -7,6 +7,7 @@ Fakes (used by takedown's own tests too):
 - ``RecordingWriter``: writes a small text report and remembers what it was asked.
 - ``StaticTemplate``: renders fixed ``str.format`` strings.
 - ``CapturingTransport``: keeps sent messages in a list; can be told to fail.
+- ``ScriptedJudgeBackend``: an LLM-judge backend that answers scripted replies (from ``takedown.detect.judge``).
 - ``memory_store()``: a real SQLite case store in memory, blobs in a temporary folder.
 
 Contracts: subclass one in your test module, name it ``Test...``, and implement its ``make_...`` method(s)::
@@ -33,6 +34,7 @@ from typing import ClassVar
 
 from takedown.detect.banks import BankEntry, BankKind, HashBank
 from takedown.detect.base import Detector
+from takedown.detect.judge import ScriptedJudgeBackend
 from takedown.errors import (
     DeliveryError,
     DetectionError,
@@ -85,6 +87,7 @@ __all__ = [
     "MockSite",
     "NoticeTemplateContract",
     "RecordingWriter",
+    "ScriptedJudgeBackend",
     "SiteAdapterContract",
     "StaticDetector",
     "StaticTemplate",

@@ -2,21 +2,40 @@
 
 from takedown.detect.bank_detector import HashBankConfig, HashBankDetector
 from takedown.detect.banks import BankEntry, BankKind, BankMatcher, HashBank, MatcherConfig
-from takedown.detect.base import Detector
+from takedown.detect.base import BatchDetector, Detector
+from takedown.detect.classifiers import (
+    AudioTranscriptConfig,
+    AudioTranscriptDetector,
+    ImageClassifierConfig,
+    ImageClassifierDetector,
+    SpeechTranscriber,
+    SpeechTranscriberConfig,
+    TextClassifierConfig,
+    TextClassifierDetector,
+    VideoClassifierConfig,
+    VideoClassifierDetector,
+)
 from takedown.detect.dhash import DHashConfig, DHashDetector, dhash_image, hamming
 from takedown.detect.exact import ExactHashDetector
 from takedown.detect.hashing import HashRecord, hash_files, write_jsonl
 from takedown.detect.hashlists import HashListError, read_hashlist, write_hashlist
 from takedown.detect.index import PdqIndex
+from takedown.detect.judge import JudgeBackend, JudgeConfig, JudgeVerdict, LlmJudgeDetector
+from takedown.detect.judge_openai import OpenAICompatibleBackend, OpenAICompatibleConfig
+from takedown.detect.judge_transformers import TransformersJudgeBackend, TransformersJudgeConfig
+from takedown.detect.nudenet_detector import NudeNetConfig, NudeNetDetector
 from takedown.detect.pdq import PdqConfig, PdqDetector, pdq_path
 from takedown.detect.policy import DecisionPolicy, PolicyConfig, default_rules
 from takedown.detect.references import file_digests, reference_hashes
 from takedown.detect.video import VideoHash, VideoPdqConfig, VideoPdqDetector, vpdq_video
 
 __all__ = [
+    "AudioTranscriptConfig",
+    "AudioTranscriptDetector",
     "BankEntry",
     "BankKind",
     "BankMatcher",
+    "BatchDetector",
     "DHashConfig",
     "DHashDetector",
     "DecisionPolicy",
@@ -27,11 +46,29 @@ __all__ = [
     "HashBankDetector",
     "HashListError",
     "HashRecord",
+    "ImageClassifierConfig",
+    "ImageClassifierDetector",
+    "JudgeBackend",
+    "JudgeConfig",
+    "JudgeVerdict",
+    "LlmJudgeDetector",
     "MatcherConfig",
+    "NudeNetConfig",
+    "NudeNetDetector",
+    "OpenAICompatibleBackend",
+    "OpenAICompatibleConfig",
     "PdqConfig",
     "PdqDetector",
     "PdqIndex",
     "PolicyConfig",
+    "SpeechTranscriber",
+    "SpeechTranscriberConfig",
+    "TextClassifierConfig",
+    "TextClassifierDetector",
+    "TransformersJudgeBackend",
+    "TransformersJudgeConfig",
+    "VideoClassifierConfig",
+    "VideoClassifierDetector",
     "VideoHash",
     "VideoPdqConfig",
     "VideoPdqDetector",
