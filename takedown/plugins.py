@@ -109,6 +109,7 @@ def default_registry(*, entry_points: bool = False) -> PluginRegistry:
     from takedown.detect.dhash import DHashDetector
     from takedown.detect.exact import ExactHashDetector
     from takedown.detect.judge import LlmJudgeDetector
+    from takedown.detect.keywords import KeywordDetector
     from takedown.detect.pdq import PdqDetector
     from takedown.detect.video import VideoPdqDetector
     from takedown.evidence.hwpx_writer import HwpWriter, HwpxWriter
@@ -128,6 +129,7 @@ def default_registry(*, entry_points: bool = False) -> PluginRegistry:
     registry.register("detector", PdqDetector)
     registry.register("detector", VideoPdqDetector)
     registry.register("detector", HashBankDetector)
+    registry.register("detector", KeywordDetector)
     # Detectors that need a model or a backend configured; NudeNet (AGPL-3.0) is left out on purpose.
     for detector in (ImageClassifierDetector, VideoClassifierDetector, TextClassifierDetector,
                      AudioTranscriptDetector, LlmJudgeDetector):

@@ -23,6 +23,8 @@ from takedown.detect.index import PdqIndex
 from takedown.detect.judge import JudgeBackend, JudgeConfig, JudgeVerdict, LlmJudgeDetector
 from takedown.detect.judge_openai import OpenAICompatibleBackend, OpenAICompatibleConfig
 from takedown.detect.judge_transformers import TransformersJudgeBackend, TransformersJudgeConfig
+from takedown.detect.keywords import KeywordConfig, KeywordDetector, KeywordHit, PhrasePack, variants
+from takedown.detect.normalize import NormalizedText, normalize
 from takedown.detect.nudenet_detector import NudeNetConfig, NudeNetDetector
 from takedown.detect.pdq import PdqConfig, PdqDetector, pdq_path
 from takedown.detect.policy import DecisionPolicy, PolicyConfig, default_rules
@@ -51,8 +53,12 @@ __all__ = [
     "JudgeBackend",
     "JudgeConfig",
     "JudgeVerdict",
+    "KeywordConfig",
+    "KeywordDetector",
+    "KeywordHit",
     "LlmJudgeDetector",
     "MatcherConfig",
+    "NormalizedText",
     "NudeNetConfig",
     "NudeNetDetector",
     "OpenAICompatibleBackend",
@@ -60,6 +66,7 @@ __all__ = [
     "PdqConfig",
     "PdqDetector",
     "PdqIndex",
+    "PhrasePack",
     "PolicyConfig",
     "SpeechTranscriber",
     "SpeechTranscriberConfig",
@@ -77,9 +84,11 @@ __all__ = [
     "file_digests",
     "hamming",
     "hash_files",
+    "normalize",
     "pdq_path",
     "read_hashlist",
     "reference_hashes",
+    "variants",
     "vpdq_video",
     "write_hashlist",
     "write_jsonl",
