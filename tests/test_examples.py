@@ -114,3 +114,35 @@ def test_quickstart_script_runs(tmp_path: Path) -> None:
     assert "sent 1 approved notice to" in proc.stdout
     assert len(list((out / "outbox").glob("*.eml"))) == 1
     assert (out / "takedown.sqlite").is_file()
+
+
+BENCH_NOTEBOOK = ROOT / "examples" / "benchmark_detectors.ipynb"
+
+
+def test_benchmark_notebook_is_committed_without_outputs() -> None:
+    nb: nbformat.NotebookNode = nbformat.read(BENCH_NOTEBOOK, as_version=4)  # type: ignore[no-untyped-call]
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == KERNEL
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert code and all(cell.outputs == [] and cell.execution_count is None for cell in code), "clear the outputs"
+
+
+@pytest.mark.slow
+def test_benchmark_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, venv_kernel: str) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("TMPDIR", str(work))  # the notebook's temporary folder lands in tmp_path
+    nb: nbformat.NotebookNode = nbformat.read(BENCH_NOTEBOOK, as_version=4)  # type: ignore[no-untyped-call]
+
+    NotebookClient(nb, kernel_name=venv_kernel, timeout=300, resources={"metadata": {"path": str(work)}}).execute()
+
+    outputs = _outputs(nb)
+    assert [f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error"] == []
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "pdq: precision=1.00 recall=1.00" in text
+    assert "exact_hash: precision=1.00 recall=0.17" in text, "exact hashing finds only the byte-identical copies"
+    assert "keyword: precision=1.00 recall=1.00" in text, "the keyword detector sees through every evasion"
+    assert "substring: precision=1.00 recall=0.27" in text, "a plain search finds 3 of the 11 spellings"
+    assert any("image/png" in o.get("data", {}) for o in outputs), "the ROC plot is shown"
+    assert len(list(work.glob("takedown-bench-*/report/report.json"))) == 1
+
