@@ -5,23 +5,26 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import http.client
+import io
 import itertools
 import json
 import re
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
 from PIL import Image
 
 from takedown.demo import DemoManifest, DemoSite, generate_demo_media
+from takedown.demo.site import ACCOUNT_PASSWORD, ACCOUNT_USER
 from takedown.errors import UsageError
 
 LANGUAGES = {"ko", "en", "ja", "zh-Hans", "ru", "vi", "es"}
 CONTENT_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".mp4": "video/mp4"}
+HLS_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t"}
 
 
 def _hashes(root: Path) -> dict[str, str]:
@@ -86,7 +89,8 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_does_not(
     again = generate_demo_media(tmp_path / "same", seed=7)
     assert again == site.manifest
     first, second = _hashes(site.root), _hashes(tmp_path / "same")
-    assert len(first) == 1 + len(site.manifest.media)  # every media file plus manifest.json, nothing else
+    streamed = sum(len(s.sha256) for s in site.manifest.streams)
+    assert len(first) == 1 + len(site.manifest.media) + streamed  # media, HLS files and manifest.json, no more
     assert first == second
 
     other = generate_demo_media(tmp_path / "other", seed=8)
@@ -332,6 +336,67 @@ def test_home_page_renders_the_feed_with_script_and_has_a_noscript_fallback(clie
     assert 'fetch("/api/feed?page="' in page
     assert re.search(r'<noscript>.*<a href="/feed\?page=1">.*</noscript>', page, re.S)
     assert 'id="more"' in page
+    # The gates and the feed start hidden; the script (tested in a browser in test_browser_site.py) opens them.
+    for element in ('<div id="age-gate"', '<div id="cookie-banner"', '<section id="feed"'):
+        assert re.search(re.escape(element) + r"[^>]*\bhidden>", page), element
+    assert "age_ok=1" in page and 'addEventListener("scroll"' in page
+
+
+def test_a_video_is_also_an_hls_stream_that_only_the_player_script_names(
+    site: DemoSite, client: httpx.Client, manifest: DemoManifest
+) -> None:
+    av = pytest.importorskip("av")
+    [stream] = manifest.streams
+    post = manifest.post(stream.post)
+    assert post.expected == "match"
+    assert f"site/{post.media[0]}" == stream.source
+    page = client.get(site.url_for(post.id)).text
+    playlist_url = "/" + stream.playlist.removeprefix("site/")
+    assert playlist_url not in page  # only the API names it
+    assert f'<video class="stream" muted playsinline data-player="/api/player/{post.id}"></video>' in page
+    assert client.get(f"/api/player/{post.id}").json() == {"hls": playlist_url}
+    assert client.get("/api/player/p01").status_code == 404
+
+    playlist = client.get(playlist_url)
+    assert playlist.headers["content-type"] == HLS_TYPES[".m3u8"]
+    assert playlist.text.startswith("#EXTM3U") and playlist.text.rstrip().endswith("#EXT-X-ENDLIST")
+    names = [line for line in playlist.text.splitlines() if line and not line.startswith("#")]
+    folder = stream.playlist.rsplit("/", 1)[0]
+    assert [f"{folder}/{n}" for n in names] == stream.segments
+    segments = []
+    for name in names:
+        response = client.get(urljoin(playlist_url, name))
+        assert response.headers["content-type"] == HLS_TYPES[".ts"]
+        assert hashlib.sha256(response.content).hexdigest() == stream.sha256[f"{folder}/{name}"]
+        segments.append(response.content)
+    with av.open(io.BytesIO(b"".join(segments))) as joined, av.open(str(site.root / stream.source)) as source:
+        streamed = [f.to_ndarray(format="gray") for f in joined.decode(video=0)]
+        original = [f.to_ndarray(format="gray") for f in source.decode(video=0)]
+    assert len(streamed) == len(original) == 40
+    assert all((a == b).all() for a, b in zip(streamed, original, strict=True))  # the same packets, remuxed
+
+    try:
+        site.take_down(post.id)
+        assert client.get(f"/api/player/{post.id}").status_code == 410
+        assert client.get(playlist_url).status_code == 404
+    finally:
+        site.restore(post.id)
+
+
+def test_the_account_page_needs_the_session_cookie_that_signing_in_sets(site: DemoSite, client: httpx.Client) -> None:
+    assert client.get("/account").status_code == 401
+    assert '<form action="/login" method="post">' in client.get("/login").text
+    wrong = client.post("/login", data={"username": ACCOUNT_USER, "password": "nope"})
+    assert wrong.status_code == 401
+    assert "session" not in wrong.headers.get("set-cookie", "")
+    signed = client.post("/login", data={"username": ACCOUNT_USER, "password": ACCOUNT_PASSWORD})
+    assert (signed.status_code, signed.headers["location"]) == (303, "/account")
+    name, value = site.session_cookie
+    assert f"{name}={value}" in signed.headers["set-cookie"]
+    account = client.get("/account", headers={"Cookie": f"other=1; {name}={value}"})
+    assert account.status_code == 200
+    assert f"Signed in as {ACCOUNT_USER}." in account.text
+    assert client.get("/account", headers={"Cookie": f"{name}=forged"}).status_code == 401
 
 
 def test_contact_report_security_and_robots(site: DemoSite, client: httpx.Client) -> None:

@@ -2,20 +2,32 @@
 
 :class:`DemoSite` runs a real HTTP server (stdlib ``ThreadingHTTPServer`` in a daemon thread) over the
 media and posts that :func:`~takedown.demo.media.generate_demo_media` wrote. It behaves like the sites
-a takedown pipeline meets: a JavaScript-rendered home page with a JSON API behind it, a server-rendered
-feed and search with ``rel="next"`` pagination, post pages with Open Graph tags and media, a contact
-page, an abuse-report form, ``security.txt`` and ``robots.txt``. Posts can be taken down (410 Gone) and
-restored, so follow-up checks have something to observe.
+a takedown pipeline meets: a JavaScript-rendered home page with a JSON API behind it (behind an age gate,
+with a cookie banner and infinite scroll), a server-rendered feed and search with ``rel="next"``
+pagination, post pages with Open Graph tags and media, a video that a script plays as an HLS stream, an
+account page behind a login, a contact page, an abuse-report form, ``security.txt`` and ``robots.txt``.
+Posts can be taken down (410 Gone) and restored, so follow-up checks have something to observe.
 
 Routes::
 
-    GET  /                              HTML shell; its script renders /api/feed (noscript: /feed?page=1)
+    GET  /                              HTML shell whose script renders /api/feed (noscript: /feed?page=1):
+                                        an age gate (button#age-yes sets the cookie age_ok=1; until then the
+                                        feed is hidden and nothing loads), a cookie banner
+                                        (button#cookie-accept), infinite scroll (the next /api/feed page loads
+                                        when the reader nears the bottom) and a "Load more" button#more
     GET  /api/feed?page=N               JSON {"page", "next", "posts": [{"id", "url", "title",
                                         "language", "thumb"}]}
+    GET  /api/player/<id>               JSON {"hls": "/media/mNN/index.m3u8"} for a post with a stream, else 404
     GET  /feed?page=N                   <a class="post-link"> per post, <a rel="next"> while more
     GET  /search?q=TEXT&page=N          <a class="result"> per hit (NFKC, case-insensitive), <a rel="next">
-    GET  /post/<id>                     the post; 404 unknown, 410 taken down
+    GET  /post/<id>                     the post; 404 unknown, 410 taken down. A post with a stream also has
+                                        <video class="stream">: its script asks /api/player/<id>, fetches the
+                                        playlist and every segment, and plays them from a blob: URL
     GET  /media/<name>                  media bytes; only names in the manifest; 404 once taken down
+    GET  /media/mNN/index.m3u8, seg<k>.ts  the HLS playlist and MPEG-TS segments of a stream
+    GET  /login, POST /login            sign-in form; ACCOUNT_USER / ACCOUNT_PASSWORD get the session cookie
+                                        (DemoSite.session_cookie) and a 303 to /account; others get 401
+    GET  /account                       200 with the session cookie, else 401 and a link to /login
     GET  /contact, /report              contact page (mailto:abuse@demo-sns.example), report form
     POST /report                        200 "received" (kept in DemoSite.reports_received)
     GET  /.well-known/security.txt      RFC 9116
@@ -29,6 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import secrets
 import threading
 import unicodedata
 from collections.abc import Mapping
@@ -49,6 +62,12 @@ PAGE_SIZE: Final = 5
 
 ABUSE_EMAIL: Final = "abuse@demo-sns.example"
 SECURITY_EMAIL: Final = "security@demo-sns.example"
+ACCOUNT_USER: Final = "officer"
+"""The user name that signs in at ``/login``."""
+ACCOUNT_PASSWORD: Final = "demo-password"
+"""The password that signs in at ``/login`` (a demo, not a secret)."""
+SESSION_COOKIE: Final = "demo_session"
+"""The name of the cookie that ``/account`` requires."""
 
 _MAX_PAGE: Final = 10_000
 _MAX_FORM_BYTES: Final = 64 * 1024
@@ -57,6 +76,8 @@ _CONTENT_TYPES: Final[Mapping[str, str]] = {
     ".jpeg": "image/jpeg",
     ".png": "image/png",
     ".mp4": "video/mp4",
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
 }
 _HTML: Final = "text/html; charset=utf-8"
 _TEXT: Final = "text/plain; charset=utf-8"
@@ -95,6 +116,7 @@ class DemoSite:
         self._taken_down: set[str] = set()
         self._requests = 0
         self._reports: list[dict[str, str]] = []
+        self._session = secrets.token_urlsafe(16)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -182,6 +204,14 @@ class DemoSite:
         with self._lock:
             return [dict(r) for r in self._reports]
 
+    @property
+    def session_cookie(self) -> tuple[str, str]:
+        """``(name, value)`` of the session cookie that signing in at ``/login`` sets and ``/account`` requires.
+
+        The value is random per ``DemoSite``, as a real site's session would be.
+        """
+        return SESSION_COOKIE, self._session
+
     def reference_files(self) -> list[Path]:
         """Absolute paths of the reference (victim) media: the images, then the video."""
         return [self._root / m.file for m in self.manifest.references()]
@@ -251,6 +281,11 @@ class _Server(ThreadingHTTPServer):
                 name = file.removeprefix("media/")
                 self.media_files[name] = media_root / file
                 self.media_posts.setdefault(name, []).append(post.id)
+        for stream in manifest.streams:
+            for file in [stream.playlist, *stream.segments]:
+                name = file.removeprefix(f"{media_root.name}/media/")
+                self.media_files[name] = site.root / file
+                self.media_posts.setdefault(name, []).append(stream.post)
         super().__init__(address, _Handler)
         host, port = self.server_address[:2]
         self.base_url = f"http://{host if isinstance(host, str) else host.decode()}:{port}"
@@ -303,7 +338,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._srv.site._count_request()
         path = urlsplit(self.path).path
-        if path != "/report":
+        if path not in ("/report", "/login"):
             self._drain_body()
             self._respond(_not_found(), head=False)
             return
@@ -314,8 +349,30 @@ class _Handler(BaseHTTPRequestHandler):
             return
         raw = self.rfile.read(length).decode("utf-8", errors="replace") if length > 0 else ""
         fields = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        if path == "/login":
+            self._respond(self._login(fields), head=False)
+            return
         self._srv.site._record_report(fields)
         self._respond(_Response(HTTPStatus.OK, "received", _TEXT), head=False)
+
+    def _login(self, fields: Mapping[str, str]) -> _Response:
+        if (fields.get("username"), fields.get("password")) != (ACCOUNT_USER, ACCOUNT_PASSWORD):
+            return _Response(HTTPStatus.UNAUTHORIZED, _login_page("Wrong user name or password."))
+        name, value = self._srv.site.session_cookie
+        return _Response(
+            HTTPStatus.SEE_OTHER,
+            _html_page("Signed in", '<p><a href="/account">Continue</a></p>'),
+            headers={"Location": "/account", "Set-Cookie": f"{name}={value}; Path=/; HttpOnly; SameSite=Lax"},
+        )
+
+    def _signed_in(self) -> bool:
+        name, value = self._srv.site.session_cookie
+        cookies: dict[str, str] = {}
+        for header in self.headers.get_all("Cookie") or []:
+            for part in header.split(";"):
+                key, _, val = part.strip().partition("=")
+                cookies.setdefault(key, val)
+        return secrets.compare_digest(cookies.get(name, ""), value)
 
     def _drain_body(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -347,6 +404,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return _Response(HTTPStatus.OK, _HOME_PAGE)
             if path == "/api/feed":
                 return self._api_feed(_page_number(query), base)
+            if path.startswith("/api/player/"):
+                return self._api_player(unquote(path.removeprefix("/api/player/")))
             if path == "/feed":
                 return self._feed(_page_number(query))
             if path == "/search":
@@ -355,6 +414,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._post(unquote(path.removeprefix("/post/")), base)
             if path.startswith("/media/"):
                 return self._media(unquote(path.removeprefix("/media/")))
+            if path == "/login":
+                return _Response(HTTPStatus.OK, _login_page(""))
+            if path == "/account":
+                return self._account()
             if path == "/contact":
                 return _Response(HTTPStatus.OK, _CONTACT_PAGE)
             if path == "/report":
@@ -385,6 +448,26 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         body = json.dumps({"page": page, "next": next_page, "posts": items}, ensure_ascii=False)
         return _Response(HTTPStatus.OK, body, "application/json")
+
+    def _api_player(self, post_id: str) -> _Response:
+        srv = self._srv
+        stream = srv.manifest.stream(post_id)
+        if stream is None:
+            return _Response(HTTPStatus.NOT_FOUND, '{"error": "no player"}', "application/json")
+        if srv.site.is_taken_down(post_id):
+            return _Response(HTTPStatus.GONE, '{"error": "removed"}', "application/json")
+        playlist = "/" + stream.playlist.removeprefix("site/")
+        return _Response(HTTPStatus.OK, json.dumps({"hls": playlist}), "application/json")
+
+    def _account(self) -> _Response:
+        if not self._signed_in():
+            body = '<h1>Sign in required</h1>\n<p><a href="/login">Sign in</a> to see your account.</p>'
+            return _Response(HTTPStatus.UNAUTHORIZED, _html_page("Sign in required", body))
+        body = (
+            f'<h1>Your account</h1>\n<p class="account">Signed in as {html.escape(ACCOUNT_USER)}.</p>\n'
+            f'<p>Reports sent from this account: {len(self._srv.site.reports_received)}</p>'
+        )
+        return _Response(HTTPStatus.OK, _html_page("Your account", body), headers={"Cache-Control": "private"})
 
     def _feed(self, page: int) -> _Response:
         posts, next_page = _paginate(self._srv.site._visible_posts(), page)
@@ -432,6 +515,11 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 alt = html.escape(f"{post.title} ({index})")
                 blocks.append(f'<img src="{src}" alt="{alt}">')
+        has_stream = self._srv.manifest.stream(post.id) is not None
+        if has_stream:
+            # The stream's URL is not in the HTML: the script asks the API for it, as a real player would.
+            player = html.escape(f"/api/player/{post.id}")
+            blocks.append(f'<video class="stream" muted playsinline data-player="{player}"></video>')
         media = "\n".join(f"<figure>{b}</figure>" for b in blocks)
         thumb = _thumb(post, base)
         head = (
@@ -445,6 +533,8 @@ class _Handler(BaseHTTPRequestHandler):
             f'<article id="{html.escape(post.id)}">\n<h1>{title}</h1>\n'
             f'<p class="text">{html.escape(post.text)}</p>\n{media}\n</article>'
         )
+        if has_stream:
+            body += _PLAYER_SCRIPT
         return _Response(HTTPStatus.OK, _html_page(post.title, body, lang=post.language, head=head, bare_title=True))
 
     def _media(self, name: str) -> _Response:
@@ -539,48 +629,130 @@ def _html_page(title: str, body: str, *, lang: str = "en", head: str = "", bare_
     )
 
 
+_HOME_STYLE: Final = """<style>
+[hidden] { display: none !important; }
+.card { min-height: 220px; border-bottom: 1px solid #ccc; }
+#age-gate { position: fixed; inset: 0; background: rgba(0, 0, 0, 0.92); color: #fff; z-index: 10;
+  display: flex; flex-direction: column; align-items: center; justify-content: center; }
+#cookie-banner { position: fixed; left: 0; right: 0; bottom: 0; background: #eee; padding: 1em; z-index: 5; }
+</style>"""
+
 _HOME_PAGE: Final = _html_page(
     "Home",
     """<h1>Demo SNS</h1>
 <form action="/search" method="get">
 <input name="q" placeholder="Search"><button type="submit">Search</button>
 </form>
-<section id="feed" aria-live="polite"></section>
-<button id="more" type="button">Load more</button>
+<div id="age-gate" role="dialog" aria-modal="true" aria-labelledby="age-question" hidden>
+<p id="age-question">This site is for adults only. Are you 18 or older?</p>
+<button id="age-yes" type="button">I am 18 or older</button>
+</div>
+<div id="cookie-banner" role="region" aria-label="Cookies" hidden>
+<p>We use cookies to remember your choices.</p>
+<button id="cookie-accept" type="button">Accept cookies</button>
+</div>
+<section id="feed" aria-live="polite" hidden></section>
+<p id="feed-end" hidden>You have seen every post.</p>
+<button id="more" type="button" hidden>Load more</button>
 <noscript><p><a href="/feed?page=1">Browse the feed without JavaScript</a></p></noscript>
 <script>
 "use strict";
+const feed = document.getElementById("feed");
+const more = document.getElementById("more");
 let nextPage = 1;
-async function loadMore() {
-  if (nextPage === null) return;
-  const response = await fetch("/api/feed?page=" + nextPage);
-  const data = await response.json();
-  const feed = document.getElementById("feed");
-  for (const post of data.posts) {
-    const card = document.createElement("article");
-    card.className = "card";
-    const link = document.createElement("a");
-    link.className = "post-link";
-    link.href = post.url;
-    link.lang = post.language;
-    link.textContent = post.title;
-    card.appendChild(link);
-    if (post.thumb) {
-      const img = document.createElement("img");
-      img.src = post.thumb;
-      img.alt = "";
-      img.width = 160;
-      card.appendChild(img);
-    }
-    feed.appendChild(card);
-  }
-  nextPage = data.next;
-  document.getElementById("more").hidden = nextPage === null;
+let loading = false;
+function hasCookie(name) {
+  return document.cookie.split("; ").includes(name + "=1");
 }
-document.getElementById("more").addEventListener("click", loadMore);
-loadMore();
+function nearBottom() {
+  return window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 300;
+}
+async function loadMore() {
+  if (nextPage === null || loading || feed.hidden) return;
+  loading = true;
+  try {
+    const response = await fetch("/api/feed?page=" + nextPage);
+    const data = await response.json();
+    for (const post of data.posts) {
+      const card = document.createElement("article");
+      card.className = "card";
+      const link = document.createElement("a");
+      link.className = "post-link";
+      link.href = post.url;
+      link.lang = post.language;
+      link.textContent = post.title;
+      card.appendChild(link);
+      if (post.thumb) {
+        const img = document.createElement("img");
+        img.src = post.thumb;
+        img.alt = "";
+        img.width = 160;
+        card.appendChild(img);
+      }
+      feed.appendChild(card);
+    }
+    nextPage = data.next;
+  } finally {
+    loading = false;
+  }
+  more.hidden = nextPage === null;
+  document.getElementById("feed-end").hidden = nextPage !== null;
+}
+function openFeed() {
+  document.getElementById("age-gate").hidden = true;
+  feed.hidden = false;
+  loadMore();
+}
+window.addEventListener("scroll", () => { if (nearBottom()) loadMore(); }, { passive: true });
+more.addEventListener("click", loadMore);
+document.getElementById("age-yes").addEventListener("click", () => {
+  document.cookie = "age_ok=1; path=/; max-age=86400; SameSite=Lax";
+  openFeed();
+});
+document.getElementById("cookie-accept").addEventListener("click", () => {
+  document.cookie = "cookies_ok=1; path=/; max-age=31536000; SameSite=Lax";
+  document.getElementById("cookie-banner").hidden = true;
+});
+document.getElementById("cookie-banner").hidden = hasCookie("cookies_ok");
+if (hasCookie("age_ok")) openFeed(); else document.getElementById("age-gate").hidden = false;
 </script>""",
+    head=_HOME_STYLE,
 )
+
+_PLAYER_SCRIPT: Final = """
+<script>
+"use strict";
+// A tiny stand-in for an HLS player (hls.js and the like): ask the API for the playlist, fetch it and every
+// segment, and hand the video element a blob: URL. Only the network log shows where the bytes came from.
+(async () => {
+  const video = document.querySelector("video.stream");
+  const info = await (await fetch(video.dataset.player)).json();
+  const playlist = new URL(info.hls, location.href);
+  const text = await (await fetch(playlist)).text();
+  const segments = [];
+  for (const line of text.split("\\n")) {
+    if (line && !line.startsWith("#")) {
+      segments.push(await (await fetch(new URL(line, playlist))).arrayBuffer());
+    }
+  }
+  video.src = URL.createObjectURL(new Blob(segments, { type: "video/mp2t" }));
+  video.dataset.state = "loaded";
+})();
+</script>"""
+
+
+def _login_page(message: str) -> str:
+    note = f'<p class="error">{html.escape(message)}</p>\n' if message else ""
+    return _html_page(
+        "Sign in",
+        f"""<h1>Sign in</h1>
+{note}<form action="/login" method="post">
+<label>User name <input name="username" autocomplete="username" required></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Sign in</button>
+</form>""",
+    )
+
 
 _CONTACT_PAGE: Final = _html_page(
     "Contact",

@@ -12,16 +12,20 @@ without the ``browser`` extra, and calling into it without Selenium raises ``Mis
 
 The guard's limit: :func:`navigate` checks the page's URL (and the URL the browser ends on) with the
 :class:`~takedown.sites.guard.FetchGuard`, but the browser itself fetches the page's sub-resources (images,
-scripts, frames) and follows redirects on its own; those requests are not checked. Only navigate the browser to
-pages whose HTTP fetch already passed the guard, and prefer the HTTP capture for anything that must be guarded.
+scripts, frames) and follows redirects on its own. Those requests are checked only when the driver was started
+with ``proxy=`` pointing at a :class:`~takedown.sites.guard_proxy.GuardProxy`, as a ``DriverPool(guard=...)``
+starts its drivers (``BrowserSite`` builds its pool so); without it, only navigate the browser to pages whose
+HTTP fetch already passed the guard.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import queue
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -33,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Final
 from takedown.errors import EvidenceError, FetchBlockedError, MissingDependencyError, SiteError, UsageError
 from takedown.settings import EvidenceSettings
 from takedown.sites.guard import FetchGuard
+from takedown.sites.guard_proxy import BlockedRequest, GuardProxy
 
 if TYPE_CHECKING:
     from selenium.webdriver.chrome.webdriver import WebDriver
@@ -44,6 +49,7 @@ __all__ = [
     "browser_version",
     "chromium_driver",
     "full_page_screenshot",
+    "is_alive",
     "media_regions",
     "mhtml_snapshot",
     "navigate",
@@ -82,7 +88,7 @@ def _require_selenium() -> None:
 
 @functools.cache
 def _driver_class() -> type[WebDriver]:
-    """Chrome's WebDriver, extended to delete its temporary profile when it quits."""
+    """Chrome's WebDriver, extended to end its browser and delete its temporary profile when it quits."""
     from selenium.webdriver.chrome.webdriver import WebDriver as ChromeDriver
 
     class _TakedownChrome(ChromeDriver):
@@ -93,15 +99,49 @@ def _driver_class() -> type[WebDriver]:
                 super().quit()
             finally:
                 if self.takedown_profile is not None:
+                    _end_browser(self.takedown_profile)
                     _remove_profile(self.takedown_profile)
                     self.takedown_profile = None
 
     return _TakedownChrome
 
 
+def _end_browser(profile: Path) -> None:
+    """Kill what is left of the Chromium that used ``profile``.
+
+    When chromedriver dies (killed, crashed), its browser lives on without anyone to quit it. The profile folder is
+    unique to one browser, so a process whose command line names it (the browser, and its crash handler, which
+    keeps its database there) belongs to that browser and nothing else, whatever process ids have been reused
+    since; the browser's other helpers end with it. Linux only (``/proc``); elsewhere nothing is done.
+    """
+    marker = str(profile).encode()
+    killed: list[Path] = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(entry)
+        except (OSError, ValueError):  # gone meanwhile, or not ours to read
+            continue
+    # Wait (briefly) until they are gone, so the profile is not written to while it is deleted.
+    deadline = time.monotonic() + 2.0
+    while killed and time.monotonic() < deadline:
+        killed = [entry for entry in killed if _running(entry)]
+        if killed:
+            time.sleep(0.02)
+
+
+def _running(entry: Path) -> bool:
+    try:
+        state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a zombie has stopped; only its parent's bookkeeping is left
+
+
 def _remove_profile(profile: Path) -> None:
     # Chromium may still be flushing its profile for a moment after chromedriver returns; try again briefly.
-    for attempt in range(3):
+    for attempt in range(5):
         shutil.rmtree(profile, ignore_errors=True)
         if not profile.exists():
             return
@@ -114,6 +154,8 @@ def chromium_driver(
     window: tuple[int, int] = (1280, 900),
     user_agent: str | None = None,
     accept_insecure_certs: bool = False,
+    network_log: bool = False,
+    proxy: str | None = None,
 ) -> WebDriver:
     """Start headless Chromium with a fresh temporary profile and return its driver.
 
@@ -125,6 +167,11 @@ def chromium_driver(
         window: the browser window's size in pixels (width, height).
         user_agent: a User-Agent to send instead of Chromium's own.
         accept_insecure_certs: load HTTPS pages whose certificate does not verify (self-signed, expired).
+        network_log: record the browser's network events (``driver.get_log("performance")``), so a caller can
+            see every URL a page loaded, scripts' requests included.
+        proxy: ``http://host:port`` of a proxy that every request of the browser goes through, loopback
+            included (a :class:`~takedown.sites.guard_proxy.GuardProxy` applies the fetch guard there); WebRTC
+            is then kept off direct UDP, which would go around the proxy.
 
     Raises:
         MissingDependencyError: Selenium is not installed (the ``browser`` extra).
@@ -150,6 +197,14 @@ def chromium_driver(
     options.add_argument(f"--window-size={width},{height}")
     if user_agent:
         options.add_argument(f"--user-agent={user_agent}")
+    if proxy:
+        options.add_argument(f"--proxy-server={proxy}")
+        # Chromium sends loopback requests around any proxy unless told otherwise; the guard must see them too.
+        options.add_argument("--proxy-bypass-list=<-loopback>")
+        options.add_argument("--force-webrtc-ip-handling-policy=disable_non_proxied_udp")
+    if network_log:
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+        options.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
     options.accept_insecure_certs = accept_insecure_certs
     service = Service(executable_path=str(settings.chromedriver))
     try:
@@ -320,7 +375,8 @@ def _reset(driver: WebDriver) -> None:
     driver.execute_cdp_cmd("Network.clearBrowserCache", {})
 
 
-def _alive(driver: WebDriver) -> bool:
+def is_alive(driver: WebDriver) -> bool:
+    """Whether the driver's chromedriver still answers and its browser session is valid."""
     from selenium.common.exceptions import WebDriverException
 
     try:
@@ -342,13 +398,23 @@ class DriverPool:
     longer answers, or its session is invalid) is quit and replaced by a new one. :meth:`close` quits every driver
     and their temporary profiles are deleted.
 
+    With a ``guard``, the pool runs a :class:`~takedown.sites.guard_proxy.GuardProxy` and starts every browser
+    behind it, so each request a page makes (sub-resources, scripts' requests, redirects) passes the guard;
+    :attr:`blocked` lists what it refused.
+
     Args:
         settings: the Chromium paths and page-load timeout.
         size: the most drivers alive at once.
         window: each browser window's size.
         user_agent: a User-Agent for the browsers, else Chromium's own.
         accept_insecure_certs: let the browsers load pages whose TLS certificate does not verify.
+        network_log: start the browsers with their network log on (see :func:`chromium_driver`).
+        guard: check every request the browsers make with this guard (through a loopback proxy).
         factory: builds one driver (tests pass a fake); default: :func:`chromium_driver` with the above.
+
+    Raises:
+        UsageError: ``size`` is below 1, or both ``factory`` and ``guard`` were given (a factory starts its own
+            browsers: give them ``proxy=`` a running ``GuardProxy``'s URL instead).
     """
 
     def __init__(
@@ -359,16 +425,23 @@ class DriverPool:
         window: tuple[int, int] = (1280, 900),
         user_agent: str | None = None,
         accept_insecure_certs: bool = False,
+        network_log: bool = False,
+        guard: FetchGuard | None = None,
         factory: Callable[[], WebDriver] | None = None,
     ) -> None:
         if size < 1:
             raise UsageError(f"a driver pool needs at least one driver, got size={size}")
+        if factory is not None and guard is not None:
+            raise UsageError("a driver factory starts its own browsers: start them with proxy=GuardProxy(guard).url")
         self.settings = settings or EvidenceSettings()
         self.size = size
-        self._factory = factory or functools.partial(
+        self.guard = guard
+        self._proxy: GuardProxy | None = None
+        self._start = functools.partial(
             chromium_driver, self.settings, window=window, user_agent=user_agent,
-            accept_insecure_certs=accept_insecure_certs,
+            accept_insecure_certs=accept_insecure_certs, network_log=network_log,
         )
+        self._factory = factory or self._start_driver
         self._idle: queue.LifoQueue[WebDriver] = queue.LifoQueue()
         self._lock = threading.Lock()
         self._alive = 0
@@ -399,6 +472,23 @@ class DriverPool:
         finally:
             for driver in started:
                 self._idle.put(driver)
+
+    def _start_driver(self) -> WebDriver:
+        proxy: str | None = None
+        if self.guard is not None:
+            with self._lock:
+                if self._proxy is None:
+                    self._proxy = GuardProxy(self.guard, timeout_s=max(30.0, self.settings.page_load_timeout_s))
+                    self._proxy.start()
+                proxy = self._proxy.url
+        return self._start(proxy=proxy)
+
+    @property
+    def blocked(self) -> list[BlockedRequest]:
+        """The requests of this pool's browsers that the guard refused, oldest first (empty without a guard)."""
+        with self._lock:
+            proxy = self._proxy
+        return proxy.blocked if proxy is not None else []
 
     def _new(self) -> WebDriver:
         if self._closed:
@@ -444,7 +534,7 @@ class DriverPool:
                     driver = self._idle.get(timeout=timeout)
                 except queue.Empty as exc:
                     raise EvidenceError(f"no browser became free within {timeout} s", plugin="chromium") from exc
-            if _alive(driver):
+            if is_alive(driver):
                 return driver
             self.restarts += 1
             self._discard(driver)
@@ -470,7 +560,7 @@ class DriverPool:
         try:
             yield driver
         except BaseException:
-            self.release(driver, broken=not _alive(driver))
+            self.release(driver, broken=not is_alive(driver))
             raise
         self.release(driver)
 
@@ -489,6 +579,10 @@ class DriverPool:
         for driver in drivers:
             with contextlib.suppress(Exception):
                 driver.quit()
+        with self._lock:
+            proxy, self._proxy = self._proxy, None
+        if proxy is not None:
+            proxy.stop()
 
     def __enter__(self) -> DriverPool:
         return self
