@@ -15,7 +15,7 @@ with DemoSite(tmp_path) as site:
 Making the videos needs PyAV (``pip install 'takedown[video]'``).
 """
 
-from takedown.demo.media import DemoManifest, DemoMedia, DemoPost, generate_demo_media
+from takedown.demo.media import DemoManifest, DemoMedia, DemoPost, DemoStream, generate_demo_media
 from takedown.demo.site import DemoSite
 
-__all__ = ["DemoManifest", "DemoMedia", "DemoPost", "DemoSite", "generate_demo_media"]
+__all__ = ["DemoManifest", "DemoMedia", "DemoPost", "DemoSite", "DemoStream", "generate_demo_media"]

@@ -23,6 +23,7 @@ from takedown.report.security_txt import parse_security_txt
 from takedown.settings import NetworkSettings
 from takedown.sites.extract import extract
 from takedown.sites.fetcher import FetchResult, HttpFetcher, is_hls
+from takedown.sites.urls import canonicalize
 
 __all__ = ["HttpSite", "HttpSiteConfig"]
 
@@ -97,7 +98,7 @@ class HttpSite:
         """
         url: str | None = urljoin(self.config.base_url, self.config.search_path.format(query=quote_plus(query.text)))
         pattern = re.compile(self.config.result_pattern)
-        host = urlsplit(self.config.base_url).netloc
+        host = urlsplit(canonicalize(self.config.base_url)).netloc
         seen: set[str] = set()
         visited: set[str] = set()
         pages = 0
@@ -108,11 +109,12 @@ class HttpSite:
                 raise SiteError(f"search answered HTTP {result.status}", plugin=self.name, url=url)
             content = extract(result.text, result.final_url)
             for link in content.links:
-                if urlsplit(link.url).netloc != host or not pattern.search(link.url) or link.url in seen:
+                found = canonicalize(link.url)  # one page under two spellings (tracking tags, ports) is one candidate
+                if urlsplit(found).netloc != host or not pattern.search(found) or found in seen:
                     continue
-                seen.add(link.url)
+                seen.add(found)
                 yield Candidate(
-                    case_id=query.case_id, site=self.site, url=link.url, title=link.text, query=query.text,
+                    case_id=query.case_id, site=self.site, url=found, title=link.text, query=query.text,
                     language=self.config.language,
                 )
                 if len(seen) >= query.limit:
