@@ -57,7 +57,7 @@ from takedown.sites.chromium import (
     navigate,
 )
 from takedown.sites.extract import extract
-from takedown.sites.guard import FetchGuard, GuardConfig
+from takedown.sites.guard import FetchGuard
 from takedown.store.blobs import BlobStore, atomic_write
 
 __all__ = ["CaptureConfig", "Capturer", "bundle_folder", "capture_finding", "capture_finding_live"]
@@ -313,8 +313,9 @@ class Capturer:
     bytes.
 
     The browser fetches the page a second time, on its own, so the screenshot shows the page as Chromium rendered
-    it moments after the HTTP capture; the browser's sub-resource requests are not guarded (see
-    :mod:`takedown.sites.chromium`). A browser that fails leaves the HTTP capture intact and says why in
+    it moments after the HTTP capture; its own pool sends every request the page makes through a
+    guarding proxy (:class:`~takedown.sites.guard_proxy.GuardProxy`); a pool passed in is guarded only if it was
+    built with ``guard=``. A browser that fails leaves the HTTP capture intact and says why in
     ``capture["browser_error"]``.
 
     Cookies set during a capture are kept for that capture only.
@@ -339,8 +340,7 @@ class Capturer:
     ) -> None:
         self.config = config or CaptureConfig()
         network = self.config.network
-        self.guard = FetchGuard(GuardConfig(allow_loopback=network.allow_loopback,
-                                            allow_private=network.allow_private))
+        self.guard = FetchGuard.for_network(network)
         self._zone = ZoneInfo(self.config.agency.time_zone)
         self._owns_client = client is None
         self._client = client
@@ -380,6 +380,7 @@ class Capturer:
                 self._drivers = DriverPool(
                     self.config.evidence, size=self.config.browsers, window=self.config.window,
                     user_agent=self.config.browser_user_agent, accept_insecure_certs=self.config.verify is False,
+                    guard=self.guard,  # every request the page makes goes through the guarding proxy
                 )
             return self._drivers
 
