@@ -24,16 +24,30 @@ import io
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from takedown.errors import MissingDependencyError, UsageError
+from takedown.errors import UsageError
 from takedown.files import atomic_write
+from takedown.synthetic import (
+    VIDEO_FPS,
+    add_noise,
+    default_font,
+    encode_video,
+    import_av,
+    jpeg_bytes,
+    linear_gradient,
+    png_bytes,
+    radial_gradient,
+    random_colour,
+    random_point,
+    reencode_video,
+    to_image,
+)
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -60,7 +74,6 @@ Language = Literal["ko", "en", "ja", "zh-Hans", "ru", "vi", "es"]
 
 _MANIFEST = "manifest.json"
 _SITE_DIR = "site"
-_VIDEO_FPS = 10
 
 
 class DemoMedia(BaseModel):
@@ -215,12 +228,12 @@ def generate_demo_media(root: Path, *, seed: int = 7) -> DemoManifest:
     ref_images: list[tuple[str, Image.Image, bytes]] = []
     for index, painter in enumerate((_paint_reference_1, _paint_reference_2, _paint_reference_3), start=1):
         image = painter(rng)
-        data = _png(image)
+        data = png_bytes(image)
         file = f"reference/ref{index}.png"
         add(file, data, "image", "reference", None, "original")
         ref_images.append((file, image, data))
     ref_video_file = "reference/ref_video.mp4"
-    ref_video = _encode_video(_reference_video_frames(rng), bit_rate=600_000)
+    ref_video = encode_video(_reference_video_frames(rng), bit_rate=600_000)
     add(ref_video_file, ref_video, "video", "reference", None, "original")
 
     # Copies and decoys, keyed by a role-revealing label that only the manifest keeps.
@@ -228,16 +241,16 @@ def generate_demo_media(root: Path, *, seed: int = 7) -> DemoManifest:
     for index, (file, image, data) in enumerate(ref_images, start=1):
         site_items[f"I{index}e"] = ("png", data, "image", "copy", file, "exact")
         half = image.resize((image.width // 2, image.height // 2), Image.Resampling.LANCZOS)
-        site_items[f"I{index}r"] = ("jpg", _jpeg(half, 85), "image", "copy", file, "resize50")
-        first_repost = Image.open(io.BytesIO(_jpeg(image, 90)))
-        site_items[f"I{index}j"] = ("jpg", _jpeg(first_repost, 55), "image", "copy", file, "jpeg55")
+        site_items[f"I{index}r"] = ("jpg", jpeg_bytes(half, 85), "image", "copy", file, "resize50")
+        first_repost = Image.open(io.BytesIO(jpeg_bytes(image, 90)))
+        site_items[f"I{index}j"] = ("jpg", jpeg_bytes(first_repost, 55), "image", "copy", file, "jpeg55")
         dx, dy = round(image.width * 0.03), round(image.height * 0.03)
         cropped = image.crop((dx, dy, image.width - dx, image.height - dy))
-        site_items[f"I{index}c"] = ("jpg", _jpeg(cropped, 90), "image", "copy", file, "crop3")
+        site_items[f"I{index}c"] = ("jpg", jpeg_bytes(cropped, 90), "image", "copy", file, "crop3")
     site_items["Ve"] = ("mp4", ref_video, "video", "copy", ref_video_file, "exact")
     site_items["Vr"] = (
         "mp4",
-        _reencode_video(ref_video, (240, 180), bit_rate=150_000),
+        reencode_video(ref_video, (240, 180), bit_rate=150_000),
         "video",
         "copy",
         ref_video_file,
@@ -245,11 +258,11 @@ def generate_demo_media(root: Path, *, seed: int = 7) -> DemoManifest:
     )
     for index, (paint_decoy, fmt) in enumerate(_DECOY_PAINTERS, start=1):
         decoy = paint_decoy(rng)
-        data = _png(decoy) if fmt == "png" else _jpeg(decoy, 88)
+        data = png_bytes(decoy) if fmt == "png" else jpeg_bytes(decoy, 88)
         site_items[f"D{index}"] = (fmt, data, "image", "decoy", None, "original")
     site_items["DV"] = (
         "mp4",
-        _encode_video(_decoy_video_frames(rng), bit_rate=400_000),
+        encode_video(_decoy_video_frames(rng), bit_rate=400_000),
         "video",
         "decoy",
         None,
@@ -327,104 +340,48 @@ def _load_complete(root: Path, seed: int) -> DemoManifest | None:
     return manifest
 
 
-def _png(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG", optimize=False)
-    return buf.getvalue()
-
-
-def _jpeg(image: Image.Image, quality: int) -> bytes:
-    buf = io.BytesIO()
-    image.convert("RGB").save(buf, format="JPEG", quality=quality)
-    return buf.getvalue()
-
-
 # --------------------------------------------------------------------------------------------------
 # Painting: gradients, shapes, text, noise. Nothing resembling a person.
-
-RGB = tuple[int, int, int]
-
-
-def _linear_gradient(width: int, height: int, c0: RGB, c1: RGB, angle_deg: float) -> NDArray[np.float64]:
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
-    a = np.deg2rad(angle_deg)
-    t = xs * np.cos(a) + ys * np.sin(a)
-    t = (t - t.min()) / max(float(t.max() - t.min()), 1e-9)
-    start, end = np.asarray(c0, dtype=np.float64), np.asarray(c1, dtype=np.float64)
-    result: NDArray[np.float64] = start * (1.0 - t[..., None]) + end * t[..., None]
-    return result
-
-
-def _radial_gradient(width: int, height: int, inner: RGB, outer: RGB, cx: float, cy: float) -> NDArray[np.float64]:
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
-    r = np.hypot(xs - cx * width, ys - cy * height)
-    t = np.clip(r / float(r.max()), 0.0, 1.0)
-    start, end = np.asarray(inner, dtype=np.float64), np.asarray(outer, dtype=np.float64)
-    result: NDArray[np.float64] = start * (1.0 - t[..., None]) + end * t[..., None]
-    return result
-
-
-def _to_image(pixels: NDArray[np.float64]) -> Image.Image:
-    return Image.fromarray(np.clip(np.rint(pixels), 0, 255).astype(np.uint8), mode="RGB")
-
-
-def _add_noise(image: Image.Image, rng: np.random.Generator, sigma: float) -> Image.Image:
-    pixels = np.asarray(image, dtype=np.float64)
-    return _to_image(pixels + rng.normal(0.0, sigma, pixels.shape))
-
-
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
-
-
-def _colour(rng: np.random.Generator, low: int = 30, high: int = 230) -> RGB:
-    r, g, b = (int(v) for v in rng.integers(low, high, size=3))
-    return (r, g, b)
-
-
-def _point(rng: np.random.Generator, width: int, height: int) -> tuple[int, int]:
-    return int(rng.integers(0, width)), int(rng.integers(0, height))
-
 
 def _paint_reference_1(rng: np.random.Generator) -> Image.Image:
     """Warm diagonal gradient, overlapping circles, a bar and a label."""
     w, h = 640, 480
-    image = _to_image(_linear_gradient(w, h, (250, 120, 40), (120, 20, 110), 35.0))
+    image = to_image(linear_gradient(w, h, (250, 120, 40), (120, 20, 110), 35.0))
     draw = ImageDraw.Draw(image)
     for _ in range(5):
-        x, y = _point(rng, w, h)
+        x, y = random_point(rng, w, h)
         r = int(rng.integers(30, 90))
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=_colour(rng), outline=(255, 255, 255), width=3)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=random_colour(rng), outline=(255, 255, 255), width=3)
     draw.rectangle((40, 380, 600, 410), fill=(20, 200, 190))
-    draw.text((40, 30), "REF-1", fill=(255, 255, 240), font=_font(64))
-    return _add_noise(image, rng, 3.0)
+    draw.text((40, 30), "REF-1", fill=(255, 255, 240), font=default_font(64))
+    return add_noise(image, rng, 3.0)
 
 
 def _paint_reference_2(rng: np.random.Generator) -> Image.Image:
     """Cool vertical gradient, stripes, outlined rectangles and a label."""
     w, h = 640, 480
-    image = _to_image(_linear_gradient(w, h, (10, 40, 120), (40, 200, 220), 90.0))
+    image = to_image(linear_gradient(w, h, (10, 40, 120), (40, 200, 220), 90.0))
     draw = ImageDraw.Draw(image)
     for i in range(0, w, 64):
         draw.rectangle((i, 0, i + 18, h), fill=(60, 90, 170))
     for _ in range(6):
-        x, y = _point(rng, w - 120, h - 120)
+        x, y = random_point(rng, w - 120, h - 120)
         bw, bh = int(rng.integers(50, 160)), int(rng.integers(30, 120))
-        draw.rectangle((x, y, x + bw, y + bh), fill=_colour(rng, 120, 255), outline=(10, 10, 30), width=4)
-    draw.text((430, 400), "REF-2", fill=(250, 240, 60), font=_font(56))
-    return _add_noise(image, rng, 3.0)
+        draw.rectangle((x, y, x + bw, y + bh), fill=random_colour(rng, 120, 255), outline=(10, 10, 30), width=4)
+    draw.text((430, 400), "REF-2", fill=(250, 240, 60), font=default_font(56))
+    return add_noise(image, rng, 3.0)
 
 
 def _paint_reference_3(rng: np.random.Generator) -> Image.Image:
     """Green radial gradient, triangles and star-like polygons, a label."""
     w, h = 640, 480
-    image = _to_image(_radial_gradient(w, h, (230, 250, 160), (20, 90, 40), 0.35, 0.6))
+    image = to_image(radial_gradient(w, h, (230, 250, 160), (20, 90, 40), 0.35, 0.6))
     draw = ImageDraw.Draw(image)
     for _ in range(6):
-        cx, cy = _point(rng, w, h)
+        cx, cy = random_point(rng, w, h)
         size = int(rng.integers(40, 100))
         turn = float(rng.uniform(0, 120))
-        draw.regular_polygon((cx, cy, size), 3, rotation=turn, fill=_colour(rng), outline=(0, 0, 0), width=2)
+        draw.regular_polygon((cx, cy, size), 3, rotation=turn, fill=random_colour(rng), outline=(0, 0, 0), width=2)
     cx, cy = 480, 140
     star = [
         (
@@ -434,17 +391,17 @@ def _paint_reference_3(rng: np.random.Generator) -> Image.Image:
         for k in range(10)
     ]
     draw.polygon(star, fill=(250, 60, 90))
-    draw.text((30, 400), "REF-3", fill=(20, 20, 20), font=_font(60))
-    return _add_noise(image, rng, 3.0)
+    draw.text((30, 400), "REF-3", fill=(20, 20, 20), font=default_font(60))
+    return add_noise(image, rng, 3.0)
 
 
 def _paint_checker_decoy(rng: np.random.Generator) -> Image.Image:
     w, h, cell = 600, 600, 50
-    a, b = _colour(rng), _colour(rng)
+    a, b = random_colour(rng), random_colour(rng)
     ys, xs = np.mgrid[0:h, 0:w]
     mask = ((xs // cell + ys // cell) % 2 == 0)[..., None]
     pixels = np.where(mask, np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
-    return _to_image(pixels)
+    return to_image(pixels)
 
 
 def _paint_rings_decoy(rng: np.random.Generator) -> Image.Image:
@@ -454,7 +411,7 @@ def _paint_rings_decoy(rng: np.random.Generator) -> Image.Image:
     phase = float(rng.uniform(0, np.pi))
     wave = 0.5 + 0.5 * np.sin(r / 9.0 + phase)
     pixels = np.stack([wave * 200 + 30, 80 + wave * 60, 230 - wave * 180], axis=-1)
-    return _to_image(pixels)
+    return to_image(pixels)
 
 
 def _paint_bars_decoy(rng: np.random.Generator) -> Image.Image:
@@ -466,26 +423,26 @@ def _paint_bars_decoy(rng: np.random.Generator) -> Image.Image:
         x0 = 60 + i * 80
         draw.rectangle((x0, h - 30 - int(v), x0 + 50, h - 30), fill=(70, 130, 180))
     draw.line((40, h - 30, w - 20, h - 30), fill=(0, 0, 0), width=3)
-    draw.text((60, 20), "Weekly steps", fill=(30, 30, 30), font=_font(32))
+    draw.text((60, 20), "Weekly steps", fill=(30, 30, 30), font=default_font(32))
     return image
 
 
 def _paint_poster_decoy(rng: np.random.Generator) -> Image.Image:
     w, h = 480, 640
-    image = _to_image(_linear_gradient(w, h, (255, 220, 0), (255, 90, 0), 100.0))
+    image = to_image(linear_gradient(w, h, (255, 220, 0), (255, 90, 0), 100.0))
     draw = ImageDraw.Draw(image)
-    draw.text((40, 80), "SUMMER", fill=(120, 0, 60), font=_font(90))
-    draw.text((40, 200), "SALE 50%", fill=(255, 255, 255), font=_font(80))
+    draw.text((40, 80), "SUMMER", fill=(120, 0, 60), font=default_font(90))
+    draw.text((40, 200), "SALE 50%", fill=(255, 255, 255), font=default_font(80))
     for _ in range(12):
-        x, y = _point(rng, w, h)
+        x, y = random_point(rng, w, h)
         draw.regular_polygon((x, y, int(rng.integers(8, 24))), 6, fill=(255, 255, 255))
-    return _add_noise(image, rng, 2.0)
+    return add_noise(image, rng, 2.0)
 
 
 def _paint_landscape_decoy(rng: np.random.Generator) -> Image.Image:
     w, h = 640, 360
-    sky = _linear_gradient(w, h, (120, 180, 250), (250, 230, 200), 90.0)
-    image = _to_image(sky)
+    sky = linear_gradient(w, h, (120, 180, 250), (250, 230, 200), 90.0)
+    image = to_image(sky)
     draw = ImageDraw.Draw(image)
     draw.ellipse((470, 40, 550, 120), fill=(255, 240, 150))
     for layer, colour in enumerate(((80, 120, 90), (50, 90, 60), (30, 60, 40))):
@@ -494,7 +451,7 @@ def _paint_landscape_decoy(rng: np.random.Generator) -> Image.Image:
         heights = base - rng.integers(0, 70, size=xs.size)
         outline = [(int(x), int(y)) for x, y in zip(xs, heights, strict=True)]
         draw.polygon([*outline, (w, h), (0, h)], fill=colour)
-    return _add_noise(image, rng, 4.0)
+    return add_noise(image, rng, 4.0)
 
 
 _DECOY_PAINTERS: Sequence[tuple[Callable[[np.random.Generator], Image.Image], str]] = (
@@ -512,14 +469,14 @@ _DECOY_PAINTERS: Sequence[tuple[Callable[[np.random.Generator], Image.Image], st
 
 def _reference_video_frames(rng: np.random.Generator) -> Iterator[NDArray[np.uint8]]:
     """4 s at 10 fps, 320x240: a slowly turning gradient, two moving shapes and a second counter."""
-    w, h, n = 320, 240, 4 * _VIDEO_FPS
+    w, h, n = 320, 240, 4 * VIDEO_FPS
     orbit = float(rng.uniform(0, 2 * np.pi))
-    font = _font(28)
+    font = default_font(28)
     for i in range(n):
-        t = i / _VIDEO_FPS
+        t = i / VIDEO_FPS
         c0 = (int(200 - 40 * t), 60 + int(30 * t), 150)
         c1 = (30, int(120 + 25 * t), int(230 - 45 * t))
-        image = _to_image(_linear_gradient(w, h, c0, c1, 20.0 + 30.0 * t))
+        image = to_image(linear_gradient(w, h, c0, c1, 20.0 + 30.0 * t))
         draw = ImageDraw.Draw(image)
         x = int(20 + (w - 80) * (t / 4.0))
         draw.ellipse((x, 40, x + 60, 100), fill=(250, 250, 80), outline=(0, 0, 0), width=2)
@@ -532,14 +489,14 @@ def _reference_video_frames(rng: np.random.Generator) -> Iterator[NDArray[np.uin
 
 def _decoy_video_frames(rng: np.random.Generator) -> Iterator[NDArray[np.uint8]]:
     """3 s at 10 fps, 320x240: a ball bouncing over scrolling bars."""
-    w, h, n = 320, 240, 3 * _VIDEO_FPS
+    w, h, n = 320, 240, 3 * VIDEO_FPS
     vx, vy = 17 + int(rng.integers(0, 6)), 11 + int(rng.integers(0, 6))
     x, y = 40, 60
     xs = np.arange(w)[None, :].repeat(h, axis=0)
     for i in range(n):
         stripes = ((xs + 8 * i) // 20) % 2 == 0
         pixels = np.where(stripes[..., None], np.asarray((30, 30, 60.0)), np.asarray((60, 60, 110.0)))
-        image = _to_image(pixels)
+        image = to_image(pixels)
         draw = ImageDraw.Draw(image)
         x, y = x + vx, y + vy
         if not 0 <= x <= w - 40:
@@ -550,53 +507,13 @@ def _decoy_video_frames(rng: np.random.Generator) -> Iterator[NDArray[np.uint8]]
         yield np.asarray(image, dtype=np.uint8)
 
 
-def _import_av() -> Any:
-    try:
-        import av
-    except ImportError as exc:
-        raise MissingDependencyError("av", "video", feature="the demo site's videos") from exc
-    return av
-
-
-def _video_codec(av: Any) -> tuple[str, dict[str, str]]:
-    """H.264 when this PyAV build has libx264, else MPEG-4 Part 2; options that keep output deterministic."""
-    if "libx264" in av.codecs_available:
-        return "libx264", {"threads": "1", "preset": "veryfast", "tune": "zerolatency"}
-    return "mpeg4", {"threads": "1"}
-
-
-def _encode_video(frames: Iterator[NDArray[np.uint8]], *, bit_rate: int) -> bytes:
-    """Encode RGB frames to an MP4 at 10 fps, the same bytes on every run."""
-    av = _import_av()
-    codec, options = _video_codec(av)
-    buf = io.BytesIO()
-    with av.open(buf, mode="w", format="mp4", options={"fflags": "+bitexact"}) as container:
-        stream: Any = None
-        for array in frames:
-            if stream is None:
-                stream = container.add_stream(codec, rate=_VIDEO_FPS, options=options)
-                stream.width, stream.height = array.shape[1], array.shape[0]
-                stream.pix_fmt = "yuv420p"
-                stream.bit_rate = bit_rate
-                stream.codec_context.gop_size = _VIDEO_FPS
-                stream.codec_context.thread_count = 1
-                stream.codec_context.time_base = Fraction(1, _VIDEO_FPS)
-                stream.codec_context.flags |= av.codec.context.Flags.bitexact
-            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return buf.getvalue()
-
-
 def _hls(data: bytes) -> dict[str, bytes]:
     """Remux an MP4 into HLS: ``index.m3u8`` and one-second MPEG-TS segments ``seg0.ts``, ``seg1.ts``, ...
 
     The packets are copied, not re-encoded, so the stream holds the same frames as the MP4. The output is the same
     bytes on every run. Returns the files by name, the playlist first, then the segments in playlist order.
     """
-    av = _import_av()
+    av = import_av()
     with tempfile.TemporaryDirectory(prefix="takedown-hls-") as tmp:
         folder = Path(tmp)
         with av.open(io.BytesIO(data), mode="r") as source:
@@ -618,18 +535,6 @@ def _hls(data: bytes) -> dict[str, bytes]:
         playlist = (folder / "index.m3u8").read_bytes()
         names = [line for line in playlist.decode("ascii").splitlines() if line and not line.startswith("#")]
         return {"index.m3u8": playlist, **{name: (folder / name).read_bytes() for name in names}}
-
-
-def _reencode_video(data: bytes, size: tuple[int, int], *, bit_rate: int) -> bytes:
-    """Decode an MP4 and encode it again at ``size`` and ``bit_rate``: a typical repost."""
-    av = _import_av()
-
-    def frames() -> Iterator[NDArray[np.uint8]]:
-        with av.open(io.BytesIO(data), mode="r") as source:
-            for frame in source.decode(video=0):
-                yield frame.reformat(width=size[0], height=size[1], format="rgb24").to_ndarray()
-
-    return _encode_video(frames(), bit_rate=bit_rate)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -34,23 +34,23 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from takedown.demo.media import (
-    _add_noise,
-    _colour,
-    _encode_video,
-    _font,
-    _jpeg,
-    _linear_gradient,
-    _png,
-    _point,
-    _radial_gradient,
-    _reencode_video,
-    _to_image,
-)
 from takedown.detect.references import media_kind_of, reference_hashes
 from takedown.errors import DatasetError, MissingDependencyError, TakedownError
 from takedown.files import atomic_write
 from takedown.models import Case, ItemKind, MediaKind, ReferenceHash, make_id
+from takedown.synthetic import (
+    add_noise,
+    default_font,
+    encode_video,
+    jpeg_bytes,
+    linear_gradient,
+    png_bytes,
+    radial_gradient,
+    random_colour,
+    random_point,
+    reencode_video,
+    to_image,
+)
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -506,22 +506,22 @@ def make_synthetic_dataset(out: Path, *, images: int = 6, videos: int = 1, texts
 
     for index in range(images):
         scene = _scene(np.random.default_rng([seed, 1, index]), _SCENE)
-        files[f"references/ref-{index:03d}.png"] = _png(scene)
+        files[f"references/ref-{index:03d}.png"] = png_bytes(scene)
         for name, (data, ext) in _image_copies(scene, np.random.default_rng([seed, 2, index])).items():
             add(f"positive/img-{index:03d}-{name}.{ext}", data, label="positive", group=name, kind="image")
     for index in range(images * len(_IMAGE_TRANSFORMS)):
         rng = np.random.default_rng([seed, 3, index])
         scene = _scene(rng, _SCENE)
-        data, ext = (_png(scene), "png") if index % 2 else (_jpeg(scene, int(rng.integers(60, 95))), "jpg")
+        data, ext = (png_bytes(scene), "png") if index % 2 else (jpeg_bytes(scene, int(rng.integers(60, 95))), "jpg")
         add(f"negative/img-{index:03d}.{ext}", data, label="negative", group="unrelated", kind="image")
     for index in range(videos):
-        reference = _encode_video(_video_frames(np.random.default_rng([seed, 4, index])), bit_rate=500_000)
+        reference = encode_video(_video_frames(np.random.default_rng([seed, 4, index])), bit_rate=500_000)
         files[f"references/ref-v{index:02d}.mp4"] = reference
         add(f"positive/vid-{index:02d}-exact.mp4", reference, label="positive", group="exact", kind="video")
-        smaller = _reencode_video(reference, (160, 120), bit_rate=150_000)
+        smaller = reencode_video(reference, (160, 120), bit_rate=150_000)
         add(f"positive/vid-{index:02d}-reencode.mp4", smaller, label="positive", group="reencode", kind="video")
     for index in range(videos * len(_VIDEO_TRANSFORMS)):
-        data = _encode_video(_video_frames(np.random.default_rng([seed, 5, index])), bit_rate=400_000)
+        data = encode_video(_video_frames(np.random.default_rng([seed, 5, index])), bit_rate=400_000)
         add(f"negative/vid-{index:02d}.mp4", data, label="negative", group="unrelated", kind="video")
     rows += _synthetic_texts(texts, seed)
 
@@ -541,28 +541,28 @@ def _scene(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     """A seeded abstract scene: a linear or radial gradient, shapes, a made-up label and grain. No people."""
     w, h = size
     if rng.random() < 0.5:
-        pixels = _linear_gradient(w, h, _colour(rng), _colour(rng), float(rng.uniform(0, 360)))
+        pixels = linear_gradient(w, h, random_colour(rng), random_colour(rng), float(rng.uniform(0, 360)))
     else:
-        pixels = _radial_gradient(w, h, _colour(rng), _colour(rng), float(rng.uniform(0.2, 0.8)),
+        pixels = radial_gradient(w, h, random_colour(rng), random_colour(rng), float(rng.uniform(0.2, 0.8)),
                                   float(rng.uniform(0.2, 0.8)))
-    image = _to_image(pixels)
+    image = to_image(pixels)
     draw = ImageDraw.Draw(image)
     for _ in range(int(rng.integers(6, 12))):
-        x, y = _point(rng, w, h)
+        x, y = random_point(rng, w, h)
         bw, bh = int(rng.integers(w // 8, w // 2)), int(rng.integers(h // 8, h // 2))
         shape = int(rng.integers(0, 4))
         if shape == 0:
-            draw.ellipse((x, y, x + bw, y + bh), fill=_colour(rng), outline=_colour(rng), width=2)
+            draw.ellipse((x, y, x + bw, y + bh), fill=random_colour(rng), outline=random_colour(rng), width=2)
         elif shape == 1:
-            draw.rectangle((x, y, x + bw, y + bh), fill=_colour(rng))
+            draw.rectangle((x, y, x + bw, y + bh), fill=random_colour(rng))
         elif shape == 2:
-            draw.polygon([_point(rng, w, h) for _ in range(int(rng.integers(3, 6)))], fill=_colour(rng))
+            draw.polygon([random_point(rng, w, h) for _ in range(int(rng.integers(3, 6)))], fill=random_colour(rng))
         else:
-            draw.line((x, y, x + bw, y + bh), fill=_colour(rng), width=int(rng.integers(3, 9)))
+            draw.line((x, y, x + bw, y + bh), fill=random_colour(rng), width=int(rng.integers(3, 9)))
     label = "".join(chr(int(c)) for c in rng.integers(65, 91, size=int(rng.integers(3, 7))))
-    font = _font(int(rng.integers(24, 48)))
-    draw.text(_point(rng, w * 2 // 3, h * 3 // 4), label, fill=_colour(rng, 0, 256), font=font)
-    return _add_noise(image, rng, float(rng.uniform(1.5, 4.0)))
+    font = default_font(int(rng.integers(24, 48)))
+    draw.text(random_point(rng, w * 2 // 3, h * 3 // 4), label, fill=random_colour(rng, 0, 256), font=font)
+    return add_noise(image, rng, float(rng.uniform(1.5, 4.0)))
 
 
 def _image_copies(scene: Image.Image, rng: np.random.Generator) -> dict[str, tuple[bytes, str]]:
@@ -571,12 +571,12 @@ def _image_copies(scene: Image.Image, rng: np.random.Generator) -> dict[str, tup
     cut_w, cut_h = round(w * 0.04), round(h * 0.04)
     left, top = int(rng.integers(0, cut_w + 1)), int(rng.integers(0, cut_h + 1))
     copies = {
-        "exact": (_png(scene), "png"),
-        "resize50": (_jpeg(scene.resize((w // 2, h // 2), Image.Resampling.LANCZOS), 85), "jpg"),
-        "jpeg40": (_jpeg(scene, 40), "jpg"),
-        "crop4": (_jpeg(scene.crop((left, top, w - (cut_w - left), h - (cut_h - top))), 90), "jpg"),
-        "flip": (_png(scene.transpose(Image.Transpose.FLIP_LEFT_RIGHT)), "png"),
-        "brighter": (_jpeg(ImageEnhance.Brightness(scene).enhance(1.25), 90), "jpg"),
+        "exact": (png_bytes(scene), "png"),
+        "resize50": (jpeg_bytes(scene.resize((w // 2, h // 2), Image.Resampling.LANCZOS), 85), "jpg"),
+        "jpeg40": (jpeg_bytes(scene, 40), "jpg"),
+        "crop4": (jpeg_bytes(scene.crop((left, top, w - (cut_w - left), h - (cut_h - top))), 90), "jpg"),
+        "flip": (png_bytes(scene.transpose(Image.Transpose.FLIP_LEFT_RIGHT)), "png"),
+        "brighter": (jpeg_bytes(ImageEnhance.Brightness(scene).enhance(1.25), 90), "jpg"),
     }
     assert tuple(copies) == _IMAGE_TRANSFORMS
     return copies
@@ -586,8 +586,8 @@ def _video_frames(rng: np.random.Generator) -> Iterator[NDArray[np.uint8]]:
     """3 s at 10 fps: a seeded scene with two shapes moving across it."""
     w, h = _VIDEO_SIZE
     background = _scene(rng, _VIDEO_SIZE)
-    colours = (_colour(rng, 0, 256), _colour(rng, 0, 256))
-    start = [_point(rng, w - 60, h - 60) for _ in colours]
+    colours = (random_colour(rng, 0, 256), random_colour(rng, 0, 256))
+    start = [random_point(rng, w - 60, h - 60) for _ in colours]
     speed = [(int(rng.integers(-9, 10)), int(rng.integers(-7, 8))) for _ in colours]
     for frame in range(3 * _VIDEO_FPS):
         image = background.copy()
