@@ -728,6 +728,72 @@ def version() -> None:
     console.print(__version__)
 
 
+@app.command()
+def monitor(
+    case_id: Annotated[str, typer.Argument(help="the case to watch")],
+    sites: Annotated[Path, typer.Option("--sites", help="a folder of site TOML files (see docs: Sites)")],
+    every: Annotated[str, typer.Option("--every", help="time between ticks: 30s, 10m, 2h, 1d")] = "10m",
+    once: Annotated[bool, typer.Option("--once", help="run one tick and exit")] = False,
+    var: Annotated[
+        list[str] | None, typer.Option("--var", help="NAME=VALUE for {NAME} in the site files (repeatable)")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Watch a case: search its sites again every interval and report only new pages (Ctrl+C stops).
+
+    New pages are judged, evidenced and drafted like ``takedown demo`` does; drafts wait for an officer's
+    approval. What was reported is remembered in the store, so a restart reports nothing twice.
+    """
+    import asyncio
+
+    from takedown.detect.dhash import DHashDetector
+    from takedown.detect.exact import ExactHashDetector
+    from takedown.detect.pdq import PdqDetector
+    from takedown.detect.video import VideoPdqDetector
+    from takedown.evidence.json_writer import JsonWriter
+    from takedown.evidence.tsa import TsaClient
+    from takedown.sites.declarative import load_sites
+    from takedown.sites.monitor import Monitor, MonitorTick, parse_interval
+    from takedown.workflow import Workflow
+
+    interval = parse_interval(every)
+    variables = dict(item.split("=", 1) for item in var or [] if "=" in item)
+    if len(variables) != len(var or []):
+        raise UsageError("--var takes NAME=VALUE")
+    settings = _settings(config)
+
+    def show(tick: MonitorTick) -> None:
+        when = tick.finished_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        console.print(f"{when} {escape(tick.case_id)}: {len(tick.new)} new")
+        for finding in tick.new:
+            decision = finding.decision.value if finding.decision else "-"
+            console.print(f"  {decision:<7} {escape(finding.candidate.site)} {escape(finding.candidate.url)}")
+        for error in tick.errors:
+            err_console.print(f"  [yellow]{escape(error)}[/]")
+
+    with _store(settings) as store:
+        store.get_case(case_id)  # an unknown case is an error before any site is contacted
+        adapters = load_sites(sites, network=settings.network, variables=variables, evidence=settings.evidence)
+        workflow = Workflow(
+            store, settings=settings, sites=adapters,
+            detectors=[ExactHashDetector(), PdqDetector(), VideoPdqDetector(), DHashDetector()],
+            writers=[JsonWriter()], templates=_templates(), tsa=TsaClient(settings.tsa) if settings.tsa.url else None,
+            operator="monitor",
+        )
+        watcher = Monitor.for_workflow(workflow, interval=interval, on_tick=show)
+
+        async def watch() -> None:
+            try:
+                await watcher.run([case_id], max_ticks=1 if once else None)
+            finally:
+                await workflow.aclose()
+
+        try:
+            asyncio.run(watch())
+        except KeyboardInterrupt:
+            console.print("stopped; the next run resumes where this one left off")
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console-script entry point: runs the app and turns takedown's errors into one line and exit 2."""
     try:

@@ -120,12 +120,14 @@ def default_registry(*, entry_points: bool = False) -> PluginRegistry:
     from takedown.report.smtp import SmtpTransport
     from takedown.report.transports import OutboxTransport
     from takedown.sites.browser import BrowserSite
+    from takedown.sites.declarative import ConfiguredSite
     from takedown.sites.http import HttpSite
     from takedown.store.sqlite import SQLiteCaseStore
 
     registry = PluginRegistry()
     registry.register("site", HttpSite)
     registry.register("site", BrowserSite)
+    registry.register("site", ConfiguredSite)
     registry.register("detector", ExactHashDetector)
     registry.register("detector", DHashDetector)
     registry.register("detector", PdqDetector)

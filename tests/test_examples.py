@@ -146,3 +146,17 @@ def test_benchmark_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert any("image/png" in o.get("data", {}) for o in outputs), "the ROC plot is shown"
     assert len(list(work.glob("takedown-bench-*/report/report.json"))) == 1
 
+
+@pytest.mark.slow
+def test_add_a_site_script_runs(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "add_a_site.py"), str(out)],
+        cwd=tmp_path, capture_output=True, text=True, encoding="utf-8", timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "found 14 pages on demo-sns.example: 11 by search, 3 by listing" in proc.stdout
+    assert "HTTP 200, title 'minji_cam" in proc.stdout
+    assert "image image/" in proc.stdout, "the fetched page's media are listed"
+    assert "report to: email abuse@demo-sns.example" in proc.stdout
+    assert (out / "sites" / "demo-sns.toml").is_file()

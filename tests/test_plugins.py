@@ -100,7 +100,7 @@ def test_entry_points_load_and_every_failure_is_reported_together(
 
 def test_default_registry_has_the_builtins() -> None:
     registry = default_registry()
-    assert registry.names("site") == ["browser", "http"]
+    assert registry.names("site") == ["browser", "configured", "http"]
     assert {"keyword", "llm_judge", "image_classifier", "audio_transcript"} <= set(registry.names("detector"))
     assert "nudenet" not in registry.names("detector"), "AGPL-3.0: opt-in only"
     assert registry.names("writer") == ["hwp", "hwpx", "json", "pdf"]

@@ -175,7 +175,8 @@ def test_the_workflow_applies_the_cases_rules(tmp_path: Path) -> None:
 
 def scene(path: Path, seed: int) -> Path:
     rng = np.random.default_rng(seed)
-    image = Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).resize((256, 256), Image.Resampling.BILINEAR)
+    noise = Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8))
+    image = noise.resize((256, 256), Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(image)
     for _ in range(6):
         x, y = (int(v) for v in rng.integers(0, 200, 2))

@@ -3,6 +3,11 @@
 Used by ``takedown demo``, the example notebook, the end-to-end benchmark and the tests. Running it again on
 the same folder resumes the same case against a demo site on the same port, so an interrupted demo finishes
 without duplicating anything.
+
+The demo site is described by the TOML files in ``takedown/demo/sites`` (``demo_site_file``) and read through
+``takedown.sites.declarative``, as any site an agency adds: ``demo-sns.toml`` over plain HTTP (search, feed,
+sitemap), ``demo-sns-browser.toml`` with its JavaScript home page besides (read in headless Chromium, past the age
+gate, scrolled to the end).
 """
 
 from __future__ import annotations
@@ -29,15 +34,25 @@ from takedown.evidence.tsa import TsaClient
 from takedown.models import Case
 from takedown.report.locale_pack import LocalePackTemplate
 from takedown.settings import AgencySettings, NetworkSettings, Settings, StorageSettings
-from takedown.sites.http import HttpSite, HttpSiteConfig
+from takedown.sites.declarative import ConfiguredSite, load_site
 from takedown.store.base import CaseStore
 from takedown.store.sqlite import SQLiteCaseStore
 from takedown.workflow import ProgressEvent, Workflow, WorkflowResult
 
-__all__ = ["DEMO_CASE_ID", "DEMO_SITE", "demo_case", "demo_settings", "demo_workflow", "run_demo"]
+__all__ = [
+    "DEMO_CASE_ID",
+    "DEMO_SITE",
+    "demo_adapter",
+    "demo_case",
+    "demo_settings",
+    "demo_site_file",
+    "demo_workflow",
+    "run_demo",
+]
 
 DEMO_CASE_ID = "case-demo"
 DEMO_SITE = "demo-sns.example"
+"""The demo site's label: the ``name`` in its site files."""
 DEMO_KEYWORDS = ("minji_cam",)
 DEMO_LOCALES = ("ko", "en")
 _PORT_KEY = "demo.port"
@@ -61,6 +76,21 @@ def demo_case(site: DemoSite) -> Case:
                 requester="Demo Victim Support Center")
 
 
+def demo_site_file(*, js_feed: bool = False) -> Path:
+    """The demo site's TOML file: ``demo-sns.toml``, or with ``js_feed`` ``demo-sns-browser.toml``."""
+    return Path(__file__).resolve().parent / "sites" / ("demo-sns-browser.toml" if js_feed else "demo-sns.toml")
+
+
+def demo_adapter(site: DemoSite, settings: Settings, *, js_feed: bool = False) -> ConfiguredSite:
+    """The site adapter for the running demo site, loaded from its TOML file with ``{base_url}`` filled in.
+
+    With ``js_feed``, discovery also reads the JavaScript-rendered home page in headless Chromium (the
+    ``browser`` extra); posts are fetched over HTTP either way.
+    """
+    return load_site(demo_site_file(js_feed=js_feed), network=settings.network,
+                     variables={"base_url": site.base_url}, evidence=settings.evidence)
+
+
 def demo_workflow(
     store: CaseStore,
     site: DemoSite,
@@ -69,15 +99,18 @@ def demo_workflow(
     progress: Callable[[ProgressEvent], None] | None = None,
     full_evidence: bool = False,
     tsa: TsaClient | None = None,
+    js_feed: bool = False,
 ) -> Workflow:
     """A workflow over the demo site with the built-in detectors, writers and templates.
 
-    Notices are drafted in each post's language with an English copy beside it (the posts span seven languages).
-    With ``full_evidence``, each match is captured live (HTTP with WARC, a Chromium screenshot and MHTML) and
-    written up as JSON, HWPX, HWP and PDF; without it (quicker, for tests), evidence is the fetched page and media
-    with the JSON manifest. Either way every bundle is sealed, and time-stamped when ``tsa`` is given.
+    Candidates are discovered through the demo's site file (see ``demo_adapter``): its search, feed and sitemap,
+    and with ``js_feed`` its JavaScript home page too. Notices are drafted in each post's language with an English
+    copy beside it (the posts span seven languages). With ``full_evidence``, each match is captured live (HTTP
+    with WARC, a Chromium screenshot and MHTML) and written up as JSON, HWPX, HWP and PDF; without it (quicker,
+    for tests), evidence is the fetched page and media with the JSON manifest. Either way every bundle is sealed,
+    and time-stamped when ``tsa`` is given.
     """
-    adapter = HttpSite(HttpSiteConfig(site=DEMO_SITE, base_url=site.base_url), network=settings.network)
+    adapter = demo_adapter(site, settings, js_feed=js_feed)
     writers: list[EvidenceWriter] = [JsonWriter()]
     capturer = None
     if full_evidence:
@@ -97,8 +130,10 @@ def run_demo(
 ) -> WorkflowResult:
     """Run the demo into ``out`` and write ``out/summary.json``; resume if ``out`` holds an earlier run.
 
-    A local time-stamping authority (``openssl ts``) runs beside the demo site; its certificates are in
-    ``out/tsa`` (``takedown verify BUNDLE --tsa-cert out/tsa/tsa.pem --ca-file out/tsa/ca.pem``).
+    Discovery reads the demo site's search, feed, sitemap and JavaScript home page (in headless Chromium), so every
+    post is a candidate; the demo's ground truth says which of them hold copies. A local time-stamping authority
+    (``openssl ts``) runs beside the demo site; its certificates are in ``out/tsa`` (``takedown verify BUNDLE
+    --tsa-cert out/tsa/tsa.pem --ca-file out/tsa/ca.pem``).
 
     Returns the workflow's result (``summary.json`` holds the same data).
     """
@@ -116,7 +151,7 @@ def run_demo(
                 store.put_case(demo_case(site))
             with TsaClient(authority.settings()) as tsa:
                 workflow = demo_workflow(store, site, settings, progress=progress, full_evidence=full_evidence,
-                                         tsa=tsa)
+                                         tsa=tsa, js_feed=True)
                 result = workflow.run_sync(DEMO_CASE_ID)
     finally:
         store.close()

@@ -1,12 +1,14 @@
 """Site adapters: finding candidate pages on sites and fetching them (see ``SiteAdapter``).
 
-``HttpSite`` searches over plain HTTP, ``BrowserSite`` renders JavaScript in headless Chromium; both fetch through
-an ``HttpFetcher`` (guarded, rate-limited, retrying, size-capped). Extraction, feeds, sitemaps, streaming manifests
-and URL canonicalisation are plain functions here; ``Monitor`` watches a case's sites on a schedule.
+A site described in a TOML file (``load_site``) becomes a ``ConfiguredSite``; ``HttpSite`` searches over plain
+HTTP and ``BrowserSite`` renders JavaScript in headless Chromium. All fetch through an ``HttpFetcher`` (guarded,
+rate-limited, retrying, size-capped). Extraction, feeds, sitemaps, streaming manifests and URL canonicalisation are
+plain functions here; ``Monitor`` watches a case's sites on a schedule.
 """
 
 from takedown.sites.base import SiteAdapter
 from takedown.sites.browser import BrowserCookie, BrowserLogin, BrowserSite, BrowserSiteConfig
+from takedown.sites.declarative import ConfiguredSite, FormSubmission, SiteSpec, load_site, load_sites, read_spec
 from takedown.sites.extract import HtmlDocument, PageContent, extract, select_values
 from takedown.sites.feeds import Feed, FeedItem, Sitemap, SitemapEntry, parse_feed, parse_sitemap
 from takedown.sites.fetcher import FetchKind, FetchResult, HttpFetcher
@@ -25,6 +27,7 @@ __all__ = [
     "BrowserLogin",
     "BrowserSite",
     "BrowserSiteConfig",
+    "ConfiguredSite",
     "DashManifest",
     "Feed",
     "FeedItem",
@@ -32,6 +35,7 @@ __all__ = [
     "FetchGuard",
     "FetchKind",
     "FetchResult",
+    "FormSubmission",
     "GuardConfig",
     "GuardProxy",
     "HlsPlaylist",
@@ -45,15 +49,19 @@ __all__ = [
     "PageContent",
     "RetryPolicy",
     "SiteAdapter",
+    "SiteSpec",
     "Sitemap",
     "SitemapEntry",
     "UrlSet",
     "canonicalize",
     "dedupe",
     "extract",
+    "load_site",
+    "load_sites",
     "parse_dash",
     "parse_feed",
     "parse_hls",
     "parse_sitemap",
+    "read_spec",
     "select_values",
 ]

@@ -8,6 +8,7 @@ Contact hints come from ``mailto:`` links on the page, the site's contact pages 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from typing import ClassVar
@@ -70,6 +71,7 @@ class HttpSite:
         self.guard = self.fetcher.guard
         self._owns_fetcher = fetcher is None
         self._contacts: dict[str, tuple[ContactHint, ...]] = {}
+        self._contact_locks: dict[str, asyncio.Lock] = {}
 
     @property
     def site(self) -> str:
@@ -171,20 +173,25 @@ class HttpSite:
     async def _site_contacts(self, page_url: str, contact_links: list[str]) -> list[ContactHint]:
         parts = urlsplit(page_url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        if origin not in self._contacts:
-            hints: list[ContactHint] = []
-            for link in [u for u in dict.fromkeys(contact_links) if u.startswith(origin)][: self.config.contact_pages]:
-                found = await self._optional(link)
-                if found is not None:
-                    hints += [ContactHint(kind="email", value=e, source=link) for e in extract(found.text, link).emails]
-            security = f"{origin}/.well-known/security.txt"
-            answer = await self._optional(security)
-            if answer is not None and answer.content_type == "text/plain":
-                parsed = parse_security_txt(answer.text, source=security)
-                if not parsed.expired:  # an expired file is stale by its own statement (RFC 9116 2.5.5)
-                    hints += [ContactHint(kind="security_txt", value=c, source=security) for c in parsed.emails]
-            self._contacts[origin] = tuple(hints)
+        # Posts fetched at once would each read the contact pages before the first read is cached: one reads.
+        async with self._contact_locks.setdefault(origin, asyncio.Lock()):
+            if origin not in self._contacts:
+                self._contacts[origin] = await self._read_contacts(origin, contact_links)
         return list(self._contacts[origin])
+
+    async def _read_contacts(self, origin: str, contact_links: list[str]) -> tuple[ContactHint, ...]:
+        hints: list[ContactHint] = []
+        for link in [u for u in dict.fromkeys(contact_links) if u.startswith(origin)][: self.config.contact_pages]:
+            found = await self._optional(link)
+            if found is not None:
+                hints += [ContactHint(kind="email", value=e, source=link) for e in extract(found.text, link).emails]
+        security = f"{origin}/.well-known/security.txt"
+        answer = await self._optional(security)
+        if answer is not None and answer.content_type == "text/plain":
+            parsed = parse_security_txt(answer.text, source=security)
+            if not parsed.expired:  # an expired file is stale by its own statement (RFC 9116 2.5.5)
+                hints += [ContactHint(kind="security_txt", value=c, source=security) for c in parsed.emails]
+        return tuple(hints)
 
     async def _optional(self, url: str) -> FetchResult | None:
         """A page that helps but is not needed (a contact page, security.txt): any failure is ``None``."""
