@@ -757,9 +757,7 @@ def monitor(
     from takedown.workflow import Workflow
 
     interval = parse_interval(every)
-    variables = dict(item.split("=", 1) for item in var or [] if "=" in item)
-    if len(variables) != len(var or []):
-        raise UsageError("--var takes NAME=VALUE")
+    variables = _variables(var)
     settings = _settings(config)
 
     def show(tick: MonitorTick) -> None:
@@ -792,6 +790,89 @@ def monitor(
             asyncio.run(watch())
         except KeyboardInterrupt:
             console.print("stopped; the next run resumes where this one left off")
+
+
+sites_app = typer.Typer(help="Site files (TOML): check them, and try one against its live site.", no_args_is_help=True)
+app.add_typer(sites_app, name="sites")
+
+
+def _variables(var: list[str] | None) -> dict[str, str]:
+    pairs = [item.split("=", 1) for item in var or []]
+    if any(len(pair) != 2 or not pair[0] for pair in pairs):
+        raise UsageError("--var takes NAME=VALUE")
+    return {pair[0]: pair[1] for pair in pairs}
+
+
+@sites_app.command("check")
+def sites_check(
+    files: Annotated[list[Path], typer.Argument(help="site TOML files")],
+    var: Annotated[
+        list[str] | None, typer.Option("--var", help="NAME=VALUE for {NAME} in the site files (repeatable)")
+    ] = None,
+) -> None:
+    """Validate site files without fetching anything; print what each site would be searched and reported by."""
+    from takedown.sites.declarative import read_spec
+
+    variables = _variables(var)
+    table = Table(title="Sites", box=box.SIMPLE_HEAD)
+    for column in ("file", "site", "engine", "discovers by", "reports to"):
+        table.add_column(column)
+    for path in files:
+        spec = read_spec(path, variables=variables)  # a ConfigError names the file and every bad key
+        sources = (["search"] if spec.search else []) + [f"listing x{len(spec.listings)}"] * bool(spec.listings)
+        sources += [f"feed x{len(spec.feeds)}"] * bool(spec.feeds) + [f"sitemap x{len(spec.sitemaps)}"] * bool(
+            spec.sitemaps)
+        report = [f"email {spec.report.email}"] * bool(spec.report.email)
+        report += [f"form {spec.report.form.url}"] if spec.report.form else []
+        table.add_row(escape(str(path)), escape(spec.name), spec.engine, ", ".join(sources) or "-",
+                      escape(", ".join(report)) or "the pages' own contacts")
+    console.print(table)
+
+
+@sites_app.command("try")
+def sites_try(
+    file: Annotated[Path, typer.Argument(help="a site TOML file")],
+    query: Annotated[str, typer.Option("--query", "-q", help="what to search for")],
+    limit: Annotated[int, typer.Option("--limit", help="the most candidates to list")] = 20,
+    fetch: Annotated[int, typer.Option("--fetch", help="fetch this many of them and show what was found")] = 1,
+    var: Annotated[
+        list[str] | None, typer.Option("--var", help="NAME=VALUE for {NAME} in the site file (repeatable)")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Search a site as its file describes and fetch a few results: the way to develop a site file.
+
+    Fetching follows the agency's network settings (the fetch guard included); nothing is stored or judged.
+    """
+    import asyncio
+
+    from takedown.models import SearchQuery
+    from takedown.sites.declarative import load_site
+
+    settings = _settings(config)
+    adapter = load_site(file, network=settings.network, variables=_variables(var), evidence=settings.evidence)
+
+    async def run() -> None:
+        try:
+            found = [c async for c in adapter.search(SearchQuery(case_id="try", text=query, limit=limit))]
+            table = Table(title=f"{len(found)} candidate(s) on {escape(adapter.site)}", box=box.SIMPLE_HEAD)
+            for column in ("url", "title", "found by"):
+                table.add_column(column)
+            for candidate in found:
+                table.add_row(escape(candidate.url), escape(candidate.title[:60]),
+                              escape(candidate.metadata.get("source", candidate.query or "")))
+            console.print(table)
+            for candidate in found[:fetch]:
+                page = await adapter.fetch(candidate)
+                media = ", ".join(f"{m.kind.value} {m.content_type} {len(m.content)} B" for m in page.media)
+                contacts = ", ".join(f"{c.kind} {c.value}" for c in page.contacts)
+                console.print(f"{escape(candidate.url)}: HTTP {page.status}, title {escape(repr(page.title[:60]))}, "
+                              f"language {page.language or '-'}\n  media: {escape(media) or '-'}\n"
+                              f"  contacts: {escape(contacts) or '-'}")
+        finally:
+            await adapter.aclose()
+
+    asyncio.run(run())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,14 @@ def test_demo_runs_end_to_end_and_resumes_without_duplicates(tmp_path: Path) -> 
     with SQLiteCaseStore(out / "takedown.sqlite") as store:
         matched = {f.candidate.url.rsplit("/", 1)[1] for f in store.list_findings() if f.decision == "match"}
     assert matched == expected, "every altered copy is found and no decoy is"
+    assert summary["candidates"] == len(truth.posts), "search, feed, sitemap and the JS home page find every post"
+    named = {p.id for p in truth.posts if p.id not in expected
+             and "minji_cam" in unicodedata.normalize("NFKC", f"{p.title} {p.text}").casefold()}
+    with SQLiteCaseStore(out / "takedown.sqlite") as store:
+        reviews = {f.candidate.url.rsplit("/", 1)[1]: f.reasons for f in store.list_findings()
+                   if f.decision == "review"}
+    assert set(reviews) == named and named, "decoys that name the handle go to an officer, nothing else does"
+    assert all(r[0].startswith("the post names the victim's handle: keyword") for r in reviews.values())
     assert summary["matches"] == summary["bundles"] == len(expected)
     posts = [truth.post(p) for p in expected]
     assert summary["notices"] == sum(1 if p.language == "en" else 2 for p in posts), "local language + English"

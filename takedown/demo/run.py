@@ -20,7 +20,9 @@ from takedown.demo.site import DemoSite
 from takedown.demo.tsa import LocalTsa
 from takedown.detect.dhash import DHashDetector
 from takedown.detect.exact import ExactHashDetector
+from takedown.detect.keywords import KeywordDetector
 from takedown.detect.pdq import PdqDetector
+from takedown.detect.policy import DecisionPolicy
 from takedown.detect.references import reference_hashes
 from takedown.detect.video import VideoPdqDetector
 from takedown.errors import NotFoundError
@@ -31,7 +33,7 @@ from takedown.evidence.json_writer import JsonWriter
 from takedown.evidence.pdf_writer import PdfWriter
 from takedown.evidence.report_content import ReportWriterConfig
 from takedown.evidence.tsa import TsaClient
-from takedown.models import Case
+from takedown.models import Case, Decision, DetectionLabel, PolicyRule
 from takedown.report.locale_pack import LocalePackTemplate
 from takedown.settings import AgencySettings, NetworkSettings, Settings, StorageSettings
 from takedown.sites.declarative import ConfiguredSite, load_site
@@ -69,11 +71,17 @@ def demo_settings(out: Path) -> Settings:
 
 
 def demo_case(site: DemoSite) -> Case:
-    """The demo case: the hashes of the demo's reference media (never the media), and its keyword."""
+    """The demo case: the hashes of the demo's reference media (never the media), its keyword, and one rule.
+
+    The rule shows a case's own decision policy: a post that names the victim's handle but holds none of her media
+    goes to an officer, with a reason the review queue shows.
+    """
     references = [h for path in site.reference_files() for h in reference_hashes(path, label=path.stem)]
+    handle = PolicyRule(decision=Decision.REVIEW, detector="keyword", labels=frozenset({DetectionLabel.SUSPECT}),
+                        reason="the post names the victim's handle")
     return Case(id=DEMO_CASE_ID, title="Demo case (synthetic media)", references=references,
                 keywords=list(DEMO_KEYWORDS), languages=list(DEMO_LOCALES), jurisdiction="KR",
-                requester="Demo Victim Support Center")
+                requester="Demo Victim Support Center", policy=[handle])
 
 
 def demo_site_file(*, js_feed: bool = False) -> Path:
@@ -103,6 +111,10 @@ def demo_workflow(
 ) -> Workflow:
     """A workflow over the demo site with the built-in detectors, writers and templates.
 
+    Hash detectors (exact, PDQ, vPDQ, dHash) find copies of the references; the keyword detector flags posts that
+    name the case's keyword, however it is disguised. The default decision policy, after the case's own rule,
+    makes a hash match a match and a keyword hit alone a review.
+
     Candidates are discovered through the demo's site file (see ``demo_adapter``): its search, feed and sitemap,
     and with ``js_feed`` its JavaScript home page too. Notices are drafted in each post's language with an English
     copy beside it (the posts span seven languages). With ``full_evidence``, each match is captured live (HTTP
@@ -119,9 +131,9 @@ def demo_workflow(
         capturer = Capturer(CaptureConfig.from_settings(settings, operator="demo"))
     return Workflow(
         store, settings=settings, sites=[adapter],
-        detectors=[ExactHashDetector(), PdqDetector(), VideoPdqDetector(), DHashDetector()],
-        writers=writers, templates=[LocalePackTemplate()], locales=None, bilingual=True, progress=progress,
-        operator="demo", capturer=capturer, tsa=tsa,
+        detectors=[ExactHashDetector(), PdqDetector(), VideoPdqDetector(), DHashDetector(), KeywordDetector()],
+        policy=DecisionPolicy(), writers=writers, templates=[LocalePackTemplate()], locales=None, bilingual=True,
+        progress=progress, operator="demo", capturer=capturer, tsa=tsa,
     )
 
 
