@@ -6,12 +6,9 @@ import asyncio
 import hashlib
 import io
 import sys
-import threading
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
@@ -30,6 +27,9 @@ from takedown.sites.fetcher import HttpFetcher
 from takedown.sites.guard import FetchGuard
 from takedown.sites.guard_proxy import GuardProxy
 from takedown.testing import SiteAdapterContract
+
+if TYPE_CHECKING:
+    from conftest import ServeHttp
 
 T = TypeVar("T")
 LOOPBACK = NetworkSettings(allow_loopback=True)
@@ -243,8 +243,10 @@ show();
 
 
 @pytest.mark.slow
-def test_a_next_button_that_replaces_results_in_place_is_followed_to_the_end(pool: DriverPool) -> None:
-    with serve({"/list": ("text/html", _IN_PLACE)}) as base:
+def test_a_next_button_that_replaces_results_in_place_is_followed_to_the_end(
+    pool: DriverPool, serve_http: ServeHttp
+) -> None:
+    with serve_http({"/list": ("text/html", _IN_PLACE)}) as base:
         config = BrowserSiteConfig(site="list", base_url=base, search_url=None, listing_urls=("/list",),
                                    result_selector="a.item", next_page_selector="#next", wait="idle:100",
                                    scroll_pause_s=0.2)
@@ -271,34 +273,6 @@ def test_the_guard_refuses_navigations(demo_site: DemoSite, pool: DriverPool) ->
         search(BrowserSite(config(demo_site), network=NetworkSettings(), pool=pool))
 
 
-@contextmanager
-def serve(pages: dict[str, tuple[str, bytes]]) -> Iterator[str]:
-    """A loopback server for ``pages`` (path → (content type, body)); yields its base URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            kind, body = pages.get(self.path, ("text/plain", b"not found"))
-            self.send_response(200 if self.path in pages else 404)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 def _png() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (40, 30), (10, 200, 90)).save(out, format="PNG")
@@ -306,11 +280,11 @@ def _png() -> bytes:
 
 
 @pytest.mark.slow
-def test_requests_the_page_makes_to_private_addresses_are_refused(pool: DriverPool) -> None:
+def test_requests_the_page_makes_to_private_addresses_are_refused(pool: DriverPool, serve_http: ServeHttp) -> None:
     hostile = b"""<!doctype html><html lang="en"><head><title>hostile</title></head><body>
 <img src="/ok.png"><img src="http://10.255.255.1/secret.png">
 <script>fetch("http://169.254.169.254/latest/meta-data/").catch(() => 0);</script></body></html>"""
-    with serve({"/": ("text/html", hostile), "/ok.png": ("image/png", _png())}) as base:
+    with serve_http({"/": ("text/html", hostile), "/ok.png": ("image/png", _png())}) as base:
         site = BrowserSite(BrowserSiteConfig(site="hostile", base_url=base, wait="idle:150"), network=LOOPBACK,
                            pool=pool)
         before = len(pool.blocked)
@@ -321,8 +295,8 @@ def test_requests_the_page_makes_to_private_addresses_are_refused(pool: DriverPo
     assert all("private or link-local" in b.reason for b in pool.blocked[before:])
 
 
-def test_the_guard_proxy_forwards_what_the_guard_allows_and_refuses_the_rest() -> None:
-    with serve({"/hello": ("text/plain", b"hi")}) as base, GuardProxy(FetchGuard.for_network(LOOPBACK)) as proxy:
+def test_the_guard_proxy_forwards_what_the_guard_allows_and_refuses_the_rest(serve_http: ServeHttp) -> None:
+    with serve_http({"/hello": ("text/plain", b"hi")}) as base, GuardProxy(FetchGuard.for_network(LOOPBACK)) as proxy:
         with httpx.Client(proxy=proxy.url, timeout=10) as client:
             assert client.get(base + "/hello").text == "hi"
             refused = client.get("http://10.1.2.3/admin")
@@ -332,7 +306,7 @@ def test_the_guard_proxy_forwards_what_the_guard_allows_and_refuses_the_rest() -
                 client.get("https://192.168.7.7/")  # a CONNECT tunnel is checked too
         assert [b.url for b in proxy.blocked] == ["http://10.1.2.3/admin", "https://192.168.7.7/"]
     with (
-        serve({"/hello": ("text/plain", b"hi")}) as base,
+        serve_http({"/hello": ("text/plain", b"hi")}) as base,
         GuardProxy(FetchGuard()) as strict,
         httpx.Client(proxy=strict.url, timeout=10) as client,
     ):

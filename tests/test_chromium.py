@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import io
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from PIL import Image
@@ -28,6 +25,9 @@ from takedown.sites.chromium import (
 )
 from takedown.sites.guard import FetchGuard, GuardConfig
 
+if TYPE_CHECKING:
+    from conftest import ServeHttp
+
 LOOPBACK = FetchGuard(GuardConfig(allow_loopback=True))
 LONG_PAGE = (
     b"<!doctype html><html><head><meta charset='utf-8'><title>long</title></head>"
@@ -43,35 +43,6 @@ def _pic() -> bytes:
     return out.getvalue()
 
 
-@contextmanager
-def serve(routes: dict[str, Callable[[], tuple[int, str, bytes]]]) -> Iterator[str]:
-    """A loopback HTTP server for ``routes`` (path → (status, content type, body)); yields its base URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            route = routes.get(self.path.split("?", 1)[0])
-            status, kind, body = route() if route else (404, "text/plain", b"not found")
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 @pytest.fixture(scope="module")
 def pool() -> Iterator[DriverPool]:
     with DriverPool(EvidenceSettings(page_load_timeout_s=10), size=1) as drivers:
@@ -79,16 +50,14 @@ def pool() -> Iterator[DriverPool]:
 
 
 @pytest.fixture(scope="module")
-def long_page() -> Iterator[str]:
-    pic = _pic()
-
+def long_page(serve_http: ServeHttp) -> Iterator[str]:
     def slow() -> tuple[int, str, bytes]:
         time.sleep(3)
         return 200, "text/html", b"<p>late</p>"
 
-    with serve({
-        "/": lambda: (200, "text/html; charset=utf-8", LONG_PAGE),
-        "/pic.png": lambda: (200, "image/png", pic),
+    with serve_http({
+        "/": ("text/html; charset=utf-8", LONG_PAGE),
+        "/pic.png": ("image/png", _pic()),
         "/slow": slow,
     }) as base:
         yield base

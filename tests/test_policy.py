@@ -112,28 +112,25 @@ def test_rules_given_to_the_config_replace_the_defaults() -> None:
     assert PolicyConfig(review_threshold=0.8).rules[-1].min_score == 0.8
 
 
-def test_each_condition_of_a_rule_is_checked() -> None:
-    d = det(DetectionLabel.SUSPECT, detector="image_classifier", score=0.7, bank="hotline", details={"top": "x"})
-    holds = [
-        PolicyRule(decision=Decision.REVIEW),
-        PolicyRule(decision=Decision.REVIEW, detector="image_*"),
-        PolicyRule(decision=Decision.REVIEW, labels=frozenset({DetectionLabel.SUSPECT})),
-        PolicyRule(decision=Decision.REVIEW, kinds=frozenset({ItemKind.IMAGE})),
-        PolicyRule(decision=Decision.REVIEW, min_score=0.7),
-        PolicyRule(decision=Decision.REVIEW, bank="hot*"),
-        PolicyRule(decision=Decision.REVIEW, details={"top": "*"}),
-    ]
-    fails = [
-        PolicyRule(decision=Decision.REVIEW, detector="video_*"),
-        PolicyRule(decision=Decision.REVIEW, labels=frozenset({DetectionLabel.MATCH})),
-        PolicyRule(decision=Decision.REVIEW, kinds=frozenset({ItemKind.TEXT})),
-        PolicyRule(decision=Decision.REVIEW, min_score=0.71),
-        PolicyRule(decision=Decision.REVIEW, bank="neg*"),
-        PolicyRule(decision=Decision.REVIEW, details={"missing": "*"}),
-        PolicyRule(decision=Decision.REVIEW, details={"top": "y"}),
-    ]
-    assert all(rule_holds(rule, d) for rule in holds)
-    assert not any(rule_holds(rule, d) for rule in fails)
+RULE_TARGET = det(DetectionLabel.SUSPECT, detector="image_classifier", score=0.7, bank="hotline", details={"top": "x"})
+
+
+@pytest.mark.parametrize(("condition", "met", "unmet"), [
+    ("detector", "image_*", "video_*"),
+    ("labels", frozenset({DetectionLabel.SUSPECT}), frozenset({DetectionLabel.MATCH})),
+    ("kinds", frozenset({ItemKind.IMAGE}), frozenset({ItemKind.TEXT})),
+    ("min_score", 0.7, 0.71),
+    ("bank", "hot*", "neg*"),
+    ("details", {"top": "*"}, {"top": "y"}),
+    ("details", {"top": "*"}, {"missing": "*"}),
+])
+def test_each_condition_of_a_rule_is_checked(condition: str, met: object, unmet: object) -> None:
+    assert rule_holds(PolicyRule(decision=Decision.REVIEW, **{condition: met}), RULE_TARGET)
+    assert not rule_holds(PolicyRule(decision=Decision.REVIEW, **{condition: unmet}), RULE_TARGET)
+
+
+def test_a_rule_without_conditions_holds_and_a_bank_pattern_needs_a_matched_reference() -> None:
+    assert rule_holds(PolicyRule(decision=Decision.REVIEW), RULE_TARGET)
     assert not rule_holds(PolicyRule(decision=Decision.REVIEW, bank="*"), det(DetectionLabel.MATCH))
 
 

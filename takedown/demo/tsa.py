@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from takedown._server_thread import ServerThread
 from takedown.errors import UsageError
 from takedown.settings import TsaSettings
 
@@ -162,8 +163,7 @@ class LocalTsa:
         self._openssl_lock = threading.Lock()  # one openssl at a time: it reads and writes the serial file
         self._lock = threading.Lock()  # guards the counters and the server handles below
         self._lifecycle = threading.Lock()  # serialises start() and stop()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread[_Server] | None = None
         self._url: str | None = None
         self._served = 0
         self._failed = 0
@@ -178,32 +178,26 @@ class LocalTsa:
             OSError: the address cannot be bound.
         """
         with self._lifecycle:
-            if self._server is not None:
+            if self._serving is not None:
                 raise UsageError("the local TSA is already running")
             if shutil.which(self._openssl) is None:
                 raise UsageError(f"the local TSA needs the {self._openssl!r} command, which is not installed")
             if not all((self._folder / name).is_file() for name in _FILES):
                 _make_authority(self._folder, common_name=self._common_name)
             server = _Server((self._host, self._port), self)
-            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                      name="takedown-local-tsa", daemon=True)
+            serving = ServerThread(server, name="takedown-local-tsa", poll_interval=0.05)
             with self._lock:
-                self._server, self._thread, self._url = server, thread, server.base_url + "/"
-            thread.start()
+                self._serving, self._url = serving, server.base_url + "/"
         return self
 
     def stop(self) -> None:
         """Stop serving and close the socket. Safe to call twice or on a TSA that never started."""
         with self._lifecycle:
             with self._lock:
-                server, thread = self._server, self._thread
-                self._server = self._thread = None
+                serving, self._serving = self._serving, None
                 self._url = None
-            if server is not None:
-                server.shutdown()
-                server.server_close()
-            if thread is not None:
-                thread.join(timeout=5)
+            if serving is not None:
+                serving.stop()
 
     def __enter__(self) -> LocalTsa:
         return self.start()

@@ -32,7 +32,7 @@ import time
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -202,6 +202,9 @@ class DetectorTiming(BaseModel):
     items_per_second: float | None
 
 
+_PerDetector = TypeVar("_PerDetector", DetectorMetrics, DetectorTiming)
+
+
 class BenchReport(BaseModel):
     """The result of ``run_benchmark``: reproducible quality metrics, and the timings apart."""
 
@@ -224,10 +227,7 @@ class BenchReport(BaseModel):
         Raises:
             UsageError: no detector of that name was benchmarked.
         """
-        for metrics in self.metrics:
-            if metrics.detector == detector:
-                return metrics
-        raise UsageError(f"no detector {detector!r} in this report; it has {', '.join(self.detectors)}")
+        return self._of(self.metrics, detector)
 
     def timing(self, detector: str) -> DetectorTiming:
         """The timing of one detector.
@@ -235,9 +235,12 @@ class BenchReport(BaseModel):
         Raises:
             UsageError: no detector of that name was benchmarked.
         """
-        for timing in self.timings:
-            if timing.detector == detector:
-                return timing
+        return self._of(self.timings, detector)
+
+    def _of(self, entries: Sequence[_PerDetector], detector: str) -> _PerDetector:
+        for entry in entries:
+            if entry.detector == detector:
+                return entry
         raise UsageError(f"no detector {detector!r} in this report; it has {', '.join(self.detectors)}")
 
     @property

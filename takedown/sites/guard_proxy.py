@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any, Final, NamedTuple, cast
 from urllib.parse import urlsplit
 
+from takedown._server_thread import ServerThread
 from takedown.errors import FetchBlockedError, UsageError
 from takedown.sites.guard import AllowedHost, FetchGuard
 
@@ -68,8 +69,7 @@ class GuardProxy:
         self.guard = guard
         self.timeout_s = timeout_s
         self._host = host
-        self._server: _ProxyServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread[_ProxyServer] | None = None
         self._lock = threading.Lock()
         self._blocked: collections.deque[BlockedRequest] = collections.deque(maxlen=keep_blocked)
 
@@ -80,26 +80,19 @@ class GuardProxy:
             UsageError: the proxy is already running.
         """
         with self._lock:
-            if self._server is not None:
+            if self._serving is not None:
                 raise UsageError("the guard proxy is already running")
-            server = _ProxyServer((self._host, 0), _ProxyHandler, self)
-            self._server = server
-            self._thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="takedown-guard-proxy", daemon=True
+            self._serving = ServerThread(
+                _ProxyServer((self._host, 0), _ProxyHandler, self), name="takedown-guard-proxy", poll_interval=0.1
             )
-            self._thread.start()
         return self
 
     def stop(self) -> None:
         """Stop listening; tunnels still open end when either side closes. Safe to call twice."""
         with self._lock:
-            server, thread = self._server, self._thread
-            self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+            serving, self._serving = self._serving, None
+        if serving is not None:
+            serving.stop()
 
     @property
     def url(self) -> str:
@@ -108,10 +101,10 @@ class GuardProxy:
         Raises:
             UsageError: the proxy is not running.
         """
-        server = self._server
-        if server is None:
+        serving = self._serving
+        if serving is None:
             raise UsageError("the guard proxy is not running; call start()")
-        host, port = server.server_address[:2]
+        host, port = serving.server.server_address[:2]
         return f"http://{host!s}:{port}"
 
     @property
