@@ -221,6 +221,9 @@ class Page(BaseModel):
     title: str = ""
     language: str | None = None
     media: tuple[FetchedMedia, ...] = ()
+    skipped: tuple[str, ...] = Field(
+        default=(), description="media the adapter could not fetch, each 'URL: why' (an officer reviews the page)",
+    )
     contacts: tuple[ContactHint, ...] = ()
     fetched_at: AwareDatetime = Field(default_factory=utcnow)
 

@@ -302,6 +302,10 @@ class Workflow:
         decision, reasons = self.policy.decide(detections, case=case)
         if page.status >= 400:
             reasons = (f"the page answered HTTP {page.status}", *reasons)
+        if page.skipped:  # media that could not be had was not judged: an officer looks, it is never cleared
+            if decision is Decision.CLEAR:
+                decision, reasons = Decision.REVIEW, ()
+            reasons = (*reasons, *(f"media left out: {note}" for note in page.skipped))
         judged = finding.advance(
             FindingState.JUDGED, candidate=candidate, page=record, media=media, detections=detections,
             decision=decision, reasons=reasons,

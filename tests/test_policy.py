@@ -225,3 +225,18 @@ class TestHashBankDetectorContract(DetectorContract):
     def make_detector(self) -> HashBankDetector:
         bank = HashBank(name="hotline")
         return HashBankDetector(BankMatcher([(bank, [BankEntry.pdq("hotline", "ab" * 32, quality=90)])]))
+
+
+def test_media_the_site_could_not_serve_sends_the_page_to_review(tmp_path: Path) -> None:
+    url = "https://mock.example/post/2"
+    page = Page(url=url, final_url=url, status=200, title="sample post", text="sample",
+                skipped=("https://mock.example/v.mp4: media larger than 64 MiB",))
+    store = memory_store(tmp_path / "blobs")
+    case = sample_case()
+    store.put_case(case)
+    workflow = Workflow(store, sites=[MockSite({url: page})], detectors=[StaticDetector(DetectionLabel.NO_MATCH)])
+    asyncio.run(workflow.discover(case))
+    asyncio.run(workflow.judge(case))
+    [finding] = store.list_findings(case.id)
+    assert finding.decision is Decision.REVIEW, "what could not be judged is never cleared"
+    assert finding.reasons == ("media left out: https://mock.example/v.mp4: media larger than 64 MiB",)

@@ -85,7 +85,8 @@ def _run(site: HttpSite, work: Callable[[HttpSite], object]) -> object:
 
 def test_search_follows_pagination_and_deduplicates() -> None:
     pages = {
-        "/search": '<a class="result" href="/post/1">one</a><a href="/post/1">dup</a><a href="/about">x</a>'
+        "/search": '<a class="result" href="/post/1">one</a><a href="/post/1?utm_source=x">dup</a>'
+                   f'<a href="/about">x</a><a href="{PUBLIC}:99999/post/9">bad port</a>'
                    '<a rel="next" href="/search?q=k&page=2">next</a>',
         "/search2": '<a href="/post/2">two</a><a href="http://other.example/post/3">offsite</a>',
     }
@@ -111,19 +112,26 @@ def test_a_redirect_to_loopback_is_blocked() -> None:
         _run(_site(handler), lambda site: site.fetch(candidate))
 
 
-def test_oversized_media_and_broken_servers_are_site_errors() -> None:
+def test_oversized_media_is_left_out_and_broken_servers_are_site_errors() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/post/1":
-            return httpx.Response(200, html='<img src="/big.jpg">')
+            return httpx.Response(200, html='<img src="/big.jpg"><img src="/pixel.gif"><img src="/ok.png">')
         if request.url.path == "/big.jpg":
             return httpx.Response(200, content=b"x" * 5000, headers={"content-type": "image/jpeg"})
+        if request.url.path == "/pixel.gif":  # hotlink protection: a web page where an image should be
+            return httpx.Response(200, html="<p>no hotlinking</p>")
+        if request.url.path == "/ok.png":
+            return httpx.Response(200, content=b"png" * 10, headers={"content-type": "image/png"})
         if request.url.path == "/search":
             return httpx.Response(503)
         raise httpx.ConnectError("connection refused", request=request)
 
     candidate = Candidate(case_id="c", site="mock", url=f"{PUBLIC}/post/1")
-    with pytest.raises(SiteError, match="larger than 1000"):
-        _run(_site(handler, max_media_bytes=1000), lambda site: site.fetch(candidate))
+    page = _run(_site(handler, max_media_bytes=1000), lambda site: site.fetch(candidate))
+    assert [m.url for m in page.media] == [f"{PUBLIC}/ok.png"], "one hostile item never hides the rest"
+    assert len(page.skipped) == 2
+    assert page.skipped[0].startswith(f"{PUBLIC}/big.jpg:") and "1000" in page.skipped[0]
+    assert page.skipped[1].startswith(f"{PUBLIC}/pixel.gif:")
     with pytest.raises(SiteError, match="503"):
         _run(_site(handler), lambda site: anext(aiter(site.search(SearchQuery(case_id="c", text="k")))))
     gone = Candidate(case_id="c", site="mock", url=f"{PUBLIC}/elsewhere")

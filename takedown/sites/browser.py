@@ -328,9 +328,9 @@ class BrowserSite:
 
         Raises:
             FetchBlockedError: the guard refused the page.
-            SiteError: the page could not be rendered, the browser failed, or a media item could not be
-                downloaded (larger than ``max_media_bytes``, a timeout, an encrypted stream). Media the guard
-                refuses or that answers an HTTP error is left out.
+            SiteError: the page could not be rendered, or the browser failed. A media item that could not be
+                downloaded (larger than ``max_media_bytes``, a timeout, an encrypted stream, an HTTP error) is left
+                out and named in ``Page.skipped``; media the guard refuses is left out and listed in ``blocked``.
         """
         rendered = await asyncio.to_thread(
             self._with_driver, candidate.url, lambda driver, log: self._read(driver, log, candidate.url)
@@ -338,12 +338,13 @@ class BrowserSite:
         hints = [ContactHint(kind="email", value=e, source=rendered.final_url)
                  for e in extract(rendered.html, rendered.final_url).emails]
         media: list[FetchedMedia] = []
+        skipped: list[str] = []
         if rendered.status < 400:
-            media = await self._download_all(rendered)
+            media, skipped = await self._download_all(rendered)
         return Page(
             url=candidate.url, final_url=rendered.final_url, status=rendered.status, headers=rendered.headers,
             html=rendered.html, body=rendered.body, text=rendered.text, title=rendered.title,
-            language=rendered.language or self.config.language, media=tuple(media),
+            language=rendered.language or self.config.language, media=tuple(media), skipped=tuple(skipped),
             contacts=tuple(dict.fromkeys(hints)),
         )
 
@@ -610,11 +611,13 @@ class BrowserSite:
 
     # -- media (the event loop) -------------------------------------------------------------------------
 
-    async def _download_all(self, rendered: _Rendered) -> list[FetchedMedia]:
+    async def _download_all(self, rendered: _Rendered) -> tuple[list[FetchedMedia], list[str]]:
         results = await asyncio.gather(*(self._download(lead, rendered) for lead in rendered.leads))
-        return [item for item in results if item is not None]
+        media = [item for item in results if isinstance(item, FetchedMedia)]
+        return media, [item for item in results if isinstance(item, str)]
 
-    async def _download(self, lead: _Lead, rendered: _Rendered) -> FetchedMedia | None:
+    async def _download(self, lead: _Lead, rendered: _Rendered) -> FetchedMedia | str | None:
+        """The item, or why it was left out (a ``str`` for ``Page.skipped``); ``None`` for what was never media."""
         headers: dict[str, str] = {}
         if referrer := _referrer(rendered.final_url, lead.url):
             headers["Referer"] = referrer
@@ -625,8 +628,10 @@ class BrowserSite:
             result = await self.fetcher.get_media(lead.url, headers=headers)
         except FetchBlockedError:
             return None  # the browser was refused it too (behind the proxy); listed in self.blocked
+        except SiteError as exc:  # over its cap, a web page, an encrypted stream: that item, not the page
+            return f"{lead.url}: {exc}"
         if not result.ok:
-            return None
+            return f"{lead.url}: answered HTTP {result.status}"
         content_type = result.content_type or "application/octet-stream"
         kind = MediaKind.VIDEO if lead.hls else media_kind_of(lead.url.split("?", 1)[0], content_type) or lead.kind
         return FetchedMedia(url=lead.url, kind=kind, content_type=content_type, content=result.body)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import ClassVar
 from urllib.parse import quote_plus, urljoin, urlsplit
 
@@ -18,8 +18,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from takedown.detect.references import media_kind_of
-from takedown.errors import SiteError
-from takedown.models import Candidate, ContactHint, FetchedMedia, MediaKind, Page, SearchQuery
+from takedown.errors import SiteError, UsageError
+from takedown.models import Candidate, ContactHint, FetchedMedia, MediaKind, MediaRef, Page, SearchQuery
 from takedown.report.security_txt import parse_security_txt
 from takedown.settings import NetworkSettings
 from takedown.sites.extract import extract
@@ -40,6 +40,9 @@ class HttpSiteConfig(BaseModel):
     result_pattern: str = Field(default=r"/post/", description="a regex that result links' URLs match")
     max_pages: int = Field(default=10, ge=1, description="how many result pages to follow")
     contact_pages: int = Field(default=2, ge=0, description="contact pages to read for addresses, per site")
+    max_media: int = Field(default=50, ge=0, description="the most media items downloaded per page")
+    max_page_media_bytes: int = Field(default=256 * 1024 * 1024, gt=0,
+                                      description="media bytes downloaded per page, all items together")
     language: str | None = None
 
 
@@ -71,7 +74,7 @@ class HttpSite:
         self.guard = self.fetcher.guard
         self._owns_fetcher = fetcher is None
         self._contacts: dict[str, tuple[ContactHint, ...]] = {}
-        self._contact_locks: dict[str, asyncio.Lock] = {}
+        self._contact_locks: dict[tuple[int, str], asyncio.Lock] = {}
 
     @property
     def site(self) -> str:
@@ -111,7 +114,10 @@ class HttpSite:
                 raise SiteError(f"search answered HTTP {result.status}", plugin=self.name, url=url)
             content = extract(result.text, result.final_url)
             for link in content.links:
-                found = canonicalize(link.url)  # one page under two spellings (tracking tags, ports) is one candidate
+                try:
+                    found = canonicalize(link.url)  # one page under two spellings (tracking tags, ports): one candidate
+                except UsageError:  # a malformed link (a port out of range, a bad host) is no candidate
+                    continue
                 if urlsplit(found).netloc != host or not pattern.search(found) or found in seen:
                     continue
                 seen.add(found)
@@ -130,12 +136,14 @@ class HttpSite:
 
         A candidate whose URL is itself an image, video or HLS playlist is fetched as media: the page then holds
         that one item. An HTTP error status is returned in ``Page.status`` (a 404 or 410 is what a removed post
-        looks like); media that answers an error status is left out.
+        looks like). A media item that cannot be had (an error status, a blocked address, over its byte cap, a web
+        page where media was expected, beyond ``max_media`` or the page's byte budget) is left out and named in
+        ``Page.skipped``, so one hostile item never hides the rest of the page.
 
         Raises:
-            FetchBlockedError: the guard refused the page, a redirect or a media URL.
-            SiteError: a timeout or failed connection, a page or media item over its byte cap, a page whose
-                content type is not a page's (an image, ``application/octet-stream``), or media that is a web page.
+            FetchBlockedError: the guard refused the page or a redirect of it.
+            SiteError: a timeout or failed connection, a page over its byte cap, or a page whose content type is
+                not a page's (an image, ``application/octet-stream``).
         """
         if is_hls(candidate.url) or media_kind_of(urlsplit(candidate.url).path) is not None:
             return await self._fetch_media_page(candidate)
@@ -145,15 +153,36 @@ class HttpSite:
             return Page(url=candidate.url, final_url=final_url, status=result.status, headers=result.headers)
         html = result.text
         content = extract(html, final_url)
-        media = [await self._download(ref.url, ref.kind, referer=final_url) for ref in content.media]
+        media, skipped = await self._download_all(content.media, referer=final_url)
         hints = [ContactHint(kind="email", value=e, source=final_url) for e in content.emails]
         hints += await self._site_contacts(final_url, list(content.contact_pages))
         return Page(
             url=candidate.url, final_url=final_url, status=result.status, headers=result.headers,
             html=html, body=result.body, text=content.text, title=content.title,
             language=content.language or self.config.language,
-            media=tuple(m for m in media if m is not None), contacts=tuple(dict.fromkeys(hints)),
+            media=tuple(media), skipped=tuple(skipped), contacts=tuple(dict.fromkeys(hints)),
         )
+
+    async def _download_all(self, refs: Sequence[MediaRef], *, referer: str) -> tuple[list[FetchedMedia], list[str]]:
+        media: list[FetchedMedia] = []
+        skipped = [f"{ref.url}: more than {self.config.max_media} media items on the page"
+                   for ref in refs[self.config.max_media :]]
+        budget = self.config.max_page_media_bytes
+        for ref in refs[: self.config.max_media]:
+            if budget <= 0:
+                skipped.append(f"{ref.url}: the page's media budget ({self.config.max_page_media_bytes} B) is spent")
+                continue
+            try:
+                item = await self._download(ref.url, ref.kind, referer=referer)
+            except SiteError as exc:  # FetchBlockedError included: that item is refused, not the page
+                skipped.append(f"{ref.url}: {exc}")
+                continue
+            if item is None:
+                skipped.append(f"{ref.url}: answered an HTTP error")
+                continue
+            budget -= len(item.content)
+            media.append(item)
+        return media, skipped
 
     async def _fetch_media_page(self, candidate: Candidate) -> Page:
         result = await self.fetcher.get_media(candidate.url)
@@ -174,7 +203,9 @@ class HttpSite:
         parts = urlsplit(page_url)
         origin = f"{parts.scheme}://{parts.netloc}"
         # Posts fetched at once would each read the contact pages before the first read is cached: one reads.
-        async with self._contact_locks.setdefault(origin, asyncio.Lock()):
+        # One lock per event loop too: an asyncio lock cannot be shared by two loops (a reused adapter).
+        key = (id(asyncio.get_running_loop()), origin)
+        async with self._contact_locks.setdefault(key, asyncio.Lock()):
             if origin not in self._contacts:
                 self._contacts[origin] = await self._read_contacts(origin, contact_links)
         return list(self._contacts[origin])
