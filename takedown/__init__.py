@@ -72,6 +72,7 @@ from takedown.report import (
     approve_notice,
     reject_notice,
     send_notice,
+    submit_notice,
 )
 from takedown.settings import NetworkSettings, Settings, load_settings
 from takedown.sites import (
@@ -167,5 +168,6 @@ __all__ = [
     "reference_hashes",
     "reject_notice",
     "send_notice",
+    "submit_notice",
     "verify_chain",
 ]

@@ -398,21 +398,63 @@ def send(
     notice_ids: Annotated[list[str] | None, typer.Argument(help="notices to send (default: all approved)")] = None,
     transport: Annotated[str, typer.Option("--transport", help="smtp (settings [smtp]) or outbox")] = "smtp",
     outbox: Annotated[Path, typer.Option("--outbox", help="folder for --transport outbox")] = Path("outbox"),
+    sites: Annotated[
+        Path | None, typer.Option("--sites", help="folder of site TOML files; web-form notices go through their forms")
+    ] = None,
+    var: Annotated[
+        list[str] | None, typer.Option("--var", help="NAME=VALUE for {NAME} in the site files (repeatable)")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Send approved notices, each once. Unapproved notices are refused."""
-    from takedown.report.review import send_notice
+    """Send approved notices, each once: by email, or through the site's web form. Unapproved notices are refused.
 
+    A notice addressed to a web form is submitted by the adapter of the site file (in ``--sites``) whose
+    ``[report.form]`` it names; every such notice must have one before anything is sent.
+    """
+    import asyncio
+
+    from takedown.report.review import send_notice, submit_notice
+    from takedown.sites.base import submits_to
+    from takedown.sites.declarative import load_sites
+
+    variables = _variables(var)
     settings = _settings(config)
     chosen = _transport(transport, settings, outbox)
     try:
         with _store(settings) as store:
             ids = notice_ids or [n.id for n in store.list_notices(states=[NoticeState.APPROVED])]
-            for notice_id in ids:
-                delivery = send_notice(store, notice_id, transport=chosen, sender=settings.smtp.sender,
-                                       sender_name=settings.agency.name,
-                                       evidence_root=settings.storage.evidence_root)
-                console.print(f"Sent {notice_id} as {escape(delivery.message_id)} via {delivery.transport}")
+            # Web-form notices not yet sent, by id: each needs its site's adapter (one already sent returns its
+            # delivery without one).
+            notices = [store.get_notice(notice_id) for notice_id in ids]
+            to_forms = {n.id: n.recipient.address for n in notices
+                        if n.recipient.channel == "web_form" and store.get_delivery(n.id) is None}
+            adapters = []
+            if sites is not None and to_forms:
+                adapters = load_sites(sites, network=settings.network, variables=variables, evidence=settings.evidence)
+            forms = {url: adapter for url in set(to_forms.values()) for adapter in adapters if submits_to(adapter, url)}
+
+            async def send_all() -> None:
+                try:
+                    lacking = sorted(set(to_forms.values()) - set(forms))
+                    if lacking and sites is None:
+                        raise UsageError(f"notices to the web form(s) {', '.join(lacking)} are submitted by their "
+                                         "site's adapter: pass --sites with the folder of site files; nothing was sent")
+                    if lacking:
+                        raise UsageError(f"no site file in {sites} has the web form(s) {', '.join(lacking)}; "
+                                         "nothing was sent")
+                    for notice_id in ids:
+                        if notice_id in to_forms:
+                            delivery = await submit_notice(store, notice_id, site=forms[to_forms[notice_id]])
+                        else:
+                            delivery = send_notice(store, notice_id, transport=chosen, sender=settings.smtp.sender,
+                                                   sender_name=settings.agency.name,
+                                                   evidence_root=settings.storage.evidence_root)
+                        console.print(f"Sent {notice_id} as {escape(delivery.message_id)} via {delivery.transport}")
+                finally:
+                    for adapter in adapters:  # their connections belong to this event loop
+                        await adapter.aclose()
+
+            asyncio.run(send_all())
             if not ids:
                 console.print("No approved notices to send.")
     finally:

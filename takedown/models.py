@@ -11,12 +11,14 @@ A finding moves through ``FindingState`` one explicit step at a time (see ``FIND
 from __future__ import annotations
 
 import hashlib
+import secrets
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -39,6 +41,7 @@ __all__ = [
     "Finding",
     "FindingState",
     "FollowUp",
+    "FormSubmission",
     "HashValue",
     "ItemKind",
     "MatchedReference",
@@ -603,6 +606,40 @@ class Delivery(BaseModel):
     approved_at: AwareDatetime
     sent_at: AwareDatetime = Field(default_factory=utcnow)
     detail: str = ""
+
+
+class FormSubmission(BaseModel):
+    """What a site's web form was sent for a notice, and what the site answered: the record of a form "send".
+
+    A ``FormReporter`` (``takedown.sites.base``) returns one; ``delivery()`` is what the review step records.
+    """
+
+    model_config = _Frozen
+
+    notice_id: str
+    site: str
+    url: str = Field(description="where the form was submitted")
+    method: Literal["post", "get"]
+    fields: dict[str, str] = Field(description="the form fields exactly as submitted")
+    status: int
+    final_url: str
+    response_sha256: str = Field(description="SHA-256 of the site's answer (decoded, at most max_body_bytes)")
+    approved_by: str
+    approved_at: AwareDatetime
+    submitted_at: AwareDatetime = Field(default_factory=utcnow)
+    submission_id: str = Field(
+        default_factory=lambda: secrets.token_hex(6), description="random, unique per submission"
+    )
+
+    def delivery(self) -> Delivery:
+        """The ``Delivery`` to record for this submission (transport ``web_form``; a Message-ID-shaped id)."""
+        host = urlsplit(self.url).hostname or "web-form.invalid"
+        return Delivery(
+            notice_id=self.notice_id, transport="web_form",
+            message_id=f"<{self.notice_id}.form.{self.submission_id}@{host}>",
+            approved_by=self.approved_by, approved_at=self.approved_at, sent_at=self.submitted_at,
+            detail=f"{self.method.upper()} {self.url} answered HTTP {self.status}",
+        )
 
 
 class FollowUp(BaseModel):

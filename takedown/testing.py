@@ -7,6 +7,8 @@ Fakes (used by takedown's own tests too):
 - ``RecordingWriter``: writes a small text report and remembers what it was asked.
 - ``StaticTemplate``: renders fixed ``str.format`` strings.
 - ``CapturingTransport``: keeps sent messages in a list; can be told to fail.
+- ``CapturingFormReporter``: a site's web form that keeps what it is sent; can be told to fail or to leave a
+  submission unconfirmed.
 - ``ScriptedJudgeBackend``: an LLM-judge backend that answers scripted replies (from ``takedown.detect.judge``).
 - ``memory_store()``: a real SQLite case store in memory, blobs in a temporary folder.
 
@@ -37,8 +39,10 @@ from takedown.detect.base import Detector
 from takedown.detect.judge import ScriptedJudgeBackend
 from takedown.errors import (
     DeliveryError,
+    DeliveryStateUnknownError,
     DetectionError,
     InvalidTransitionError,
+    NotApprovedError,
     NotFoundError,
     ReportError,
     SiteError,
@@ -59,6 +63,7 @@ from takedown.models import (
     Finding,
     FindingState,
     FollowUp,
+    FormSubmission,
     ItemKind,
     Media,
     MediaKind,
@@ -74,16 +79,18 @@ from takedown.models import (
 from takedown.report.base import NoticeContext, NoticeTemplate, RenderedNotice, Transport
 from takedown.report.jurisdictions import get_jurisdiction
 from takedown.settings import AgencySettings
-from takedown.sites.base import SiteAdapter
+from takedown.sites.base import FormReporter, SiteAdapter, submits_to
 from takedown.store.base import CaseStore
 from takedown.store.blobs import atomic_write
 from takedown.store.sqlite import SQLiteCaseStore
 
 __all__ = [
+    "CapturingFormReporter",
     "CapturingTransport",
     "CaseStoreContract",
     "DetectorContract",
     "EvidenceWriterContract",
+    "FormReporterContract",
     "MockSite",
     "NoticeTemplateContract",
     "RecordingWriter",
@@ -309,6 +316,57 @@ class CapturingTransport:
         self.closed = True
 
 
+class CapturingFormReporter:
+    """A site's web form for tests (a ``FormReporter``): keeps each notice it files in ``submissions``.
+
+    Like a real form it refuses a notice that is not approved (``NotApprovedError``) or is addressed to another
+    form (``UsageError``). The first ``fail_times`` submissions then raise ``DeliveryError`` and file nothing; the
+    next ``unknown_times`` are filed (kept in ``submissions``) and raise ``DeliveryStateUnknownError``, as a site
+    that takes the report and then answers a server error.
+    """
+
+    name: ClassVar[str] = "capture_form"
+
+    def __init__(self, form_url: str = "https://mock.example/report", *, site: str = "mock.example",
+                 fail_times: int = 0, unknown_times: int = 0) -> None:
+        self._form_url = form_url
+        self._site = site
+        self.fail_times = fail_times
+        self.unknown_times = unknown_times
+        self.submissions: list[FormSubmission] = []
+
+    @property
+    def site(self) -> str:
+        """The site label given at construction."""
+        return self._site
+
+    @property
+    def form_url(self) -> str:
+        """The form's URL given at construction."""
+        return self._form_url
+
+    async def report_form(self, notice: Notice) -> FormSubmission:
+        """File the notice (its subject, body and URLs as fields), unless told to fail."""
+        if notice.state is not NoticeState.APPROVED or not notice.approved_by or notice.approved_at is None:
+            raise NotApprovedError(f"notice {notice.id} is {notice.state.value}", plugin=self.name)
+        if notice.recipient.channel != "web_form" or not submits_to(self, notice.recipient.address):
+            raise UsageError(f"notice {notice.id} is not addressed to {self.form_url}")
+        if self.fail_times > 0:
+            self.fail_times -= 1
+            raise DeliveryError("told to fail", plugin=self.name, url=self.form_url)
+        fields = {"subject": notice.subject, "body": notice.body_text, "urls": notice.legal.get("urls", "")}
+        submission = FormSubmission(
+            notice_id=notice.id, site=self.site, url=self.form_url, method="post", fields=fields, status=200,
+            final_url=self.form_url, response_sha256=hashlib.sha256(b"received").hexdigest(),
+            approved_by=notice.approved_by, approved_at=notice.approved_at,
+        )
+        self.submissions.append(submission)
+        if self.unknown_times > 0:
+            self.unknown_times -= 1
+            raise DeliveryStateUnknownError("told to leave it unconfirmed", plugin=self.name, url=self.form_url)
+        return submission
+
+
 def memory_store(blob_dir: Path | None = None) -> SQLiteCaseStore:
     """A real SQLite case store held in memory, with blobs in ``blob_dir``.
 
@@ -447,6 +505,90 @@ class SiteAdapterContract:
             except SiteError:
                 return
             assert page.status >= 400, "an unreachable page is a SiteError or an HTTP error status"
+
+        self._scenario(steps)
+
+
+class FormReporterContract:
+    """What every ``FormReporter`` must do. Implement ``make_reporter`` (and ``received`` if you can observe it).
+
+    Each test makes a new reporter and calls ``close_reporter`` on it in the same event loop afterwards.
+    """
+
+    def make_reporter(self) -> FormReporter:
+        """The reporter under test, pointed at a form that accepts ``make_notice``'s values."""
+        raise NotImplementedError("implement make_reporter() in your subclass")
+
+    async def close_reporter(self, reporter: FormReporter) -> None:
+        """Release what the reporter holds (a site adapter's ``aclose``); nothing by default."""
+
+    def received(self) -> int | None:
+        """How many requests the form has received so far, or ``None`` if the test cannot observe it."""
+        return None
+
+    def make_notice(self, form_url: str, *, approved: bool = True) -> Notice:
+        """A notice addressed to ``form_url``, approved by "Officer Kim" unless ``approved`` is false."""
+        notice = Notice(
+            case_id="case-contract", finding_id="fnd-contract", jurisdiction="KR", locale="en",
+            recipient=Recipient(address=form_url, channel="web_form"), subject="Removal request",
+            body_text="Please remove the post at the URL.",
+            legal={"urls": "https://mock.example/post/1", "contact_email": "takedown@agency.example"},
+        )
+        if approved:
+            notice = notice.advance(NoticeState.APPROVED, by="Officer Kim", approved_by="Officer Kim",
+                                    approved_at=utcnow())
+        return notice
+
+    def _scenario(self, steps: Callable[[FormReporter], Awaitable[None]]) -> None:
+        async def run() -> None:
+            reporter = self.make_reporter()
+            try:
+                await steps(reporter)
+            finally:
+                await self.close_reporter(reporter)
+
+        asyncio.run(run())
+
+    def test_satisfies_protocol(self) -> None:
+        async def steps(reporter: FormReporter) -> None:
+            assert isinstance(reporter, FormReporter)
+            assert reporter.form_url and submits_to(reporter, reporter.form_url)
+
+        self._scenario(steps)
+
+    def test_an_approved_notice_is_submitted_once(self) -> None:
+        async def steps(reporter: FormReporter) -> None:
+            assert reporter.form_url
+            notice = self.make_notice(reporter.form_url)
+            before = self.received()
+            submission = await reporter.report_form(notice)
+            assert isinstance(submission, FormSubmission)
+            assert (submission.notice_id, submission.approved_by) == (notice.id, "Officer Kim")
+            assert submits_to(reporter, submission.url)
+            assert submission.delivery().notice_id == notice.id
+            after = self.received()
+            if before is not None and after is not None:
+                assert after == before + 1, "one notice, one request"
+
+        self._scenario(steps)
+
+    def test_an_unapproved_or_misaddressed_notice_is_refused(self) -> None:
+        async def steps(reporter: FormReporter) -> None:
+            assert reporter.form_url
+            before = self.received()
+            try:
+                await reporter.report_form(self.make_notice(reporter.form_url, approved=False))
+            except NotApprovedError:
+                pass
+            else:
+                raise AssertionError("a notice without an approval must raise NotApprovedError")
+            try:
+                await reporter.report_form(self.make_notice("https://elsewhere.invalid/report"))
+            except UsageError:
+                pass
+            else:
+                raise AssertionError("a notice addressed to another form must raise UsageError")
+            assert self.received() == before, "nothing was submitted"
 
         self._scenario(steps)
 

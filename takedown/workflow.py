@@ -50,7 +50,7 @@ from takedown.report.language import notice_locales
 from takedown.report.rdap import RdapClient
 from takedown.report.recipients import recipients_for, resolve_recipients
 from takedown.settings import Settings
-from takedown.sites.base import SiteAdapter
+from takedown.sites.base import FormReporter, SiteAdapter, submits_to
 from takedown.store.base import CaseStore
 
 __all__ = ["STAGES", "ProgressEvent", "Workflow", "WorkflowResult"]
@@ -112,6 +112,8 @@ class Workflow:
             and the log says no time stamp was taken.
         rdap: when given, recipients are resolved in full (site operator, host and registrar abuse contacts over
             RDAP) and notices go to the first email recipient; without it, to the contacts the site declares.
+            A finding whose site adapter files requests through the site's web form (a ``FormReporter``) also
+            gets one notice addressed to that form.
         evidence_for: the decisions that get an evidence bundle and drafts (default: match only).
         concurrency: how many pages are fetched at once.
         cpu_workers: threads for hashing and detection.
@@ -428,8 +430,27 @@ class Workflow:
             finding, rdap=self.rdap, on_error=lambda exc: self._fail(f"recipients for {finding.id}", exc)
         )
 
+    def _form_recipient(self, finding: Finding, recipients: Sequence[Recipient]) -> Recipient | None:
+        """The web form the finding's site adapter submits to, if it is a ``FormReporter`` with a form.
+
+        The recipient found among the page's contacts is kept (its ``source`` says where); else one is made from
+        the adapter's form URL.
+        """
+        site = self.sites.get(finding.candidate.site)
+        if not isinstance(site, FormReporter) or not site.form_url:
+            return None
+        for recipient in recipients:
+            if recipient.channel == "web_form" and submits_to(site, recipient.address):
+                return recipient
+        return Recipient(address=site.form_url, channel="web_form", source=f"web form of site {site.site}")
+
     async def draft(self, case: Case) -> None:
-        """Draft notices for each evidenced finding, in every locale; they wait for an officer's approval."""
+        """Draft notices for each evidenced finding; they wait for an officer's approval.
+
+        The first email recipient gets a notice in every locale; when the finding's site adapter can file
+        requests through the site's web form, the form gets one notice besides, in the first locale only (each
+        submission files a separate request, so one is enough).
+        """
         pending = self.store.list_findings(case.id, states=[FindingState.EVIDENCED])
         supported = frozenset(locale for template in self.templates for locale in template.locales)
         done = 0
@@ -437,16 +458,27 @@ class Workflow:
         for finding in pending:
             try:
                 bundle = self.store.get_bundle(finding.bundle_id)
-                recipients = [r for r in await self._recipients(finding) if r.channel == "email"]
-                if not recipients:
-                    raise ReportError(f"no email recipient for {finding.candidate.url}")
-                locales = self.locales or notice_locales(
-                    recipient_country=recipients[0].country,
-                    site_language=finding.page.language if finding.page else finding.candidate.language,
-                    agency_language=self.settings.agency.language, bilingual=self.bilingual, supported=supported,
-                )
-                notices = draft_notices(finding, case=case, agency=self.settings.agency, templates=self.templates,
-                                        locales=locales, bundle=bundle, recipient=recipients[0])
+                found = await self._recipients(finding)
+                emails = [r for r in found if r.channel == "email"]
+                form = self._form_recipient(finding, found)
+                if not emails and form is None:
+                    raise ReportError(f"no email recipient or web form for {finding.candidate.url}")
+                site_language = finding.page.language if finding.page else finding.candidate.language
+                # (recipient, bilingual): the email recipient in every locale, the form in one.
+                targets = [(emails[0], self.bilingual)] if emails else []
+                if form is not None:
+                    targets.append((form, False))
+                notices = []
+                for recipient, bilingual in targets:
+                    locales = self.locales or notice_locales(
+                        recipient_country=recipient.country, site_language=site_language,
+                        agency_language=self.settings.agency.language, bilingual=bilingual, supported=supported,
+                    )
+                    if recipient is form:
+                        locales = locales[:1]
+                    notices += draft_notices(finding, case=case, agency=self.settings.agency,
+                                             templates=self.templates, locales=locales, bundle=bundle,
+                                             recipient=recipient)
             except ReportError as exc:
                 self._fail(f"draft for {finding.id}", exc)
                 continue

@@ -50,7 +50,8 @@ def test_demo_runs_end_to_end_and_resumes_without_duplicates(tmp_path: Path) -> 
     assert all(r[0].startswith("the post names the victim's handle: keyword") for r in reviews.values())
     assert summary["matches"] == summary["bundles"] == len(expected)
     posts = [truth.post(p) for p in expected]
-    assert summary["notices"] == sum(1 if p.language == "en" else 2 for p in posts), "local language + English"
+    emails = sum(1 if p.language == "en" else 2 for p in posts)  # the local language + English, to abuse@
+    assert summary["notices"] == emails + len(posts), "and one request through the site's report form per match"
     assert summary["locales"] == sorted({"en", "ko", "zh-Hans", "ja", "ru", "vi", "es"})
     assert "Drafts wait for an officer" in first.stdout
     bundles = sorted((out / "evidence" / "case-demo").iterdir())
@@ -107,12 +108,12 @@ def test_an_officer_reviews_approves_and_sends_from_the_command_line(tmp_path: P
     from takedown.demo.run import run_demo
 
     out = tmp_path / "demo"
-    run_demo(out, full_evidence=False)
+    result = run_demo(out, full_evidence=False)
     env = {"TAKEDOWN_STORAGE__DATA_DIR": str(out), "COLUMNS": "200"}
     listed = runner.invoke(app, ["review"], env=env)
     assert listed.exit_code == 0, listed.output
     ids = re.findall(r"ntc-[0-9a-f]{16}", listed.output)
-    assert len(ids) == 14
+    assert len(ids) == result.notices == 22, "8 matches: 14 emails (local language + English) and 8 web forms"
     shown = runner.invoke(app, ["review", ids[0]], env=env)
     assert shown.exit_code == 0 and "legal.urls" in shown.output and "/post/" in shown.output
     refused = _takedown("send", ids[0], "--transport", "outbox", "--outbox", str(tmp_path / "outbox"), cwd=tmp_path,

@@ -12,7 +12,14 @@ from takedown.report.message import build_message
 from takedown.report.plain import PlainTextTemplate
 from takedown.report.rdap import RdapClient, registered_domain
 from takedown.report.recipients import escalation_order, recipients_for, resolve_recipients
-from takedown.report.review import approve_notice, confirm_sent, edit_notice, reject_notice, send_notice
+from takedown.report.review import (
+    approve_notice,
+    confirm_sent,
+    edit_notice,
+    reject_notice,
+    send_notice,
+    submit_notice,
+)
 from takedown.report.security_txt import SecurityTxt, parse_security_txt
 from takedown.report.transports import OutboxTransport
 
@@ -44,4 +51,5 @@ __all__ = [
     "reject_notice",
     "resolve_recipients",
     "send_notice",
+    "submit_notice",
 ]

@@ -5,6 +5,10 @@ A sent notice's finding is re-checked once its jurisdiction's deadline has passe
 drafted that refers to the earlier messages (In-Reply-To / References), to the same recipient until it has had
 ``attempts_per_recipient`` notices, then to the next recipient in escalation order (site operator → host →
 registrar). Reminders are drafts like any other notice: an officer approves them before anything is sent.
+
+A reminder to a web form is a web-form notice again: it is submitted through the site's form
+(``review.submit_notice``), never emailed. Escalation moves on to a web form only when one of the ``forms``
+given to ``follow_up`` can submit to it; other forms found on the pages are passed over.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from takedown.report.draft import draft_notices
 from takedown.report.jurisdictions import get_jurisdiction
 from takedown.report.recipients import recipients_for
 from takedown.settings import AgencySettings, NetworkSettings
+from takedown.sites.base import FormReporter, submits_to
 from takedown.sites.http import HttpSite, HttpSiteConfig
 from takedown.store.base import CaseStore
 
@@ -120,15 +125,21 @@ def _thread(store: CaseStore, finding_id: str) -> list[tuple[Notice, datetime, s
     return sorted(sent, key=lambda item: item[1])
 
 
-def _next_recipient(finding: Finding, thread: Sequence[tuple[Notice, datetime, str]], attempts: int) -> Recipient:
+def _next_recipient(
+    finding: Finding, thread: Sequence[tuple[Notice, datetime, str]], attempts: int, forms: Sequence[FormReporter]
+) -> Recipient:
     last = thread[-1][0].recipient
     to_last = sum(1 for n, _, _ in thread if n.recipient.address == last.address)
     if to_last < attempts:
         return last
     used = {n.recipient.address for n, _, _ in thread}
     for candidate in recipients_for(finding):
-        if candidate.address not in used:
-            return candidate
+        if candidate.address in used:
+            continue
+        # A web form takes a request only through an adapter that can submit to it.
+        if candidate.channel == "web_form" and not any(submits_to(form, candidate.address) for form in forms):
+            continue
+        return candidate
     return last  # nobody left to escalate to: keep reminding the last recipient
 
 
@@ -142,6 +153,7 @@ async def follow_up(
     config: FollowUpConfig | None = None,
     now: datetime | None = None,
     actor: str = "takedown",
+    forms: Sequence[FormReporter] = (),
 ) -> FollowUpReport:
     """Re-check every sent finding that is due, record the outcome, and draft reminders where content is still up.
 
@@ -149,6 +161,8 @@ async def follow_up(
         fetch: fetches a candidate's page with its media (``http_fetcher`` or a site adapter's ``fetch``).
         templates: render the reminders (the first that renders a locale wins).
         now: the time to judge deadlines against (default: now).
+        forms: site adapters that submit to web forms (``FormReporter``); escalation moves on to a web form only
+            if one of them submits to it. Reminders to a form already written to are drafted without them.
     """
     config = config or FollowUpConfig()
     now = now or utcnow()
@@ -183,7 +197,7 @@ async def follow_up(
             report["removed"].append(finding.id)
             continue
         report["still_up"].append(finding.id)
-        recipient = _next_recipient(finding, thread, config.attempts_per_recipient)
+        recipient = _next_recipient(finding, thread, config.attempts_per_recipient, forms)
         attempt = 1 + sum(1 for n, _, _ in thread if n.recipient.address == recipient.address)
         message_ids = tuple(mid for _, _, mid in thread)
         case = store.get_case(finding.case_id)

@@ -110,8 +110,9 @@ def recipients_for(finding: Finding) -> list[Recipient]:
     the ``Contact`` addresses of its ``security.txt`` (in the file's order; an expired file is ignored when the
     hint holds the whole file). When none is found, ``abuse@<registered domain>`` is guessed. Web forms follow
     (``form`` hints, and ``https:`` contacts of ``security.txt``), as recipients with ``channel="web_form"``
-    whose ``address`` is the form's URL; they come after every email recipient because notices are drafted
-    and sent as email. Invalid addresses are dropped; repeats (case-insensitive) keep their best rank.
+    whose ``address`` is the form's URL; they come after every email recipient, since a form can only be used
+    through a site adapter that submits to it (the workflow drafts for a form only then). Invalid addresses are
+    dropped; repeats (case-insensitive) keep their best rank.
 
     Returns:
         Recipients of kind ``site_operator``; empty only when there is no valid address, form or guess.

@@ -1,15 +1,19 @@
 """Review and sending: an officer approves or rejects a draft; only an approved notice is ever sent, and once.
 
-Sending records its intent (the Message-ID) before handing the message to the transport. If the process dies
-between the hand-over and the record of the delivery, the next attempt finds the intent and refuses to send
-again: an officer checks the transport (the SMTP log or the outbox) and records the outcome with
-``confirm_sent``. A duplicate email to a site operator is worse than a late one.
+A notice goes out one of two ways, by its recipient's ``channel``: ``send_notice`` emails it through a
+``Transport``; ``submit_notice`` files it through the site's web form with the site's adapter (a
+``FormReporter``). Both record their intent (the Message-ID, or the form submission's id) before anything
+leaves. If the process dies between the hand-over and the record of the delivery, or the far side's answer
+leaves it unclear, the next attempt finds the intent and refuses to send again: an officer checks (the SMTP log,
+the outbox, the site) and records the outcome with ``confirm_sent``. A duplicate request to a site operator is
+worse than a late one.
 """
 
 from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from takedown.errors import (
     DeliveryError,
@@ -28,9 +32,10 @@ from takedown.report.message import (
     check_address,
     outgoing_message,
 )
+from takedown.sites.base import FormReporter, submits_to
 from takedown.store.base import CaseStore
 
-__all__ = ["approve_notice", "confirm_sent", "edit_notice", "reject_notice", "send_notice"]
+__all__ = ["approve_notice", "confirm_sent", "edit_notice", "reject_notice", "send_notice", "submit_notice"]
 
 
 def approve_notice(store: CaseStore, notice_id: str, *, by: str, note: str = "") -> Notice:
@@ -115,6 +120,24 @@ def _intent_key(notice_id: str) -> str:
     return f"sending:{notice_id}"
 
 
+def _approved(store: CaseStore, notice_id: str) -> Notice:
+    """The notice, if it is approved by a named officer; else ``NotApprovedError``."""
+    notice = store.get_notice(notice_id)
+    if notice.state is not NoticeState.APPROVED or not notice.approved_by or notice.approved_at is None:
+        raise NotApprovedError(f"notice {notice_id} is {notice.state.value}; only an approved notice is sent")
+    return notice
+
+
+def _refuse_if_in_flight(store: CaseStore, notice_id: str) -> None:
+    intent = store.get_checkpoint(_intent_key(notice_id))
+    if intent:
+        raise DeliveryError(
+            f"notice {notice_id} may already have been sent as {intent} (the process stopped, or the recipient's "
+            "answer left it unclear, before it was recorded); check the transport or the site, then record the "
+            "outcome with confirm_sent"
+        )
+
+
 def send_notice(
     store: CaseStore,
     notice_id: str,
@@ -132,24 +155,18 @@ def send_notice(
 
     Raises:
         NotApprovedError: the notice has no recorded human approval.
-        DeliveryError: the transport failed (nothing is recorded as sent), or an earlier attempt may have
-            sent it and was never confirmed (see ``confirm_sent``).
+        DeliveryError: the notice goes to a web form (``submit_notice`` sends those), the transport failed
+            (nothing is recorded as sent), or an earlier attempt may have sent it and was never confirmed (see
+            ``confirm_sent``).
     """
     existing = store.get_delivery(notice_id)
     if existing is not None:
         return existing
-    notice = store.get_notice(notice_id)
-    if notice.state is not NoticeState.APPROVED or not notice.approved_by or notice.approved_at is None:
-        raise NotApprovedError(f"notice {notice_id} is {notice.state.value}; only an approved notice is sent")
+    notice = _approved(store, notice_id)
     if notice.recipient.channel != "email":
         raise DeliveryError(f"notice {notice_id} goes to a web form ({notice.recipient.address}), not by email; "
-                            "submit it through the site adapter's report form")
-    intent = store.get_checkpoint(_intent_key(notice_id))
-    if intent:
-        raise DeliveryError(
-            f"notice {notice_id} may already have been sent as {intent} (the process stopped before recording "
-            "it); check the transport, then record the outcome with confirm_sent"
-        )
+                            "submit it with submit_notice through the site's adapter")
+    _refuse_if_in_flight(store, notice_id)
     # Everything that can refuse (a bad address, altered evidence) runs before the intent is recorded.
     domain = check_address(sender, what="sender").rpartition("@")[2]  # punycode: the Message-ID stays ASCII
     message_id = f"<{notice_id}.{secrets.token_hex(6)}@{domain}>"  # short enough never to be folded
@@ -171,13 +188,77 @@ def send_notice(
     return delivery
 
 
+async def submit_notice(store: CaseStore, notice_id: str, *, site: FormReporter) -> Delivery:
+    """Submit an approved web-form notice through its site's form once; submitting again returns the delivery.
+
+    The same protocol as ``send_notice``: the intent is recorded before the form is submitted and the delivery
+    after, in the same store records, so ``confirm_sent`` settles either kind. When the site's answer leaves it
+    unclear whether the request was filed (``DeliveryStateUnknownError``: a server error, no success text, a
+    connection lost after the request went out), or the process stops in between, the intent stays: nothing is
+    submitted again until an officer checks the site and records the outcome with ``confirm_sent``.
+
+    Args:
+        store: the case store holding the notice.
+        notice_id: an approved notice whose recipient is a web form (``recipient.channel == "web_form"``).
+        site: the adapter of the site that owns that form (its ``form_url`` is the notice's recipient address),
+            e.g. the ``ConfiguredSite`` the finding was discovered with.
+
+    Returns:
+        The recorded delivery (transport ``web_form``, or ``confirmed`` if an officer confirmed an earlier attempt).
+
+    Raises:
+        NotApprovedError: the notice has no recorded human approval; nothing was submitted.
+        UsageError: ``site`` does not submit to the notice's form; nothing was submitted.
+        DeliveryError: the notice goes by email (``send_notice`` sends those), the site refused the request or
+            it never left (nothing is recorded as sent; a retry is allowed), or an earlier attempt may have
+            submitted it and was never confirmed.
+        DeliveryStateUnknownError: the site may have the request; see ``confirm_sent``.
+    """
+    existing = store.get_delivery(notice_id)
+    if existing is not None:
+        return existing
+    notice = _approved(store, notice_id)
+    if notice.recipient.channel != "web_form":
+        raise DeliveryError(f"notice {notice_id} goes by {notice.recipient.channel} to {notice.recipient.address}, "
+                            "not to a web form; send it with send_notice")
+    if not submits_to(site, notice.recipient.address):
+        raise UsageError(f"notice {notice_id} is addressed to the form {notice.recipient.address}; this site adapter "
+                         f"submits to {site.form_url or 'no form'}")
+    _refuse_if_in_flight(store, notice_id)
+    host = urlsplit(notice.recipient.address).hostname or "web-form.invalid"
+    token = secrets.token_hex(6)
+    intent = f"<{notice_id}.form.{token}@{host}>"  # the shape FormSubmission.delivery() gives its message_id
+    store.set_checkpoint(_intent_key(notice_id), intent)
+    try:
+        submission = await site.report_form(notice)
+    except DeliveryStateUnknownError:
+        raise  # the site may have it: the intent stays, and an officer settles it with confirm_sent
+    except (DeliveryError, UsageError):
+        # The adapter says nothing was filed. Anything else (a crash, a cancellation) leaves the intent in place.
+        _clear_intent(store, notice_id)
+        raise
+    # The record carries the intent's id and the store's approval, whatever the adapter filled in.
+    recorded = submission.model_copy(update={"notice_id": notice_id, "submission_id": token,
+                                             "approved_by": notice.approved_by, "approved_at": notice.approved_at})
+    _record(store, notice, recorded.delivery(), details={
+        "form_url": recorded.url, "status": str(recorded.status), "response_sha256": recorded.response_sha256,
+    })
+    return store.get_delivery(notice_id) or recorded.delivery()
+
+
 def _clear_intent(store: CaseStore, notice_id: str) -> None:
     # Checkpoints have no delete verb; an empty value means "no send in flight".
     store.set_checkpoint(_intent_key(notice_id), "")
 
 
 def confirm_sent(store: CaseStore, notice_id: str, *, by: str, sent: bool, detail: str = "") -> Delivery | None:
-    """Record what an officer found after an unconfirmed send: sent (record the delivery) or not (allow a retry)."""
+    """Record what an officer found after an unconfirmed send or form submission: it went out (record the
+    delivery, under the intent's id) or it did not (allow a retry).
+
+    Raises:
+        UsageError: the notice has no unconfirmed send.
+        NotApprovedError: the notice has no recorded approval.
+    """
     intent = store.get_checkpoint(_intent_key(notice_id))
     if not intent:
         raise UsageError(f"notice {notice_id} has no unconfirmed send")
@@ -194,7 +275,7 @@ def confirm_sent(store: CaseStore, notice_id: str, *, by: str, sent: bool, detai
     return delivery
 
 
-def _record(store: CaseStore, notice: Notice, delivery: Delivery) -> None:
+def _record(store: CaseStore, notice: Notice, delivery: Delivery, *, details: dict[str, str] | None = None) -> None:
     with store.transaction():
         if store.add_delivery(delivery):
             store.update_notice(notice.advance(NoticeState.SENT, by=delivery.transport), expected=NoticeState.APPROVED)
@@ -203,5 +284,6 @@ def _record(store: CaseStore, notice: Notice, delivery: Delivery) -> None:
                 store.update_finding(finding.advance(FindingState.SENT, note=f"notice {notice.id}"),
                                      expected=FindingState.APPROVED)
             store.append_custody(notice.id, "sent", actor=delivery.transport,
-                                 details={"message_id": delivery.message_id, "approved_by": delivery.approved_by})
+                                 details={"message_id": delivery.message_id, "approved_by": delivery.approved_by,
+                                          **(details or {})})
         _clear_intent(store, notice.id)

@@ -6,7 +6,7 @@ rate-limited, retrying, size-capped). Extraction, feeds, sitemaps, streaming man
 plain functions here; ``Monitor`` watches a case's sites on a schedule.
 """
 
-from takedown.sites.base import SiteAdapter
+from takedown.sites.base import FormReporter, SiteAdapter, submits_to
 from takedown.sites.browser import BrowserCookie, BrowserLogin, BrowserSite, BrowserSiteConfig
 from takedown.sites.declarative import ConfiguredSite, FormSubmission, SiteSpec, load_site, load_sites, read_spec
 from takedown.sites.extract import HtmlDocument, PageContent, extract, select_values
@@ -35,6 +35,7 @@ __all__ = [
     "FetchGuard",
     "FetchKind",
     "FetchResult",
+    "FormReporter",
     "FormSubmission",
     "GuardConfig",
     "GuardProxy",
@@ -64,4 +65,5 @@ __all__ = [
     "parse_sitemap",
     "read_spec",
     "select_values",
+    "submits_to",
 ]

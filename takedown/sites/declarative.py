@@ -23,13 +23,11 @@ import asyncio
 import hashlib
 import importlib.util
 import re
-import secrets
 import time
 import tomllib
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 from urllib.parse import quote_plus, urljoin, urlsplit
@@ -51,13 +49,12 @@ from takedown.errors import (
 from takedown.models import (
     Candidate,
     ContactHint,
-    Delivery,
     FetchedMedia,
+    FormSubmission,
     Notice,
     NoticeState,
     Page,
     SearchQuery,
-    utcnow,
 )
 from takedown.report.jurisdictions import FIELD_KEYS, JurisdictionCode
 from takedown.settings import EvidenceSettings, NetworkSettings
@@ -597,37 +594,6 @@ def load_sites(
 # -- web forms ------------------------------------------------------------------------------------------------
 
 
-class FormSubmission(BaseModel):
-    """What ``ConfiguredSite.report_form`` submitted, and what the site answered: the record of a form "send"."""
-
-    model_config = _Frozen
-
-    notice_id: str
-    site: str
-    url: str = Field(description="where the form was submitted")
-    method: Literal["post", "get"]
-    fields: dict[str, str] = Field(description="the form fields exactly as submitted")
-    status: int
-    final_url: str
-    response_sha256: str = Field(description="SHA-256 of the site's answer (decoded, at most max_body_bytes)")
-    approved_by: str
-    approved_at: datetime
-    submitted_at: datetime = Field(default_factory=utcnow)
-    submission_id: str = Field(
-        default_factory=lambda: secrets.token_hex(6), description="random, unique per submission"
-    )
-
-    def delivery(self) -> Delivery:
-        """The ``Delivery`` to record for this submission (transport ``web_form``; a Message-ID-shaped id)."""
-        host = urlsplit(self.url).hostname or "web-form.invalid"
-        return Delivery(
-            notice_id=self.notice_id, transport="web_form",
-            message_id=f"<{self.notice_id}.form.{self.submission_id}@{host}>",
-            approved_by=self.approved_by, approved_at=self.approved_at, sent_at=self.submitted_at,
-            detail=f"{self.method.upper()} {self.url} answered HTTP {self.status}",
-        )
-
-
 def _notice_values(notice: Notice) -> dict[str, str]:
     urls = notice.legal.get("urls", "").split()
     return {
@@ -971,6 +937,12 @@ class ConfiguredSite:
                             content=result.body)
 
     # -- reports by web form ----------------------------------------------------------------------------------
+
+    @property
+    def form_url(self) -> str | None:
+        """The URL of the site's removal-request form (``[report.form] url``), or ``None`` if it has none."""
+        form = self.spec.report.form
+        return form.url if form is not None else None
 
     async def report_form(self, notice: Notice) -> FormSubmission:
         """Submit an approved notice through the site's web form (``[report.form]``), once.
