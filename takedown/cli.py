@@ -788,10 +788,7 @@ def monitor(
     """
     import asyncio
 
-    from takedown.detect.dhash import DHashDetector
-    from takedown.detect.exact import ExactHashDetector
-    from takedown.detect.pdq import PdqDetector
-    from takedown.detect.video import VideoPdqDetector
+    from takedown.detect.defaults import default_detectors
     from takedown.evidence.json_writer import JsonWriter
     from takedown.evidence.tsa import TsaClient
     from takedown.sites.declarative import load_sites
@@ -816,7 +813,7 @@ def monitor(
         adapters = load_sites(sites, network=settings.network, variables=variables, evidence=settings.evidence)
         workflow = Workflow(
             store, settings=settings, sites=adapters,
-            detectors=[ExactHashDetector(), PdqDetector(), VideoPdqDetector(), DHashDetector()],
+            detectors=default_detectors(),
             writers=[JsonWriter()], templates=_templates(), tsa=TsaClient(settings.tsa) if settings.tsa.url else None,
             operator="monitor",
         )

@@ -18,13 +18,9 @@ from pathlib import Path
 
 from takedown.demo.site import DemoSite
 from takedown.demo.tsa import LocalTsa
-from takedown.detect.dhash import DHashDetector
-from takedown.detect.exact import ExactHashDetector
-from takedown.detect.keywords import KeywordDetector
-from takedown.detect.pdq import PdqDetector
+from takedown.detect.defaults import default_detectors
 from takedown.detect.policy import DecisionPolicy
 from takedown.detect.references import reference_hashes
-from takedown.detect.video import VideoPdqDetector
 from takedown.errors import NotFoundError
 from takedown.evidence.base import EvidenceWriter
 from takedown.evidence.capture import CaptureConfig, Capturer
@@ -131,7 +127,7 @@ def demo_workflow(
         capturer = Capturer(CaptureConfig.from_settings(settings, operator="demo"))
     return Workflow(
         store, settings=settings, sites=[adapter],
-        detectors=[ExactHashDetector(), PdqDetector(), VideoPdqDetector(), DHashDetector(), KeywordDetector()],
+        detectors=default_detectors(),
         policy=DecisionPolicy(), writers=writers, templates=[LocalePackTemplate()], locales=None, bilingual=True,
         progress=progress, operator="demo", capturer=capturer, tsa=tsa,
     )

@@ -15,6 +15,7 @@ from takedown.detect.classifiers import (
     VideoClassifierConfig,
     VideoClassifierDetector,
 )
+from takedown.detect.defaults import default_detectors
 from takedown.detect.dhash import DHashConfig, DHashDetector, dhash_image, hamming
 from takedown.detect.exact import ExactHashDetector
 from takedown.detect.hashing import HashRecord, hash_files, write_jsonl
@@ -79,6 +80,7 @@ __all__ = [
     "VideoHash",
     "VideoPdqConfig",
     "VideoPdqDetector",
+    "default_detectors",
     "default_rules",
     "dhash_image",
     "file_digests",
