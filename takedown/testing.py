@@ -4,6 +4,7 @@ Fakes (used by takedown's own tests too):
 
 - ``MockSite``: a site adapter over a dict of pages (or a fetch function).
 - ``StaticDetector``: answers a fixed label, or the label given per target.
+- ``BatchStaticDetector``: the same as a ``BatchDetector``, recording each batch it is given.
 - ``RecordingWriter``: writes a small text report and remembers what it was asked.
 - ``StaticTemplate``: renders fixed ``str.format`` strings.
 - ``CapturingTransport``: keeps sent messages in a list; can be told to fail.
@@ -30,7 +31,7 @@ import hashlib
 import re
 import tempfile
 import weakref
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -85,6 +86,7 @@ from takedown.store.blobs import atomic_write
 from takedown.store.sqlite import SQLiteCaseStore
 
 __all__ = [
+    "BatchStaticDetector",
     "CapturingFormReporter",
     "CapturingTransport",
     "CaseStoreContract",
@@ -232,14 +234,49 @@ class StaticDetector:
 
     def detect(self, item: Media | Candidate, *, case: Case) -> Detection:
         """The configured verdict; ``DetectionError`` for targets listed in ``fail_on``."""
-        target = item.sha256 if isinstance(item, Media) else "text"
-        self.calls.append(target)
+        self.calls.append(_target(item))
+        return self._answer(item)
+
+    def _answer(self, item: Media | Candidate) -> Detection:
+        target = _target(item)
         if target in self.fail_on:
             raise DetectionError(f"told to fail on {target}", plugin=self.name)
         label = self.by_target.get(target, self.label)
         score = self.score if self.score is not None else (1.0 if label is DetectionLabel.MATCH else 0.0)
         kind = ItemKind(item.kind.value) if isinstance(item, Media) else ItemKind.TEXT
         return Detection(detector=self.name, target=target, kind=kind, label=label, score=score, rationale="static")
+
+
+def _target(item: Media | Candidate) -> str:
+    return item.sha256 if isinstance(item, Media) else "text"
+
+
+class BatchStaticDetector(StaticDetector):
+    """A ``BatchDetector`` answering as ``StaticDetector`` does; each ``detect_batch`` call's targets go to
+    ``batches`` (``calls`` keeps ``detect``'s own calls). Like a model that chokes on one bad input, a batch holding
+    a target of ``fail_on`` fails whole with ``DetectionError``."""
+
+    name: ClassVar[str] = "static_batch"
+
+    def __init__(
+        self,
+        label: DetectionLabel = DetectionLabel.NO_MATCH,
+        *,
+        score: float | None = None,
+        by_target: Mapping[str, DetectionLabel] | None = None,
+        fail_on: Iterable[str] = (),
+    ) -> None:
+        super().__init__(label, score=score, by_target=by_target, fail_on=fail_on)
+        self.batches: list[list[str]] = []
+
+    def detect_batch(self, items: Sequence[Media | Candidate], *, case: Case) -> list[Detection]:
+        """The configured verdict for each item, in order; ``DetectionError`` when any is listed in ``fail_on``."""
+        targets = [_target(item) for item in items]
+        self.batches.append(targets)
+        failing = [t for t in targets if t in self.fail_on]
+        if failing:
+            raise DetectionError(f"told to fail on {failing[0]}, so the whole batch fails", plugin=self.name)
+        return [self._answer(item) for item in items]
 
 
 class RecordingWriter:

@@ -19,9 +19,9 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from takedown.detect.base import Detector
+from takedown.detect.base import Detector, detect_items
 from takedown.detect.policy import DecisionPolicy
-from takedown.errors import DetectionError, EvidenceError, ReportError, SiteError, UsageError
+from takedown.errors import EvidenceError, ReportError, SiteError, UsageError
 from takedown.evidence.base import EvidenceWriter
 from takedown.evidence.capture import Capturer, bundle_folder, capture_finding, capture_finding_live
 from takedown.evidence.custody import CUSTODY_FILE, chain_events, export_custody
@@ -33,7 +33,6 @@ from takedown.models import (
     Case,
     Decision,
     Detection,
-    DetectionLabel,
     EvidenceBundle,
     Finding,
     FindingState,
@@ -99,7 +98,8 @@ class Workflow:
         store: where everything is persisted.
         settings: the agency's settings (who is asking, where evidence goes).
         sites: site adapters; candidates are routed back to the adapter whose ``site`` found them.
-        detectors: run on every item of a kind they accept.
+        detectors: run on every item of a kind they accept (a ``BatchDetector`` on all of a page's items in one
+            call); an item a detector fails or crashes on gets an ``error`` detection and goes to review.
         writers: evidence writers, run in order for every bundle.
         templates: notice templates; for each locale the first that renders it is used.
         policy: turns detections into a decision (default: ``DecisionPolicy()``).
@@ -333,23 +333,17 @@ class Workflow:
         return record, tuple(media)
 
     def _detect(self, case: Case, candidate: Candidate, media: Sequence[Media]) -> tuple[Detection, ...]:
-        out: list[Detection] = []
-        items: list[tuple[ItemKind, Media | Candidate, str]] = [
-            (ItemKind(m.kind.value), m, m.sha256) for m in media
-        ]
-        items.append((ItemKind.TEXT, candidate, "text"))
-        for kind, item, target in items:
-            for detector in self.detectors:
-                if kind not in detector.accepts:
-                    continue
-                try:
-                    out.append(detector.detect(item, case=case))
-                except DetectionError as exc:
-                    out.append(
-                        Detection(detector=detector.name, target=target, kind=kind, label=DetectionLabel.ERROR,
-                                  score=0.0, rationale=str(exc))
-                    )
-        return tuple(out)
+        """Every detector's verdict on every item it accepts, item by item (the media, then the text) and within
+        an item in detector order. A batch detector gets all of the page's items it accepts in one call; an item
+        a detector fails on, or crashes on, gets an ``error`` detection (``detect_items``)."""
+        items: list[Media | Candidate] = [*media, candidate]
+        kinds = [ItemKind(m.kind.value) for m in media] + [ItemKind.TEXT]
+        verdicts: dict[tuple[int, int], Detection] = {}  # (item, detector) -> detection
+        for which, detector in enumerate(self.detectors):
+            accepted = [index for index, kind in enumerate(kinds) if kind in detector.accepts]
+            detections = detect_items(detector, [items[index] for index in accepted], case=case)
+            verdicts.update(((index, which), d) for index, d in zip(accepted, detections, strict=True))
+        return tuple(verdicts[key] for key in sorted(verdicts))
 
     # -- evidence -------------------------------------------------------------------------------------------
 

@@ -173,6 +173,33 @@ def test_a_detection_error_counts_as_an_error_and_the_run_goes_on(tmp_path: Path
     assert skipped.errors == 2 and skipped.confusion.model_dump() == {"tp": 3, "fp": 3, "tn": 0, "fn": 0}
 
 
+class _Buggy(StaticDetector):
+    """A third party's detector with a bug that one item sets off."""
+
+    name: ClassVar[str] = "buggy"
+
+    def __init__(self, bad: str) -> None:
+        super().__init__(M)
+        self.bad = bad
+
+    def detect(self, item: Media | Candidate, *, case: Case) -> Detection:
+        if isinstance(item, Media) and item.sha256 == self.bad:
+            raise ValueError("could not broadcast input array from shape (3,) into shape (4,)")
+        return super().detect(item, case=case)
+
+
+def test_a_crashing_detector_counts_as_an_error_and_the_run_goes_on(tmp_path: Path) -> None:
+    dataset, sha = _media_dataset(tmp_path)
+    report = run_benchmark([_Buggy(sha["positive-2.png"]), StaticDetector(M)], dataset)
+    m = report.metric("buggy")
+    assert m.errors == 1 and m.confusion.tp == 3 and m.confusion.fn == 1
+    failed = [r for r in report.results if r.detector == "buggy" and r.error]
+    assert [(r.item, r.error) for r in failed] == [
+        ("positive-2.png", "detector crashed: ValueError: could not broadcast input array from shape (3,) into "
+                           "shape (4,)")]
+    assert report.metric("static").errors == 0, "the next detector ran"
+
+
 def test_detectors_see_only_the_kinds_they_accept(tmp_path: Path) -> None:
     (tmp_path / "a.png").write_bytes(b"a")
     (tmp_path / "m.csv").write_text("path,text,label,language\na.png,,positive,\n,about the weather,negative,en\n")

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import wave
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -324,6 +325,59 @@ def test_bad_items_are_detection_errors(models: Models, files: Files, case: Case
     for item in (media_for(text_file), media_for(files.empty), sample_media(b"x"), page(case, "text")):
         with pytest.raises(DetectionError):
             detector.detect(item, case=case)
+
+
+class StandIn:
+    """A stand-in pipeline: answers ``answer(inputs)`` to every call."""
+
+    def __init__(self, answer: Callable[[list[object]], object]) -> None:
+        self.answer = answer
+
+    def __call__(self, inputs: list[object], **kwargs: object) -> object:
+        return self.answer(inputs)
+
+
+MALFORMED: list[Callable[[list[object]], object]] = [
+    lambda inputs: None,
+    lambda inputs: "garbage",
+    lambda inputs: [],  # fewer results than inputs
+    lambda inputs: [{"label": "flag", "score": 0.9} for _ in inputs],  # a dict where a list of them belongs
+    lambda inputs: [["flag"] for _ in inputs],
+    lambda inputs: [[{"label": "flag"}] for _ in inputs],
+    lambda inputs: [[{"label": "flag", "score": "high"}] for _ in inputs],
+    lambda inputs: [[{"label": "flag", "score": float("nan")}] for _ in inputs],
+    lambda inputs: [[{"label": "flag", "score": 3.0}] for _ in inputs],
+]
+
+
+@pytest.mark.parametrize("answer", MALFORMED)
+def test_malformed_model_output_is_a_detection_error(
+    answer: Callable[[list[object]], object], files: Files, case: Case
+) -> None:
+    image = ImageClassifierDetector(ImageClassifierConfig(model="stand-in", positive_labels={"flag"}),
+                                    pipeline=StandIn(answer))
+    pictures = [media_for(path) for path in files.images[:2]]
+    with pytest.raises(DetectionError) as caught:
+        image.detect(pictures[0], case=case)
+    assert caught.value.plugin == "image_classifier" and "stand-in" in str(caught.value)
+    batch = image.detect_batch(pictures, case=case)
+    assert [(d.target, d.label) for d in batch] == [(p.sha256, DetectionLabel.ERROR) for p in pictures]
+    text = TextClassifierDetector(TextClassifierConfig(model="stand-in", positive_labels={"flag"}),
+                                  pipeline=StandIn(answer))
+    with pytest.raises(DetectionError) as caught:
+        text.detect(page(case, "some words"), case=case)
+    assert caught.value.plugin == "text_classifier"
+
+
+def test_a_stand_in_pipeline_is_used_instead_of_a_model(files: Files, case: Case) -> None:
+    def answer(inputs: list[object]) -> object:
+        return [[{"label": "other", "score": 0.3}, {"label": "FLAG", "score": 0.7}] for _ in inputs]
+
+    config = ImageClassifierConfig(model="stand-in", positive_labels={"flag"})
+    detection = ImageClassifierDetector(config, pipeline=StandIn(answer)).detect(media_for(files.images[0]),
+                                                                                case=case)
+    assert (detection.label, detection.score) == (DetectionLabel.SUSPECT, 0.7)
+    assert detection.details["top_labels"] == "FLAG=0.7000, other=0.3000"
 
 
 def test_zero_shot_classifies_against_the_candidate_labels(models: Models, files: Files, case: Case) -> None:

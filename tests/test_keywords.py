@@ -275,6 +275,35 @@ def test_ordinary_text_is_no_match(detector: KeywordDetector, language: str, sen
     assert detection.score == 0.0
 
 
+def test_vietnamese_typed_without_marks_is_found_without_losing_tone_marks_elsewhere() -> None:
+    vi = KeywordDetector(KeywordConfig(packs=("vi",)))
+    unmarked = vi.detect(page("Clip quay len o khach san, xem ngay"), case=CASE)  # typed without any marks
+    assert unmarked.label is DetectionLabel.SUSPECT
+    assert (unmarked.details["phrase"], unmarked.details["variant"], unmarked.details["pack"]) == (
+        "clip quay len", "unmarked", "vi")
+    assert [h.phrase for h in vi.scan("lo clip nong cua ca si")] == ["lo clip", "clip nong"]
+    # the marks a text does carry still count: "lên" (up) is not "lén" (secretly), and an unmarked phrase inside
+    # marked text is not read as typed without marks
+    for marked in ("Tôi đăng video lên YouTube mỗi tuần.", "Quay lên tầng hai để lấy đồ nhé.",
+                   "Hôm nay có clip quay len ở đây"):
+        assert vi.detect(page(marked), case=CASE).label is DetectionLabel.NO_MATCH, marked
+    # unmarked forms that are everyday phrases too are not looked for
+    for everyday in ("Toi dang video len YouTube moi tuan.", "Quay len tang hai de lay do nhe.",
+                     "Camera an ninh o cua hang vua duoc thay moi.", "Em lo anh lam, nho an uong day du."):
+        assert vi.detect(page(everyday), case=CASE).label is DetectionLabel.NO_MATCH, everyday
+    # each field is judged on its own marks
+    titled = vi.detect(page("Tin tức hôm nay về thời tiết.", title="clip rieng tu"), case=CASE)
+    assert (titled.details["field"], titled.details["phrase"]) == ("title", "clip rieng tu")
+
+
+def test_unmarked_phrases_must_be_written_without_marks(tmp_path: Path) -> None:
+    pack_file = tmp_path / "vi-agency.toml"
+    pack_file.write_text('language = "vi-agency"\nfold_marks = false\nphrases = ["quay lén"]\n'
+                         'unmarked_phrases = ["quay lén"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="without diacritics"):
+        PhrasePack.from_toml(pack_file)
+
+
 def test_agency_packs_extra_phrases_and_labels(tmp_path: Path) -> None:
     pack_file = tmp_path / "agency.toml"
     pack_file.write_text('language = "ko-agency"\nphrases = ["지하철 몰래"]\n', encoding="utf-8")

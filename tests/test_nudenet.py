@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import av
 import numpy as np
@@ -111,6 +111,19 @@ def test_bad_input_and_a_failing_model_are_detection_errors(tmp_path: Path) -> N
             detector.detect(item, case=case)
     with pytest.raises(DetectionError, match="onnx session died"):
         NudeNetDetector(model=Scripted(fail=True)).detect(media(picture(tmp_path / "a.png")), case=case)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [None, "garbage", 3, {"class": "FACE_FEMALE", "score": 0.9}, [["FACE_FEMALE", 0.9]], [{"score": 0.9}],
+     [{"class": "FACE_FEMALE"}], [{"class": "FACE_FEMALE", "score": "high"}], [{"class": None, "score": 0.5}],
+     [{"class": "FACE_FEMALE", "score": float("nan")}], [{"class": "FACE_FEMALE", "score": 7.0}]],
+)
+def test_malformed_model_output_is_a_detection_error(tmp_path: Path, answer: object) -> None:
+    detector = NudeNetDetector(model=lambda picture: cast(Any, answer))
+    with pytest.raises(DetectionError, match="not a list of detections") as caught:
+        detector.detect(media(picture(tmp_path / "a.png")), case=sample_case())
+    assert caught.value.plugin == "nudenet"
 
 
 class TestNudeNetContract(DetectorContract):

@@ -1,25 +1,42 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
-from takedown.errors import SiteError
+from takedown.detect.base import BatchDetector, detect_items
+from takedown.errors import DetectionError, MissingDependencyError, SiteError, UsageError
 from takedown.evidence.verify import format_report, verify_bundle
 from takedown.models import (
     Candidate,
+    Case,
     ContactHint,
     Decision,
+    Detection,
     DetectionLabel,
     FetchedMedia,
     FindingState,
+    ItemKind,
+    Media,
     MediaKind,
     Page,
 )
 from takedown.settings import Settings, StorageSettings
 from takedown.store.sqlite import SQLiteCaseStore
-from takedown.testing import MockSite, RecordingWriter, StaticDetector, StaticTemplate, sample_case
+from takedown.testing import (
+    BatchStaticDetector,
+    DetectorContract,
+    MockSite,
+    RecordingWriter,
+    StaticDetector,
+    StaticTemplate,
+    sample_case,
+    sample_finding,
+    sample_media,
+)
 from takedown.workflow import ProgressEvent, Workflow
 
 MATCH_BYTES = b"bytes of a copy"
@@ -37,9 +54,10 @@ def _page(n: int, content: bytes, *, status: int = 200) -> Page:
 
 def _workflow(store: SQLiteCaseStore, tmp_path: Path, site: MockSite, **options: object) -> Workflow:
     detector = options.pop("detector", StaticDetector(by_target={MATCH_SHA: DetectionLabel.MATCH}))
+    detectors = options.pop("detectors", [detector])
     return Workflow(
         store, settings=Settings(storage=StorageSettings(data_dir=tmp_path)), sites=[site],
-        detectors=[detector],  # type: ignore[list-item]
+        detectors=detectors,  # type: ignore[arg-type]
         writers=[RecordingWriter()], templates=[StaticTemplate(locales=["en", "ko"])], locales=["en", "ko"],
         **options,  # type: ignore[arg-type]
     )
@@ -144,3 +162,139 @@ def test_bad_options_are_usage_errors(store: SQLiteCaseStore) -> None:
         Workflow(store, concurrency=0)
     with pytest.raises(UsageError, match="same site"):
         Workflow(store, sites=[MockSite(), MockSite()])
+
+
+# -- detectors that crash, and batch detectors -------------------------------------------------------------------
+
+
+class _Crashing(StaticDetector):
+    """A third party's buggy detector: ``crash`` escapes from ``detect`` for the targets in ``crash_on``."""
+
+    name: ClassVar[str] = "crashing"
+
+    def __init__(self, crash: BaseException, crash_on: Sequence[str] = (MATCH_SHA,)) -> None:
+        super().__init__()
+        self.crash, self.crash_on = crash, set(crash_on)
+
+    def detect(self, item: Media | Candidate, *, case: Case) -> Detection:
+        if (item.sha256 if isinstance(item, Media) else "text") in self.crash_on:
+            raise self.crash
+        return super().detect(item, case=case)
+
+
+class _CrashingBatch(BatchStaticDetector):
+    """A batch detector whose ``detect_batch`` crashes or answers ``answer`` (``detect`` works)."""
+
+    name: ClassVar[str] = "crashing_batch"
+
+    def __init__(self, crash: BaseException | None = None, answer: object = None) -> None:
+        super().__init__()
+        self.crash, self.answer = crash, answer
+
+    def detect_batch(self, items: Sequence[Media | Candidate], *, case: Case) -> list[Detection]:
+        super().detect_batch(items, case=case)
+        if self.crash is not None:
+            raise self.crash
+        return self.answer  # type: ignore[return-value]
+
+
+def _gallery(n: int, *contents: bytes) -> Page:
+    url = f"https://mock.example/gallery/{n}"
+    media = tuple(FetchedMedia(url=f"{url}/{i}.png", kind=MediaKind.IMAGE, content_type="image/png", content=c)
+                  for i, c in enumerate(contents))
+    return Page(url=url, final_url=url, status=200, title=f"gallery {n}", text="sample", html="<p></p>", media=media)
+
+
+def test_a_crashing_detector_sends_the_finding_to_review_and_the_run_goes_on(
+    store: SQLiteCaseStore, tmp_path: Path
+) -> None:
+    store.put_case(sample_case())
+    pages = {p.url: p for p in (_page(1, MATCH_BYTES), _page(2, OTHER_BYTES))}
+    crashing = _Crashing(TypeError("'NoneType' object is not subscriptable"))
+    result = _workflow(store, tmp_path, MockSite(pages), detectors=[crashing, StaticDetector()]).run_sync(
+        "case-sample")
+    by_url = {f.candidate.url: f for f in store.list_findings("case-sample")}
+    crashed, clear = by_url["https://mock.example/post/1"], by_url["https://mock.example/post/2"]
+    assert crashed.state is FindingState.JUDGED and crashed.decision is Decision.REVIEW
+    error = next(d for d in crashed.detections if d.label is DetectionLabel.ERROR)
+    assert (error.detector, error.target, error.kind) == ("crashing", MATCH_SHA, ItemKind.IMAGE)
+    assert error.rationale == "detector crashed: TypeError: 'NoneType' object is not subscriptable"
+    assert [d.detector for d in crashed.detections] == ["crashing", "static", "crashing", "static"]
+    assert clear.decision is Decision.CLEAR, "the other page was judged too"
+    assert result.reviews == 1 and result.errors == []
+
+
+@pytest.mark.parametrize("crash", [MemoryError(), KeyboardInterrupt(), SystemExit(1),
+                                   UsageError("positive_labels ['nsfw'] are not labels of the model"),
+                                   MissingDependencyError("torch", "ml", feature="classifier detectors")])
+def test_what_no_item_is_to_blame_for_is_never_recorded_as_a_detection(crash: BaseException) -> None:
+    item = sample_media(MATCH_BYTES)
+    with pytest.raises(type(crash)):
+        detect_items(_Crashing(crash), [item], case=sample_case())
+    with pytest.raises(type(crash)):  # nor when a batch raises it
+        detect_items(_CrashingBatch(crash), [item, sample_finding().candidate], case=sample_case())
+
+
+def test_a_batch_detector_gets_all_of_a_page_in_one_call(store: SQLiteCaseStore, tmp_path: Path) -> None:
+    store.put_case(sample_case())
+    contents = (OTHER_BYTES, MATCH_BYTES, b"a third picture")
+    shas = [hashlib.sha256(c).hexdigest() for c in contents]
+    page = _gallery(1, *contents)
+    batch = BatchStaticDetector(by_target={MATCH_SHA: DetectionLabel.MATCH})
+    single = StaticDetector()
+    _workflow(store, tmp_path, MockSite({page.url: page}), detectors=[single, batch]).run_sync("case-sample")
+    assert isinstance(batch, BatchDetector)
+    assert batch.batches == [[*shas, "text"]] and batch.calls == [], "one detect_batch call, no detect calls"
+    assert single.calls == [*shas, "text"]
+    finding = store.list_findings("case-sample")[0]
+    assert [(d.target, d.detector) for d in finding.detections] == [
+        (target, name) for target in (*shas, "text") for name in ("static", "static_batch")]
+    assert [d.label for d in finding.detections if d.detector == "static_batch"] == [
+        DetectionLabel.NO_MATCH, DetectionLabel.MATCH, DetectionLabel.NO_MATCH, DetectionLabel.NO_MATCH]
+    assert finding.decision is Decision.MATCH
+
+
+def test_a_failed_batch_is_judged_item_by_item_so_the_error_lands_on_its_item(
+    store: SQLiteCaseStore, tmp_path: Path
+) -> None:
+    store.put_case(sample_case())
+    contents = (OTHER_BYTES, b"a picture the model chokes on", MATCH_BYTES)
+    shas = [hashlib.sha256(c).hexdigest() for c in contents]
+    page = _gallery(1, *contents)
+    batch = BatchStaticDetector(by_target={MATCH_SHA: DetectionLabel.MATCH}, fail_on=[shas[1]])
+    _workflow(store, tmp_path, MockSite({page.url: page}), detector=batch).run_sync("case-sample")
+    assert batch.batches == [[*shas, "text"]] and batch.calls == [*shas, "text"]
+    finding = store.list_findings("case-sample")[0]
+    assert [(d.target, d.label) for d in finding.detections] == [
+        (shas[0], DetectionLabel.NO_MATCH), (shas[1], DetectionLabel.ERROR), (shas[2], DetectionLabel.MATCH),
+        ("text", DetectionLabel.NO_MATCH)]
+    assert finding.detections[1].rationale.startswith(f"told to fail on {shas[1]} ")
+    assert finding.decision is Decision.MATCH, "the policy still sees the match beside the error"
+
+
+@pytest.mark.parametrize("answer", [None, [], "garbage", ["not a detection", "nor this"]])
+def test_a_batch_that_breaks_its_promise_gives_its_items_errors(answer: object) -> None:
+    items: list[Media | Candidate] = [sample_media(MATCH_BYTES), sample_finding().candidate]
+    detections = detect_items(_CrashingBatch(answer=answer), items, case=sample_case())
+    if answer is None:  # None is no answer at all: the items are judged one by one instead
+        assert [d.label for d in detections] == [DetectionLabel.NO_MATCH, DetectionLabel.NO_MATCH]
+    else:
+        assert [(d.target, d.label) for d in detections] == [(MATCH_SHA, DetectionLabel.ERROR),
+                                                              ("text", DetectionLabel.ERROR)]
+        assert "detect_batch returned" in detections[0].rationale
+
+
+def test_a_crashing_batch_is_retried_item_by_item() -> None:
+    items: list[Media | Candidate] = [sample_media(OTHER_BYTES), sample_media(MATCH_BYTES)]
+    detector = _CrashingBatch(RuntimeError("CUDA error: device-side assert triggered"))
+    detector.fail_on = {MATCH_SHA}
+    detections = detect_items(detector, items, case=sample_case())
+    assert [d.label for d in detections] == [DetectionLabel.NO_MATCH, DetectionLabel.ERROR]
+    assert detector.calls == [hashlib.sha256(OTHER_BYTES).hexdigest(), MATCH_SHA]
+    with pytest.raises(DetectionError):  # the fake's own detect still fails as told
+        detector.detect(items[1], case=sample_case())
+
+
+class TestBatchStaticDetectorContract(DetectorContract):
+    def make_detector(self) -> BatchStaticDetector:
+        return BatchStaticDetector()

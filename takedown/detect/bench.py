@@ -9,9 +9,10 @@ file, a ``Candidate`` for a text), judged against the dataset's case, and return
 - **speed**, kept apart (``timings``): latency per item (p50, p95, mean, max) and items per second.
 
 What counts as a positive prediction is explicit in ``BenchConfig``: by default a ``match`` or ``suspect`` label.
-An item a detector cannot judge (it raises ``DetectionError``, or answers ``error``) is counted in ``errors`` and,
-by default, as a negative prediction with score 0: a detector that fails is not credited with a catch. The run
-goes on.
+An item a detector cannot judge (it raises ``DetectionError`` or crashes with another exception, or answers
+``error``) is counted in ``errors`` and, by default, as a negative prediction with score 0: a detector that fails is
+not credited with a catch. The run goes on: detectors are run as the workflow runs them
+(:func:`takedown.detect.base.detect_items`).
 
 Everything but the timings is reproducible: the same detectors, dataset and seed give the same ``metrics_json()``.
 ``write_report`` writes ``report.json``, ``report.md``, ``predictions.jsonl`` and PNG plots (matplotlib, the
@@ -38,10 +39,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from takedown._version import __version__
-from takedown.detect.base import BatchDetector, Detector
+from takedown.detect.base import BatchDetector, Detector, detect_items
 from takedown.detect.datasets import Dataset, DatasetItem
 from takedown.detect.references import file_digests
-from takedown.errors import DatasetError, DetectionError, MissingDependencyError, UsageError
+from takedown.errors import DatasetError, MissingDependencyError, UsageError
 from takedown.files import atomic_write
 from takedown.models import Candidate, Case, Detection, DetectionLabel, ItemKind, Media, MediaKind
 
@@ -412,56 +413,33 @@ def _inputs(dataset: Dataset, case: Case) -> dict[str, Media | Candidate]:
     return out
 
 
-_Verdict = tuple[Detection | None, str | None, float]  # (detection, error message, seconds)
-
-
-def _one(detector: Detector, item: Media | Candidate, case: Case) -> _Verdict:
-    started = time.perf_counter()
-    try:
-        detection = detector.detect(item, case=case)
-    except DetectionError as exc:
-        return None, str(exc), time.perf_counter() - started
-    return detection, None, time.perf_counter() - started
+_Verdict = tuple[Detection, float]  # (detection, seconds); an item that could not be judged has an error detection
 
 
 def _pass(detector: Detector, items: Sequence[DatasetItem], inputs: Mapping[str, Media | Candidate], case: Case,
           *, batch_size: int, progress: Callable[[int], None]) -> dict[str, _Verdict]:
-    """One pass of a detector over the items: each item's verdict and the seconds it took."""
+    """One pass of a detector over the items: each item's verdict and the seconds it took (a batch detector's
+    chunk time shared evenly among the chunk's items). Failures are recorded as the workflow records them
+    (``detect_items``)."""
     verdicts: dict[str, _Verdict] = {}
-    if not isinstance(detector, BatchDetector):
-        for item in items:
-            verdicts[item.id] = _one(detector, inputs[item.id], case)
-            progress(1)
-        return verdicts
-    for start in range(0, len(items), batch_size):
-        chunk = items[start : start + batch_size]
+    size = batch_size if isinstance(detector, BatchDetector) else 1
+    for start in range(0, len(items), size):
+        chunk = items[start : start + size]
         began = time.perf_counter()
-        try:
-            detections = detector.detect_batch([inputs[i.id] for i in chunk], case=case)
-        except DetectionError:
-            detections = None  # judge this chunk one by one, so the failure lands on the item that caused it
+        detections = detect_items(detector, [inputs[i.id] for i in chunk], case=case)
         elapsed = time.perf_counter() - began
-        if detections is None:
-            for item in chunk:
-                verdicts[item.id] = _one(detector, inputs[item.id], case)
-        elif len(detections) != len(chunk):
-            message = f"detect_batch returned {len(detections)} detections for {len(chunk)} items"
-            for item in chunk:
-                verdicts[item.id] = (None, message, elapsed / len(chunk))
-        else:
-            for item, detection in zip(chunk, detections, strict=True):
-                verdicts[item.id] = (detection, None, elapsed / len(chunk))
+        for item, detection in zip(chunk, detections, strict=True):
+            verdicts[item.id] = (detection, elapsed / len(chunk))
         progress(len(chunk))
     return verdicts
 
 
 def _result(name: str, item: DatasetItem, verdict: _Verdict, config: BenchConfig) -> ItemResult:
-    detection, error, _ = verdict
-    if detection is not None and detection.label is DetectionLabel.ERROR:
-        error = detection.rationale or "the detector answered error"
-    if detection is None or error is not None:
+    detection, _ = verdict
+    if detection.label is DetectionLabel.ERROR:
         return ItemResult(detector=name, item=item.id, kind=item.kind, group=item.group, positive=item.positive,
-                          label=DetectionLabel.ERROR, score=0.0, predicted=False, error=error)
+                          label=DetectionLabel.ERROR, score=0.0, predicted=False,
+                          error=detection.rationale or "the detector answered error")
     return ItemResult(detector=name, item=item.id, kind=item.kind, group=item.group, positive=item.positive,
                       label=detection.label, score=detection.score,
                       predicted=detection.label in config.positive_labels, rationale=detection.rationale)
@@ -544,7 +522,7 @@ def run_benchmark(
         kinds = tuple(sorted({item.kind for item in items}, key=list(ItemKind).index))
         metrics.append(_quality(name, kinds, first, config, inconsistent))
         results += first
-        timings.append(_timing(name, [v[2] for p in passes for v in p.values()], seconds, batched))
+        timings.append(_timing(name, [v[1] for p in passes for v in p.values()], seconds, batched))
     report = BenchReport(
         dataset=dataset.name, items=len(dataset.items), positives=dataset.positives, seed=seed, repeat=repeat,
         config=config, metrics=tuple(metrics), results=tuple(results), timings=tuple(timings),

@@ -22,7 +22,7 @@ The ``ml`` extra is needed: ``pip install 'takedown[ml]'`` (and the ``video`` ex
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from takedown.detect.base import Detector
+from takedown.detect.base import Detector, error_detection
 from takedown.detect.frames import SampledFrame, extract_audio, load_image, sample_timed_frames
 from takedown.errors import DetectionError, MissingDependencyError, UsageError
 from takedown.models import Candidate, Case, Detection, DetectionLabel, ItemKind, Media, MediaKind
@@ -174,12 +174,12 @@ class AudioTranscriptConfig(BaseModel):
 class _Pipeline:
     """One transformers pipeline, built on first use (once) and called under a lock; failures become errors."""
 
-    def __init__(self, task: str, config: _ModelConfig, plugin: str) -> None:
+    def __init__(self, task: str, config: _ModelConfig, plugin: str, pipe: Callable[..., Any] | None = None) -> None:
         self.task = task
         self.config = config
         self.plugin = plugin
         self._lock = threading.RLock()
-        self._pipe: Any = None
+        self._pipe: Any = pipe
 
     def load(self) -> Any:
         """The pipeline, built now if it is not yet.
@@ -280,12 +280,42 @@ class _Scored:
     positive: float  # the positive score, 0..1
 
 
-def _scored(raw: Any, config: _ClassifierConfig) -> _Scored:
-    pairs = sorted(((str(r["label"]), float(r["score"])) for r in raw), key=lambda p: -p[1])
+def _results(raw: Any, count: int, config: _ModelConfig, plugin: str) -> list[Any]:
+    """The pipeline's output for ``count`` inputs as a list of one result per input.
+
+    Raises:
+        DetectionError: the output is not a list of ``count`` results.
+    """
+    if not isinstance(raw, list | tuple) or len(raw) != count:
+        got = f"{len(raw)} results" if isinstance(raw, list | tuple) else f"a {type(raw).__name__}"
+        raise DetectionError(f"model {config.model} gave {got} for {count} inputs", plugin=plugin)
+    return list(raw)
+
+
+def _scored(raw: Any, config: _ClassifierConfig, plugin: str) -> _Scored:
+    """One input's result (a list of ``{"label": ..., "score": ...}``) read as scores.
+
+    Raises:
+        DetectionError: the result is not such a list, or a score is not a number from 0 to 1.
+    """
+    try:  # a pipeline's output is only as well-formed as its model and its version: check it, never trust it
+        pairs = sorted(((str(r["label"]), float(r["score"])) for r in raw), key=lambda p: -p[1])
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise DetectionError(
+            f"model {config.model} gave a result that is not a list of label scores: {_excerpt(raw)}", plugin=plugin
+        ) from exc
+    bad = [score for _, score in pairs if not 0.0 <= score <= 1.0]  # also NaN
+    if bad:
+        raise DetectionError(f"model {config.model} gave scores outside 0..1: {bad[:3]}", plugin=plugin)
     wanted = {label.casefold() for label in config.positive_labels}
     hits = [score for label, score in pairs if label.casefold() in wanted]
     positive = (sum(hits) if config.positive_score == "sum" else max(hits)) if hits else 0.0
     return _Scored(scores=dict(pairs), positive=min(max(positive, 0.0), 1.0))
+
+
+def _excerpt(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _label(score: float, config: _ClassifierConfig) -> DetectionLabel:
@@ -315,20 +345,13 @@ def _blob(item: Media | Candidate, kinds: frozenset[MediaKind], plugin: str) -> 
     return item, Path(item.blob)
 
 
-def _error(item: Media | Candidate, plugin: str, exc: DetectionError) -> Detection:
-    """What the workflow records for an item that could not be judged."""
-    target, kind = (item.sha256, ItemKind(item.kind.value)) if isinstance(item, Media) else ("text", ItemKind.TEXT)
-    return Detection(detector=plugin, target=target, kind=kind, label=DetectionLabel.ERROR, score=0.0,
-                     rationale=str(exc))
-
-
 class _ImageScorer:
     """Scores pictures with an image-classification or zero-shot pipeline, in batches."""
 
-    def __init__(self, config: ImageClassifierConfig, plugin: str) -> None:
+    def __init__(self, config: ImageClassifierConfig, plugin: str, pipe: Callable[..., Any] | None = None) -> None:
         self.config = config
         self.plugin = plugin
-        self.pipeline = _Pipeline(config.task, config, plugin)
+        self.pipeline = _Pipeline(config.task, config, plugin, pipe)
         self._checked = False
 
     def load(self) -> None:
@@ -355,10 +378,7 @@ class _ImageScorer:
         else:
             kwargs["top_k"] = None  # every label: a positive label may not be among the top few
         raw = self.pipeline(list(images), **kwargs)
-        if len(raw) != len(images):
-            raise DetectionError(f"model {config.model} gave {len(raw)} results for {len(images)} pictures",
-                                 plugin=self.plugin)
-        return [_scored(r, config) for r in raw]
+        return [_scored(r, config, self.plugin) for r in _results(raw, len(images), config, self.plugin)]
 
 
 # -- images ------------------------------------------------------------------------------------------------------
@@ -369,14 +389,20 @@ class ImageClassifierDetector:
 
     See the module docstring for how labels and thresholds become verdicts. ``detect_batch`` runs the model on
     many images at once (``batch_size`` per call), giving the same scores as ``detect`` one by one.
+
+    Args:
+        config: the model and how its labels become verdicts.
+        pipeline: a ready transformers pipeline for ``config.task`` (or anything called and answering
+            like one), used instead of loading ``config.model``: one already placed on a device, or a stand-in in
+            tests. Its output is checked: a malformed one is a ``DetectionError``.
     """
 
     name: ClassVar[str] = "image_classifier"
     accepts: ClassVar[frozenset[ItemKind]] = frozenset({ItemKind.IMAGE})
 
-    def __init__(self, config: ImageClassifierConfig) -> None:
+    def __init__(self, config: ImageClassifierConfig, *, pipeline: Callable[..., Any] | None = None) -> None:
         self.config = config
-        self._scorer = _ImageScorer(config, self.name)
+        self._scorer = _ImageScorer(config, self.name, pipeline)
 
     def load(self) -> None:
         """Load the model now (it is otherwise loaded on first use).
@@ -410,7 +436,7 @@ class ImageClassifierDetector:
             try:
                 media, image = self._load(item)
             except DetectionError as exc:
-                out[index] = _error(item, self.name, exc)
+                out[index] = error_detection(item, detector=self.name, reason=str(exc))
                 continue
             loaded.append((index, media, image))
         try:
@@ -422,7 +448,7 @@ class ImageClassifierDetector:
                 try:
                     out[index] = self._verdict(media, self._scorer.score([image])[0])
                 except DetectionError as exc:
-                    out[index] = _error(media, self.name, exc)
+                    out[index] = error_detection(media, detector=self.name, reason=str(exc))
         return [d for d in out if d is not None]
 
     def _load(self, item: Media | Candidate) -> tuple[Media, Any]:
@@ -452,14 +478,20 @@ class VideoClassifierDetector:
     ``aggregate``: ``max`` (one flagged frame flags the video), ``mean`` (how flagged the video is overall) or
     ``top_k_share`` (the share of frames scoring at least ``frame_threshold``). The details list each sampled
     frame's time and score, and the frames that scored highest.
+
+    Args:
+        config: the model, the frames and how its labels become verdicts.
+        pipeline: a ready transformers pipeline for ``config.task`` (or anything called and answering
+            like one), used instead of loading ``config.model``: one already placed on a device, or a stand-in in
+            tests. Its output is checked: a malformed one is a ``DetectionError``.
     """
 
     name: ClassVar[str] = "video_classifier"
     accepts: ClassVar[frozenset[ItemKind]] = frozenset({ItemKind.VIDEO})
 
-    def __init__(self, config: VideoClassifierConfig) -> None:
+    def __init__(self, config: VideoClassifierConfig, *, pipeline: Callable[..., Any] | None = None) -> None:
         self.config = config
-        self._scorer = _ImageScorer(config, self.name)
+        self._scorer = _ImageScorer(config, self.name, pipeline)
 
     def load(self) -> None:
         """Load the model now (see ``ImageClassifierDetector.load``)."""
@@ -520,14 +552,20 @@ class TextClassifierDetector:
     The page's title, text and, where a transcriber put one there, ``metadata["transcript"]`` are joined, cut to
     ``max_chars`` and judged in chunks of ``chunk_chars`` (one batched model call); the best chunk's positive score
     is the page's.
+
+    Args:
+        config: the model and how its labels become verdicts.
+        pipeline: a ready transformers ``text-classification`` pipeline (or anything called and answering
+            like one), used instead of loading ``config.model``: one already placed on a device, or a stand-in in
+            tests. Its output is checked: a malformed one is a ``DetectionError``.
     """
 
     name: ClassVar[str] = "text_classifier"
     accepts: ClassVar[frozenset[ItemKind]] = frozenset({ItemKind.TEXT})
 
-    def __init__(self, config: TextClassifierConfig) -> None:
+    def __init__(self, config: TextClassifierConfig, *, pipeline: Callable[..., Any] | None = None) -> None:
         self.config = config
-        self._pipeline = _Pipeline("text-classification", config, self.name)
+        self._pipeline = _Pipeline("text-classification", config, self.name, pipeline)
         self._checked = False
 
     def load(self) -> None:
@@ -562,7 +600,7 @@ class TextClassifierDetector:
         chunks = [text[i : i + config.chunk_chars] for i in range(0, len(text), config.chunk_chars)]
         self.load()
         raw = self._pipeline(chunks, top_k=None, truncation=True, batch_size=config.batch_size)
-        scored = [_scored(r, config) for r in raw]
+        scored = [_scored(r, config, self.name) for r in _results(raw, len(chunks), config, self.name)]
         best = max(range(len(scored)), key=lambda i: scored[i].positive)
         score = scored[best].positive
         label = _label(score, config)

@@ -42,12 +42,13 @@ from importlib import resources
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from takedown.detect.normalize import (
     DEFAULT_MAX_CHARS,
     LEET,
     NormalizedText,
+    Skeleton,
     normalize,
     script_of,
     skeleton,
@@ -90,12 +91,26 @@ class PhrasePack(BaseModel):
         description="whether a phrase letter also matches that letter with other diacritics (false for "
         "Vietnamese, where 'lén' (secretly) and 'lên' (up) are different words)",
     )
+    unmarked_phrases: tuple[str, ...] = Field(
+        default=(),
+        description="phrases typed without diacritics ('clip quay len'), looked for only in a field that carries no "
+        "diacritic at all (typed without marks); for a pack with fold_marks false, list only phrases whose unmarked "
+        "form is not also an everyday phrase",
+    )
     description: str = ""
+
+    @field_validator("unmarked_phrases")
+    @classmethod
+    def _without_marks(cls, phrases: tuple[str, ...]) -> tuple[str, ...]:
+        marked = [p for p in phrases if _typed_with_marks(normalize(p, max_chars=None).text)]
+        if marked:
+            raise ValueError(f"unmarked_phrases must be written without diacritics: {marked}")
+        return phrases
 
     @classmethod
     def from_toml(cls, path: Path | str) -> PhrasePack:
-        """Read a pack from a TOML file with ``language``, ``phrases`` and optionally ``fold_marks`` and
-        ``description``.
+        """Read a pack from a TOML file with ``language``, ``phrases`` and optionally ``fold_marks``,
+        ``unmarked_phrases`` and ``description``.
 
         Raises:
             ConfigError: the file cannot be read, is not TOML, or does not describe a pack.
@@ -166,7 +181,10 @@ class KeywordHit(BaseModel):
     source: Literal["keyword", "phrase"]
     phrase: str = Field(description="the keyword or phrase as given")
     pack: str = Field(description="'case' for a case keyword, else the phrase pack's language ('extra')")
-    variant: str = Field(default="", description="'transliteration' when the romanized keyword matched")
+    variant: str = Field(
+        default="", description="'transliteration' when the romanized keyword matched, 'unmarked' for a phrase "
+        "typed without diacritics (a pack's unmarked_phrases)",
+    )
     field: str
     start: int = Field(ge=0, description="where the match starts in the field's original text")
     end: int = Field(ge=0)
@@ -193,10 +211,13 @@ class _Pattern:
     tokens: int  # space-separated words in the canonical phrase
     left_script: str | None
     right_script: str | None
+    unmarked_only: bool = False  # looked for only in text typed without diacritics
+    scripts: frozenset[str | None] = frozenset()  # the scripts of the letters (Latin, Cyrillic, Greek)
+    marks: int = 0  # combining marks in the phrase as given (NFC)
 
 
 def _compile(phrase: str, *, pack: str, source: Literal["keyword", "phrase"], fold: bool, max_separators: int,
-             variant: str = "") -> _Pattern | None:
+             variant: str = "", unmarked_only: bool = False) -> _Pattern | None:
     canonical = normalize(phrase, max_chars=None).text.strip()
     if source == "keyword":  # "@minji_cam" and "#minji_cam" name the same account
         canonical = canonical.strip("".join(c for c in set(canonical) if not c.isalnum()))
@@ -229,7 +250,22 @@ def _compile(phrase: str, *, pack: str, source: Literal["keyword", "phrase"], fo
         separators="".join(c for c in canonical if not skeleton(c).text), tokens=canonical.count(" ") + 1,
         left_script=first_script,
         right_script=last_script if source == "keyword" and last_script == "latin" else None,
+        unmarked_only=unmarked_only, scripts=frozenset({script_of(c) for c in letters} - {None}),
+        marks=_marks_in(unicodedata.normalize("NFC", phrase)),
     )
+
+
+@cache
+def _marked_latin() -> re.Pattern[str]:
+    """Any Latin letter with a diacritic (``é``, ``ư``, ``đ``): the letters :func:`strip_marks` changes."""
+    marked = (chr(c) for r in (range(0xC0, 0x250), range(0x1E00, 0x1F00)) for c in r)
+    return re.compile("[" + "".join(re.escape(c) for c in marked if strip_marks(c) != c) + "]")
+
+
+def _typed_with_marks(text: str) -> bool:
+    """Whether canonical ``text`` holds a Latin letter with a diacritic. Text without any is read as typed without
+    marks, where a pack's unmarked phrases may stand for its marked ones."""
+    return _marked_latin().search(text) is not None
 
 
 def _same_letter(found: str, unit: str, *, fold: bool) -> bool:
@@ -244,15 +280,21 @@ def _same_letter(found: str, unit: str, *, fold: bool) -> bool:
 
 
 def _scan(patterns: Sequence[_Pattern], norm: NormalizedText, field: str, max_hits: int,
-          capped: list[str] | None = None) -> list[KeywordHit]:
+          capped: list[str] | None = None, *, reduced: Skeleton | None = None, marked: bool = True,
+          ) -> list[KeywordHit]:
     """Every hit of ``patterns`` in ``norm`` (at most ``max_hits`` per pattern); patterns whose near misses ran
-    past the limit are added to ``capped``."""
+    past the limit are added to ``capped``. ``reduced`` is ``skeleton(norm.text)`` when the caller has it (a field
+    is scanned for keywords and for phrases: one skeleton serves both); ``marked`` says whether the text carries
+    diacritics (see ``_typed_with_marks``): patterns of phrases typed without marks are skipped where it does."""
     if not norm.text:
         return []
     text = norm.text
-    reduced = skeleton(text)
+    if reduced is None:
+        reduced = skeleton(text)
     found: list[KeywordHit] = []
     for pattern in patterns:
+        if pattern.unmarked_only and marked:
+            continue
         size = len(pattern.literal)
         hits = checked = 0
         index = reduced.text.find(pattern.literal)
@@ -265,7 +307,9 @@ def _scan(patterns: Sequence[_Pattern], norm: NormalizedText, field: str, max_hi
             start = int(reduced.positions[index])
             end = int(reduced.positions[index + size - 1]) + 1
             if _accept(pattern, norm, start, end):
-                found.append(_hit(pattern, norm, start, end, field))
+                # the skeleton characters of the match are exactly those found: its letters, the rest separators
+                letters = [int(p) - start for p in reduced.positions[index : index + size]]
+                found.append(_hit(pattern, norm, start, end, field, letters))
                 hits += 1
                 index = reduced.text.find(pattern.literal, index + size)
             else:
@@ -291,36 +335,44 @@ def _accept(pattern: _Pattern, norm: NormalizedText, start: int, end: int) -> bo
     return not (spaced_out and start > 0 and text[start - 1].isalnum())  # 민 지 yes, 이민 지원 no
 
 
-def _hit(pattern: _Pattern, norm: NormalizedText, start: int, end: int, field: str) -> KeywordHit:
+def _hit(pattern: _Pattern, norm: NormalizedText, start: int, end: int, field: str,
+         letters: Sequence[int]) -> KeywordHit:
     begin, finish = norm.span(start, end)
     snippet = norm.original[begin:finish]
     return KeywordHit(
         source=pattern.source, phrase=pattern.phrase, pack=pattern.pack, variant=pattern.variant, field=field,
-        start=begin, end=finish, snippet=snippet, evasions=_evasions(pattern, norm.text[start:end], snippet),
+        start=begin, end=finish, snippet=snippet,
+        evasions=_evasions(pattern, norm.text[start:end], snippet, letters),
     )
 
 
-def _evasions(pattern: _Pattern, region: str, snippet: str) -> tuple[str, ...]:
+def _evasions(pattern: _Pattern, region: str, snippet: str, letters: Sequence[int]) -> tuple[str, ...]:
+    """The disguises in a match: ``region`` is its canonical text, ``snippet`` its original text, ``letters`` the
+    indices in ``region`` of the characters the skeleton kept (the others are separators)."""
     seen: list[str] = []
-    if any(0xFF01 <= ord(c) <= 0xFF5E or 0xFF61 <= ord(c) <= 0xFFDC or c == "\u3000" for c in snippet):
+    # Every disguise but leet and separators needs a character beyond ASCII: look only at those (usually none).
+    beyond = {c for c in snippet if c > "\x7f"}
+    if any(0xFF01 <= ord(c) <= 0xFF5E or 0xFF61 <= ord(c) <= 0xFFDC or c == "\u3000" for c in beyond):
         seen.append("full_width")
-    if any(unicodedata.category(c) == "Cf" or c in "\u115f\u1160\u3164\uffa0\u2800\u034f" for c in snippet):
+    if any(unicodedata.category(c) == "Cf" or c in "\u115f\u1160\u3164\uffa0\u2800\u034f" for c in beyond):
         seen.append("invisible")
-    composed, phrase = unicodedata.normalize("NFC", snippet), unicodedata.normalize("NFC", pattern.phrase)
-    if sum(unicodedata.category(c) == "Mn" for c in composed) > sum(unicodedata.category(c) == "Mn" for c in phrase):
+    if beyond and _marks_in(unicodedata.normalize("NFC", snippet)) > pattern.marks:
         seen.append("marks")
-    phrase_scripts = {script_of(c) for c in pattern.letters} - {None}
-    if phrase_scripts and {script_of(c) for c in snippet} - {None} - phrase_scripts:
+    if pattern.scripts and {script_of(c) for c in set(snippet)} - {None} - pattern.scripts:
         seen.append("look_alikes")
-    reduced = skeleton(region)
-    letters = [region[int(p)] for p in reduced.positions]
-    if any(m != u and m in LEET for m, u in zip(letters, pattern.letters, strict=False)):
+    found = [region[i] for i in letters]
+    if any(m != u and m in LEET for m, u in zip(found, pattern.letters, strict=False)):
         seen.append("leet")
-    if "".join(c for c in region if not skeleton(c).text) != pattern.separators:
+    kept = set(letters)
+    if "".join(c for i, c in enumerate(region) if i not in kept) != pattern.separators:
         seen.append("separators")
-    if any(0x3131 <= ord(c) <= 0x318E or 0x1100 <= ord(c) <= 0x11FF for c in snippet):
+    if any(0x3131 <= ord(c) <= 0x318E or 0x1100 <= ord(c) <= 0x11FF for c in beyond):
         seen.append("jamo")
     return tuple(seen)
+
+
+def _marks_in(text: str) -> int:
+    return sum(unicodedata.category(c) == "Mn" for c in text)
 
 
 # -- variants ---------------------------------------------------------------------------------------------------
@@ -421,11 +473,16 @@ class KeywordDetector:
         if self.config.extra_phrases:
             packs.append(PhrasePack(language="extra", phrases=self.config.extra_phrases))
         self.packs: tuple[PhrasePack, ...] = tuple(packs)
-        compiled = (
+        compiled = [
             _compile(phrase, pack=pack.language, source="phrase", fold=pack.fold_marks,
                      max_separators=self.config.max_separators)
             for pack in packs for phrase in dict.fromkeys(pack.phrases)
-        )
+        ]
+        compiled += [
+            _compile(phrase, pack=pack.language, source="phrase", fold=pack.fold_marks,
+                     max_separators=self.config.max_separators, variant="unmarked", unmarked_only=True)
+            for pack in packs for phrase in dict.fromkeys(pack.unmarked_phrases)
+        ]
         self._phrases = tuple(p for p in compiled if p is not None)
         self._keywords: dict[tuple[str, ...], tuple[tuple[_Pattern, ...], tuple[str, ...]]] = {}
 
@@ -434,8 +491,9 @@ class KeywordDetector:
         in the order of the patterns (at most ``max_hits`` per phrase)."""
         patterns, _ = self._keyword_patterns(tuple(keywords))
         norm = normalize(text, max_chars=self.config.max_chars)
-        return _scan(patterns, norm, field, self.config.max_hits) + _scan(
-            self._phrases, norm, field, self.config.max_hits)
+        reduced, marked = skeleton(norm.text), _typed_with_marks(norm.text)
+        return _scan(patterns, norm, field, self.config.max_hits, reduced=reduced) + _scan(
+            self._phrases, norm, field, self.config.max_hits, reduced=reduced, marked=marked)
 
     def detect(self, item: Media | Candidate, *, case: Case) -> Detection:
         """``suspect`` (or as configured) when a case keyword or a generic phrase is in the candidate's text.
@@ -462,8 +520,10 @@ class KeywordDetector:
             texts[field] = text
             if norm.truncated:
                 truncated.append(f"{field}: read the first {norm.scanned} of {len(text)} characters")
-            keyword_hits += _scan(keyword_patterns, norm, field, self.config.max_hits, capped)
-            phrase_hits += _scan(self._phrases, norm, field, self.config.max_hits, capped)
+            reduced, marked = skeleton(norm.text), _typed_with_marks(norm.text)
+            keyword_hits += _scan(keyword_patterns, norm, field, self.config.max_hits, capped, reduced=reduced)
+            phrase_hits += _scan(self._phrases, norm, field, self.config.max_hits, capped, reduced=reduced,
+                                 marked=marked)
         details: dict[str, str] = {}
         if truncated:
             details["truncated"] = "; ".join(truncated)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 from PIL import Image
@@ -70,14 +70,20 @@ class NudeNetDetector:
         self._model = model
         self._lock = threading.Lock()
 
-    def _detect_boxes(self, picture: np.ndarray[Any, Any]) -> Sequence[Box]:
+    def _detect_boxes(self, picture: np.ndarray[Any, Any]) -> list[tuple[str, float]]:
+        """The model's detections in ``picture`` as ``(class, score)`` pairs.
+
+        Raises:
+            DetectionError: the model failed, or answered something that is not a list of detections.
+        """
         with self._lock:  # one ONNX session, built once; onnxruntime sessions are not documented as re-entrant
             if self._model is None:
                 self._model = _load_nudenet(self.config)
             try:
-                return self._model(picture)
+                boxes = self._model(picture)
             except Exception as exc:  # the model's own failure, whatever its type, is a judging failure
                 raise DetectionError(f"NudeNet failed: {type(exc).__name__}: {exc}", plugin=self.name) from exc
+        return _classes_and_scores(boxes, self.name)
 
     def detect(self, item: Media | Candidate, *, case: Case) -> Detection:
         """Run NudeNet on the image, or on frames sampled from the video.
@@ -95,8 +101,7 @@ class NudeNetDetector:
         flagged: list[tuple[float, str, int]] = []  # (score, class, frame)
         seen: dict[str, float] = {}
         for index, frame in enumerate(frames):
-            for box in self._detect_boxes(_bgr(frame)):
-                label, score = str(box.get("class", "")), float(box.get("score", 0.0))
+            for label, score in self._detect_boxes(_bgr(frame)):
                 seen[label] = max(seen.get(label, 0.0), score)
                 if label in self.config.flagged_classes:
                     flagged.append((score, label, index))
@@ -113,6 +118,27 @@ class NudeNetDetector:
         details["top_class"] = label
         return Detection(detector=self.name, target=item.sha256, kind=kind, label=verdict, score=round(score, 4),
                          rationale=f"{label} at {score:.2f}{where}", details=details)
+
+
+def _classes_and_scores(boxes: object, plugin: str) -> list[tuple[str, float]]:
+    """NudeNet's detections (``[{"class": ..., "score": ...}, ...]``) checked and read.
+
+    Raises:
+        DetectionError: ``boxes`` is not a list of detections, or one lacks a class or a score from 0 to 1.
+    """
+    out: list[tuple[str, float]] = []
+    try:  # a model file of another version (config.model_path), or a future nudenet, may answer otherwise
+        for box in cast(Sequence[Any], boxes):
+            label, score = box["class"], float(box["score"])
+            if not isinstance(label, str) or not 0.0 <= score <= 1.0:  # also NaN
+                raise ValueError(f"class {label!r} with score {score}")
+            out.append((label, score))
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        shown = repr(boxes)
+        shown = shown if len(shown) <= 120 else shown[:120] + "..."
+        raise DetectionError(f"NudeNet gave output that is not a list of detections: {shown} ({exc})",
+                             plugin=plugin) from exc
+    return out
 
 
 def _bgr(picture: Image.Image) -> np.ndarray[Any, Any]:
