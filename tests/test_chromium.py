@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,6 +113,49 @@ def test_a_page_load_timeout_is_a_site_error(pool: DriverPool, long_page: str) -
         assert navigate(driver, long_page + "/", guard=LOOPBACK).endswith("/")
 
 
+STORE_EVERYTHING = b"""<!doctype html><html><body><script>
+localStorage.setItem("k", "v");
+sessionStorage.setItem("k", "v");
+document.cookie = "c=v; max-age=3600";
+window.open("/popup");
+Promise.all([
+  new Promise((done) => { indexedDB.open("db", 1).onsuccess = done; }),
+  caches.open("cache").then((cache) => cache.put("/cached", new Response("x"))),
+  navigator.serviceWorker.register("/sw.js").then(() => navigator.serviceWorker.ready),
+]).then(() => { document.title = "stored"; }, (error) => { document.title = "failed " + error; });
+</script></body></html>"""
+READ_EVERYTHING = """const done = arguments[0];
+Promise.all([indexedDB.databases(), caches.keys(), navigator.serviceWorker.getRegistrations()]).then(
+  ([databases, cacheNames, workers]) => done({
+    local: localStorage.getItem("k"), session: sessionStorage.getItem("k"), cookie: document.cookie,
+    databases: databases.map((d) => d.name), caches: cacheNames, workers: workers.length,
+  }), (error) => done({error: String(error)}));"""
+
+
+@pytest.mark.slow
+def test_a_driver_comes_back_from_a_lending_with_nothing_a_site_stored(pool: DriverPool, serve_http: ServeHttp) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    routes = {"/store": ("text/html", STORE_EVERYTHING), "/sw.js": ("text/javascript", b"self.onfetch = () => {};"),
+              "/popup": ("text/html", b"<p>a window the page opened</p>"), "/read": ("text/html", b"<p>read</p>")}
+    with serve_http(routes) as base:
+        elsewhere = base.replace("127.0.0.1", "localhost")  # another origin, on the same server
+        with pool.driver() as first:
+            navigate(first, base + "/store", guard=LOOPBACK)
+            WebDriverWait(first, 10).until(lambda d: d.title != "")
+            assert first.title == "stored"
+            assert first.execute_async_script(READ_EVERYTHING) == {
+                "local": "v", "session": "v", "cookie": "c=v", "databases": ["db"], "caches": ["cache"], "workers": 1,
+            }, "the page stored all of it"
+            navigate(first, elsewhere + "/read", guard=LOOPBACK)  # the storing origin is now only in the history
+        with pool.driver() as second:
+            assert second is first, "the same browser, lent again"
+            assert second.window_handles == [second.current_window_handle], "the page's window was closed"
+            navigate(second, base + "/read", guard=LOOPBACK)
+            left = second.execute_async_script(READ_EVERYTHING)
+    assert left == {"local": None, "session": None, "cookie": "", "databases": [], "caches": [], "workers": 0}
+
+
 @pytest.mark.slow
 def test_pool_replaces_a_crashed_driver_and_deletes_profiles(pool: DriverPool, long_page: str) -> None:
     restarts = pool.restarts
@@ -167,6 +211,9 @@ class FakeDriver:
         self.quits = 0
         self.resets = 0
 
+    def get(self, url: str) -> None:
+        pass
+
     @property
     def current_url(self) -> str:
         from selenium.common.exceptions import InvalidSessionIdException
@@ -210,6 +257,35 @@ def test_pool_lends_resets_and_restarts_with_a_fake_factory() -> None:
         pool.acquire()
     with pytest.raises(UsageError):
         DriverPool(size=0)
+
+
+def test_a_browser_that_starts_while_the_pool_closes_is_quit() -> None:
+    entered, go_on = threading.Event(), threading.Event()
+    made: list[FakeDriver] = []
+
+    def slow_factory() -> Any:
+        entered.set()
+        go_on.wait(10)
+        made.append(FakeDriver())
+        return made[-1]
+
+    pool = DriverPool(size=1, factory=slow_factory)
+    failures: list[BaseException] = []
+
+    def warm() -> None:
+        try:
+            pool.warm()
+        except BaseException as exc:  # handed to the test's thread
+            failures.append(exc)
+
+    warming = threading.Thread(target=warm)
+    warming.start()
+    assert entered.wait(10)
+    pool.close()  # while the browser is starting
+    go_on.set()
+    warming.join(10)
+    assert [type(exc) for exc in failures] == [UsageError]
+    assert len(made) == 1 and made[0].quits == 1, "the browser that started after close() was quit, not kept"
 
 
 def test_pool_times_out_when_every_driver_is_lent() -> None:

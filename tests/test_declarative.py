@@ -7,10 +7,11 @@ import importlib.util
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from hostile_server import HostileServer, synthetic_png
 from pydantic import BaseModel
 
 from takedown.demo.site import DemoSite
@@ -18,12 +19,13 @@ from takedown.errors import (
     ConfigError,
     DeliveryError,
     DeliveryStateUnknownError,
+    EvidenceError,
     MissingDependencyError,
     NotApprovedError,
     SiteError,
     UsageError,
 )
-from takedown.models import Candidate, MediaKind, Notice, NoticeState, Recipient, SearchQuery, utcnow
+from takedown.models import Candidate, MediaKind, Notice, NoticeState, Page, Recipient, SearchQuery, utcnow
 from takedown.settings import EvidenceSettings, NetworkSettings
 from takedown.sites.base import SiteAdapter
 from takedown.sites.chromium import DriverPool
@@ -44,6 +46,9 @@ from takedown.sites.declarative import (
 )
 from takedown.sites.guard import FetchGuard
 from takedown.testing import SiteAdapterContract
+
+if TYPE_CHECKING:
+    from conftest import ServeHttp
 
 DEMO_SITES = Path(__file__).resolve().parents[1] / "takedown" / "demo" / "sites"
 HTTP_TOML = DEMO_SITES / "demo-sns.toml"
@@ -422,6 +427,58 @@ def test_fetch_adds_media_that_only_a_selector_finds(tmp_path: Path) -> None:
                                                       (f"{BASE}/v/1.mp4", MediaKind.VIDEO)]
 
 
+# -- media that cannot be had, against real servers on 127.0.0.1 ---------------------------------------------------
+
+
+def _fetch_post(base: str, fetch: dict[str, Any], **network: Any) -> Page:
+    spec = SiteSpec.model_validate({"name": "post.example", "base_url": base, "fetch": fetch})
+    adapter = load_site(spec, network=LOOPBACK.model_copy(update={"retries": 0, **network}))
+
+    async def fetch_page() -> Page:
+        try:
+            return await adapter.fetch(Candidate(case_id="c", site=adapter.site, url=f"{base}/post/1"))
+        finally:
+            await adapter.aclose()
+
+    page: Page = _run(fetch_page())
+    return page
+
+
+def test_media_that_cannot_be_had_is_named_in_skipped_and_the_rest_is_kept(serve_http: ServeHttp) -> None:
+    with HostileServer() as hostile:
+        bad = {
+            "/big.png": r"media larger than 262144 bytes \(max_media_bytes\)",
+            "/gone.png": "answered HTTP 404",
+            f"{hostile.base_url}/html-as-image.png": "unexpected content type 'text/html' for a media",
+            f"{hostile.base_url}/hls/encrypted.m3u8": r"encrypted HLS \(EXT-X-KEY\)",
+            "http://10.0.0.1/x.png": "private or link-local address 10.0.0.1 is not allowed",
+        }
+        good = f"{hostile.base_url}/media/gzipped.png"
+        named = "".join(f'<div class="m" data-src="{url}"></div>' for url in [*bad, good])
+        post = f'<html><body><p>a post</p><img src="/own.png">{named}</body></html>'.encode()
+        routes = {"/post/1": ("text/html; charset=utf-8", post), "/own.png": ("image/png", synthetic_png()),
+                  "/big.png": ("image/png", synthetic_png() + bytes(300 * 1024))}
+        with serve_http(routes) as base:
+            page = _fetch_post(base, {"media": ["div.m::attr(data-src)"]}, max_media_bytes=256 * 1024)
+    assert page.status == 200
+    assert [(m.url, m.content) for m in page.media] == [(f"{base}/own.png", synthetic_png()), (good, synthetic_png())]
+    assert len(page.skipped) == len(bad)
+    for (url, why), note in zip(bad.items(), page.skipped, strict=True):
+        absolute = url if url.startswith("http") else base + url
+        assert note.startswith(f"{absolute}: ") and re.search(why, note), note
+
+
+def test_fetch_max_media_caps_the_media_per_page_selectors_included(serve_http: ServeHttp) -> None:
+    extra = "".join(f'<div class="m" data-src="/m{n}.png"></div>' for n in range(3))
+    post = f'<html><body><img src="/own.png">{extra}</body></html>'.encode()
+    routes = {"/post/1": ("text/html", post), **{f"/{name}.png": ("image/png", synthetic_png())
+                                                  for name in ("own", "m0", "m1", "m2")}}
+    with serve_http(routes) as base:
+        page = _fetch_post(base, {"media": ["div.m::attr(data-src)"], "max_media": 2})
+    assert [m.url for m in page.media] == [f"{base}/own.png", f"{base}/m0.png"]
+    assert page.skipped == tuple(f"{base}/m{n}.png: more than 2 media items on the page (max_media)" for n in (1, 2))
+
+
 # -- reports by web form -----------------------------------------------------------------------------------------
 
 
@@ -550,6 +607,28 @@ def test_browser_cookies_are_sent_over_http_too(demo_site: DemoSite) -> None:
     assert signed_in.network.cookies == {"127.0.0.1": {name: value}}, "only the site's own host gets them"
     assert _run(fetch(signed_in)) == 200
     assert _run(fetch(load_site(spec.model_copy(update={"browser": BrowserSpec()}), network=LOOPBACK))) == 401
+
+
+def test_the_browser_parts_share_the_sites_one_fetcher_and_its_one_guard_check(tmp_path: Path) -> None:
+    def no_browser() -> Any:
+        raise EvidenceError("no browser in this test")
+
+    spec = SiteSpec.model_validate({
+        "name": "js.example", "base_url": BASE, "engine": "browser",
+        "search": {"url": "/search?q={query}", "results": "a.result"}, "listings": [{"url": "/", "items": "a"}],
+    })
+    client = httpx.AsyncClient(transport=httpx.MockTransport(_fake_site([])))
+    adapter = load_site(spec, network=LOOPBACK, client=client, drivers=DriverPool(factory=no_browser))
+
+    async def use_every_part() -> None:
+        with pytest.raises(SiteError, match=r"2 source\(s\) failed"):
+            await _search(adapter)
+        with pytest.raises(SiteError, match="no browser"):
+            await adapter.fetch(Candidate(case_id="c", site=adapter.site, url=f"{BASE}/p/1"))
+        await client.aclose()
+
+    _run(use_every_part())
+    assert client.event_hooks["request"] == [adapter.fetcher.guard.hook], "one guard check per request, not per part"
 
 
 @pytest.mark.slow

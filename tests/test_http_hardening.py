@@ -473,3 +473,50 @@ def test_the_guard_allow_list() -> None:
     https_only = FetchGuard.for_network(NetworkSettings(allowed_schemes=("https",)))
     with pytest.raises(FetchBlockedError, match="scheme 'http'"):
         https_only.check("http://93.184.216.34/")
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("::ffff:169.254.169.254", "cloud metadata address 169.254.169.254"),
+        ("2002:a9fe:a9fe::1", r"cloud metadata address 169.254.169.254 \(carried by 2002:a9fe:a9fe::1\)"),
+        ("2002:7f00:1::1", "loopback address 127.0.0.1"),
+        ("2002:a00:1::1", "private or link-local address 10.0.0.1"),
+        ("2001:0:5ef5:79fd::5601:5601", "cloud metadata address 169.254.169.254"),  # Teredo, client 169.254.169.254
+        ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "private or link-local address 10.0.0.1"),  # Teredo, client 10.0.0.1
+    ],
+)
+def test_ipv6_transition_addresses_are_judged_by_the_ipv4_address_they_carry(address: str, reason: str) -> None:
+    with pytest.raises(FetchBlockedError, match=reason):
+        FetchGuard().check(f"http://[{address}]/")
+
+
+def test_ipv6_transition_addresses_of_public_hosts_pass() -> None:
+    guard = FetchGuard()
+    for public in ["2002:808:808::1", "2001:0:4136:e378:8000:63bf:f7f7:f7f7"]:  # 6to4 and Teredo for 8.8.8.8
+        guard.check_address(ipaddress.ip_address(public), url=f"http://[{public}]/")
+
+
+def test_allow_private_does_not_open_the_cloud_metadata_endpoints() -> None:
+    guard = FetchGuard(GuardConfig(allow_private=True))
+    guard.check("http://169.254.1.1/")
+    guard.check("http://10.0.0.1/")
+    guard.check("http://[fd00::1]/")
+    for metadata in ["169.254.169.254", "169.254.170.2", "100.100.100.200", "[fd00:ec2::254]", "[2002:a9fe:a9fe::1]"]:
+        with pytest.raises(FetchBlockedError, match="cloud metadata address"):
+            guard.check(f"http://{metadata}/latest/meta-data/")
+
+
+def test_only_an_allow_hosts_entry_that_names_a_metadata_endpoint_opens_it() -> None:
+    metadata = ipaddress.ip_address("169.254.169.254")
+    url = "http://169.254.169.254/"
+    network_wide = FetchGuard(GuardConfig(allow_hosts=frozenset({"169.254.0.0/16", "0.0.0.0/0"})))
+    network_wide.check("http://169.254.1.1/")  # the network entry covers the rest of link-local
+    with pytest.raises(FetchBlockedError, match="cloud metadata address"):
+        network_wide.check(url)
+    FetchGuard(GuardConfig(allow_hosts=frozenset({"169.254.169.254"}))).check(url)
+    by_name = FetchGuard(GuardConfig(allow_hosts=frozenset({"metadata.google.internal"})))
+    by_name.check("http://metadata.google.internal/")  # named: not even resolved
+    by_name.check_endpoint("metadata.google.internal", 80, metadata, url="http://metadata.google.internal/")
+    with pytest.raises(FetchBlockedError, match="cloud metadata address"):
+        by_name.check_endpoint("elsewhere.example", 80, metadata, url="http://elsewhere.example/")

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import random
 import re
 import shutil
+import weakref
 from pathlib import Path
 
 import pytest
@@ -184,18 +186,36 @@ def test_run_ticks_on_a_schedule_until_told_to_stop(store: SQLiteCaseStore, tmp_
     seen: list[MonitorTick] = []
     monitor = Monitor.for_workflow(_workflow(store, tmp_path, site), interval=0.01, jitter=0.5, on_tick=seen.append,
                                    rng=random.Random(7))
-    ticks = asyncio.run(monitor.run([CASE, "case-two"], max_ticks=2))
-    assert [(t.case_id, t.tick, len(t.new)) for t in ticks] == [(CASE, 1, 1), ("case-two", 2, 1), (CASE, 3, 0),
-                                                                ("case-two", 4, 0)]
-    assert seen == ticks
+    assert asyncio.run(monitor.run([CASE, "case-two"], max_ticks=2)) == 4
+    assert [(t.case_id, t.tick, len(t.new)) for t in seen] == [(CASE, 1, 1), ("case-two", 2, 1), (CASE, 3, 0),
+                                                               ("case-two", 4, 0)]
 
-    async def stopped_after_first_tick() -> list[MonitorTick]:
+    async def stopped_after_first_tick() -> int:
         stop = asyncio.Event()
         monitor.on_tick = lambda tick: stop.set()
         monitor.interval = 3600.0  # the stop event must end the wait, not the interval
         return await monitor.run([CASE], stop=stop)
 
-    assert len(asyncio.run(stopped_after_first_tick())) == 1
+    assert asyncio.run(stopped_after_first_tick()) == 1
+
+
+def test_an_unbounded_run_keeps_no_tick_it_has_handed_on(store: SQLiteCaseStore, tmp_path: Path) -> None:
+    store.put_case(sample_case())
+    site = MockSite({p.url: p for p in (_page(1),)})
+    handed_on: list[weakref.ref[MonitorTick]] = []
+    alive_earlier: list[int] = []
+    stop = asyncio.Event()
+
+    def on_tick(tick: MonitorTick) -> None:
+        gc.collect()
+        alive_earlier.append(sum(ref() is not None for ref in handed_on))
+        handed_on.append(weakref.ref(tick))
+        if len(handed_on) == 5:
+            stop.set()
+
+    monitor = Monitor.for_workflow(_workflow(store, tmp_path, site), interval=0.001, jitter=0, on_tick=on_tick)
+    assert asyncio.run(monitor.run([CASE], stop=stop)) == 5
+    assert alive_earlier == [0, 0, 0, 0, 0], "earlier ticks (and their findings) were freed while the monitor ran"
 
 
 def test_jitter_stays_within_bounds(store: SQLiteCaseStore) -> None:

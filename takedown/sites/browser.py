@@ -138,7 +138,10 @@ class BrowserSiteConfig(BaseModel):
     wait: str = "idle"
     wait_timeout_s: float = Field(default=10.0, gt=0)
     max_scrolls: int = Field(default=20, ge=0, description="scrolls (and 'load more' clicks) per results page")
-    scroll_pause_s: float = Field(default=1.0, gt=0, description="how long to wait for new results after a scroll")
+    scroll_pause_s: float = Field(
+        default=1.0, gt=0,
+        description="how long the network must stay quiet after a scroll before 'no new results' is concluded",
+    )
     max_pages: int = Field(default=10, ge=1, description="results pages to follow per search or listing URL")
     cookie_banner: tuple[str, ...] = ()
     age_gate: tuple[str, ...] = ()
@@ -551,13 +554,19 @@ class BrowserSite:
             button = _first_visible(driver, self.config.load_more_selector)
             if button is not None:
                 _click(driver, button)
-        deadline = time.monotonic() + self.config.scroll_pause_s
-        while time.monotonic() < deadline:
+        pause = self.config.scroll_pause_s
+        start = time.monotonic()
+        # "Nothing new" needs both: the pause has passed and the network has been quiet for a whole pause. A slow
+        # machine or server stretches the wait (up to wait_timeout_s) instead of ending the scroll early.
+        give_up = start + max(pause, self.config.wait_timeout_s)
+        while True:
             time.sleep(_POLL_S)
             if int(driver.execute_script(count_script, self.config.result_selector)) > before:
                 self._wait(driver, log)  # let the batch finish arriving
                 return True
-        return False
+            now = time.monotonic()
+            if now >= give_up or (now - start >= pause and log.idle_for(driver) >= pause):
+                return False
 
     def _next_page(self, driver: WebDriver, log: _NetworkLog, page_url: str) -> tuple[str | None, bool]:
         """``(url, False)`` of the next results page to open, ``(None, True)`` when a "next" button without a link

@@ -29,10 +29,11 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
 from takedown.errors import EvidenceError, FetchBlockedError, MissingDependencyError, SiteError, UsageError
 from takedown.settings import EvidenceSettings
@@ -366,13 +367,37 @@ def media_regions(driver: WebDriver) -> list[Region]:
 
 
 def _reset(driver: WebDriver) -> None:
-    """Forget cookies and cache, so the next capture starts clean and shows what the server serves then.
+    """Forget everything the pages of one lending left in the browser, so the next borrower starts clean.
 
-    The page stays loaded until the next navigation replaces it (loading ``about:blank`` here would cost a
-    tenth of a second per capture and change nothing the next capture sees).
+    The tab goes to ``about:blank`` first, so no script of the last page (a timer, an unload handler) writes
+    again after the clearing; windows the pages opened are closed. Then every origin the browser has seen (the
+    tab's history, and every page, frame and service worker the browser runs) loses all its site data
+    (``Storage.clearDataForOrigin`` with ``all``: local and session storage, IndexedDB, Cache Storage, service
+    workers ...), and cookies, the HTTP cache and the tab's history are cleared browser-wide.
     """
+    driver.get("about:blank")
+    own = driver.execute_cdp_cmd("Target.getTargetInfo", {}).get("targetInfo", {}).get("targetId")
+    targets = driver.execute_cdp_cmd("Target.getTargets", {}).get("targetInfos", [])
+    history = driver.execute_cdp_cmd("Page.getNavigationHistory", {}).get("entries", [])
+    for target in targets:
+        if target.get("type") == "page" and target.get("targetId") != own:
+            driver.execute_cdp_cmd("Target.closeTarget", {"targetId": target["targetId"]})
+    for origin in sorted(_origins([*(e.get("url") for e in history), *(t.get("url") for t in targets)])):
+        driver.execute_cdp_cmd("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
     driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
     driver.execute_cdp_cmd("Network.clearBrowserCache", {})
+    driver.execute_cdp_cmd("Page.resetNavigationHistory", {})
+
+
+def _origins(urls: Iterable[object]) -> set[str]:
+    """The http(s) origins (``scheme://host:port``) of ``urls``."""
+    origins: set[str] = set()
+    for url in urls:
+        if isinstance(url, str):
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https") and parts.netloc:
+                origins.add(f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}")
+    return origins
 
 
 def is_alive(driver: WebDriver) -> bool:
@@ -394,9 +419,10 @@ class DriverPool:
     """Up to ``size`` warm Chromium drivers shared by threads; a crashed driver is replaced on its next use.
 
     Drivers are started lazily (or all at once by :meth:`warm`). :meth:`driver` lends one for a ``with`` block and
-    takes it back without cookies or cache. A driver that fails its health check (its chromedriver no
-    longer answers, or its session is invalid) is quit and replaced by a new one. :meth:`close` quits every driver
-    and their temporary profiles are deleted.
+    takes it back clean: on ``about:blank``, without the windows its pages opened, cookies, cache, or any site's
+    storage (local and session storage, IndexedDB, service workers). A driver that fails its health check (its
+    chromedriver no longer answers, or its session is invalid) is quit and replaced by a new one. :meth:`close`
+    quits every driver and their temporary profiles are deleted.
 
     With a ``guard``, the pool runs a :class:`~takedown.sites.guard_proxy.GuardProxy` and starts every browser
     behind it, so each request a page makes (sub-resources, scripts' requests, redirects) passes the guard;
@@ -471,12 +497,14 @@ class DriverPool:
                     raise
         finally:
             for driver in started:
-                self._idle.put(driver)
+                self._give_back(driver)
 
     def _start_driver(self) -> WebDriver:
         proxy: str | None = None
         if self.guard is not None:
             with self._lock:
+                if self._closed:  # a proxy started now would outlive the pool
+                    raise UsageError("the driver pool is closed")
                 if self._proxy is None:
                     self._proxy = GuardProxy(self.guard, timeout_s=max(30.0, self.settings.page_load_timeout_s))
                     self._proxy.start()
@@ -495,8 +523,23 @@ class DriverPool:
             raise UsageError("the driver pool is closed")
         driver = self._factory()
         with self._lock:
-            self._all.add(driver)
+            closed = self._closed
+            if not closed:
+                self._all.add(driver)
+        if closed:  # close() ran while this browser started: it never saw it, so it is quit here
+            with contextlib.suppress(Exception):
+                driver.quit()
+            raise UsageError("the driver pool is closed")
         return driver
+
+    def _give_back(self, driver: WebDriver) -> None:
+        """Put a driver back among the idle ones, or quit it if the pool was closed meanwhile."""
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._idle.put(driver)
+        if closed:
+            self._discard(driver)
 
     def _discard(self, driver: WebDriver) -> None:
         with self._lock:
@@ -551,7 +594,7 @@ class DriverPool:
                 self.restarts += 1
             self._discard(driver)
             return
-        self._idle.put(driver)
+        self._give_back(driver)
 
     @contextlib.contextmanager
     def driver(self, timeout: float | None = None) -> Iterator[WebDriver]:
@@ -565,9 +608,12 @@ class DriverPool:
         self.release(driver)
 
     def close(self) -> None:
-        """Quit every driver (lent ones too) and delete their profiles. Safe to call twice."""
-        self._closed = True
+        """Quit every driver (lent ones too) and delete their profiles. Safe to call twice.
+
+        A driver still starting (in :meth:`warm` or :meth:`acquire`) is quit as soon as it has started.
+        """
         with self._lock:
+            self._closed = True
             drivers = list(self._all)
             self._all.clear()
             self._alive = 0

@@ -199,6 +199,10 @@ class FetchSpec(BaseModel):
     )
     title: str | None = Field(default=None, description="CSS selector of the post's title (else <title>/og:title)")
     text: str | None = Field(default=None, description="CSS selector of the post's text (else the page's text)")
+    max_media: int = Field(
+        default=50, ge=0, description="the most media items downloaded per post page, the selectors' included; "
+        "the rest are named in Page.skipped"
+    )
     engine: Engine | None = Field(default=None, description="overrides the site's engine for fetching posts")
 
     _css = field_validator("title", "text")(lambda v: v if v is None else _check_css(v))
@@ -660,7 +664,9 @@ class ConfiguredSite:
         # HttpSite fetches posts (media, HLS, contact pages, security.txt) through the same fetcher, so that
         # discovery and fetching share one per-host limit.
         self._http = HttpSite(
-            HttpSiteConfig(site=spec.name, base_url=spec.base_url, language=spec.language), fetcher=self.fetcher
+            HttpSiteConfig(site=spec.name, base_url=spec.base_url, language=spec.language,
+                           max_media=spec.fetch.max_media),
+            fetcher=self.fetcher,
         )
         self._drivers = drivers
         self._owns_drivers = drivers is None
@@ -858,13 +864,17 @@ class ConfiguredSite:
         return self._drivers
 
     def _browser(self, key: str, **config: Any) -> BrowserSite:
-        """One ``BrowserSite`` per part of the site (each has its own selectors), all on one pool of browsers."""
+        """One ``BrowserSite`` per part of the site (each has its own selectors), all on one pool of browsers.
+
+        Every part downloads through the site's own fetcher: one per-host limit for discovery, pages and media,
+        and one guard check per request.
+        """
         if key not in self._browsers:
             spec = self.spec
             settings = BrowserSiteConfig(site=spec.name, base_url=spec.base_url, language=spec.language,
-                                         **spec.browser.config(), **config)
+                                         **{**spec.browser.config(), **config})
             self._browsers[key] = BrowserSite(settings, network=self.network, evidence=self.evidence,
-                                              pool=self._pool(), client=self.fetcher.client)
+                                              pool=self._pool(), fetcher=self.fetcher)
         return self._browsers[key]
 
     async def _rendered(
@@ -884,13 +894,18 @@ class ConfiguredSite:
         """Fetch the candidate's page with its media and contact hints, reading ``[fetch]``'s extra selectors.
 
         The site's report address and form (``[report]``) are added to the contact hints, so recipients are
-        found even when the pages name none.
+        found even when the pages name none. A media item that cannot be had (an HTTP error, a blocked address,
+        over its byte cap, a web page where media was expected, an encrypted HLS stream, beyond ``[fetch]
+        max_media`` or the page's media byte budget) is left out and named in ``Page.skipped`` ("URL: why"), so
+        one hostile item never hides the rest of the page.
 
         Raises:
             SiteError: the page could not be fetched (``FetchBlockedError`` if the guard refused it).
         """
         if self.spec.engine_for("fetch") == "browser":
-            page = await self._browser("fetch").fetch(candidate)
+            fetch_cap, browser_cap = self.spec.fetch.max_media, self.spec.browser.max_media
+            cap = fetch_cap if browser_cap is None else min(fetch_cap, browser_cap)
+            page = await self._browser("fetch", max_media=cap).fetch(candidate)
         else:
             page = await self._http.fetch(candidate)
         if page.status >= 400:
@@ -910,9 +925,11 @@ class ConfiguredSite:
                 have = {m.url for m in page.media}
                 urls = [u for css in spec.media for u in _urls(doc, css, "src")]
                 wanted = [u for u in dict.fromkeys(urls) if u not in have]
-                extra = [m for m in [await self._media(u, referer=page.final_url) for u in wanted] if m is not None]
+                extra, skipped = await self._extra_media(wanted, page)
                 if extra:
                     changes["media"] = (*page.media, *extra)
+                if skipped:
+                    changes["skipped"] = (*page.skipped, *skipped)
         hints = self._report_hints()
         if hints:
             changes["contacts"] = tuple(dict.fromkeys((*page.contacts, *hints)))
@@ -925,14 +942,36 @@ class ConfiguredSite:
             hints.append(ContactHint(kind="form", value=report.form.url, source=source))
         return hints
 
-    async def _media(self, url: str, *, referer: str) -> FetchedMedia | None:
-        """One media item a ``[fetch] media`` selector named (an HLS stream whole); ``None`` if it is not media."""
-        result = await self.fetcher.get_media(url, headers={"Referer": referer})
+    async def _extra_media(self, urls: Sequence[str], page: Page) -> tuple[list[FetchedMedia], list[str]]:
+        """The media only the selectors name, within the page's count cap and byte budget, and what was left out."""
+        cap, budget_total = self.spec.fetch.max_media, self._http.config.max_page_media_bytes
+        room = max(cap - len(page.media), 0)
+        skipped = [f"{url}: more than {cap} media items on the page (max_media)" for url in urls[room:]]
+        budget = budget_total - sum(len(item.content) for item in page.media)
+        media: list[FetchedMedia] = []
+        for url in urls[:room]:
+            if budget <= 0:
+                skipped.append(f"{url}: the page's media budget ({budget_total} B) is spent")
+                continue
+            item = await self._media(url, referer=page.final_url)
+            if isinstance(item, str):
+                skipped.append(item)
+                continue
+            budget -= len(item.content)
+            media.append(item)
+        return media, skipped
+
+    async def _media(self, url: str, *, referer: str) -> FetchedMedia | str:
+        """One media item a ``[fetch] media`` selector named (an HLS stream whole), or why it is left out."""
+        try:
+            result = await self.fetcher.get_media(url, headers={"Referer": referer})
+        except SiteError as exc:  # FetchBlockedError included: that item is refused, not the page
+            return f"{url}: {exc}"
         if result.status >= 400:
-            return None
+            return f"{url}: answered HTTP {result.status}"
         kind = media_kind_of(urlsplit(url).path, result.content_type or None)
         if kind is None:
-            return None
+            return f"{url}: not an image, video or audio ({result.content_type or 'no content type'})"
         return FetchedMedia(url=url, kind=kind, content_type=result.content_type or "application/octet-stream",
                             content=result.body)
 

@@ -5,6 +5,12 @@ addresses; a site adapter checks every URL it requests (redirects included) here
 The host name is resolved and every address it resolves to is checked. ``allow_hosts`` lets named hosts,
 addresses or networks through (optionally on one port only), e.g. an agency intranet or a test server.
 
+An IPv6 address that carries an IPv4 one (IPv4-mapped ``::ffff:0:0/96``, 6to4 ``2002::/16``, Teredo
+``2001::/32``) is judged by the IPv4 address it leads to: ``2002:a9fe:a9fe::1`` is 169.254.169.254. Cloud
+metadata endpoints (``METADATA_ADDRESSES``) hand out credentials, so they stay refused even with
+``allow_private``; only an ``allow_hosts`` entry that names one exactly (its address, or the host name asked
+for) lets it through.
+
 The check resolves the name itself; the HTTP client resolves it again to connect. A hostile DNS server that
 answers differently the second time (DNS rebinding) is not caught here; a proxy that refuses private
 addresses closes that gap for agencies that need it.
@@ -24,10 +30,35 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from takedown.errors import FetchBlockedError
 from takedown.settings import NetworkSettings
 
-__all__ = ["AllowedHost", "FetchGuard", "GuardConfig", "guard_client", "guarded_client"]
+__all__ = ["METADATA_ADDRESSES", "AllowedHost", "FetchGuard", "GuardConfig", "guard_client", "guarded_client"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(ipaddress.ip_address(a) for a in (
+    "169.254.169.254",  # AWS, GCP, Azure, Oracle, DigitalOcean ... instance metadata
+    "169.254.170.2",  # AWS ECS task credentials
+    "fd00:ec2::254",  # AWS instance metadata over IPv6
+    "100.100.100.200",  # Alibaba Cloud instance metadata
+))
+"""Cloud instance-metadata endpoints: refused even with ``allow_private``, unless ``allow_hosts`` names one."""
+
+
+def _destinations(address: IPAddress) -> tuple[IPAddress, ...]:
+    """The IPv4 address(es) an IPv6 transition address leads to (Teredo: server and client), else ``address``."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return (address.ipv4_mapped,)
+        if address.sixtofour is not None:
+            return (address.sixtofour,)
+        if address.teredo is not None:
+            return address.teredo
+    return (address,)
+
+
+def _is_metadata(address: IPAddress) -> bool:
+    """Whether ``address`` is, or leads to, a cloud metadata endpoint (``METADATA_ADDRESSES``)."""
+    return address in METADATA_ADDRESSES or any(a in METADATA_ADDRESSES for a in _destinations(address))
 
 
 @dataclass(frozen=True)
@@ -73,6 +104,16 @@ class AllowedHost:
             return self.name == host.lower().rstrip(".")
         return address is not None and self.network is not None and address in self.network
 
+    def names(self, host: str, port: int, address: IPAddress) -> bool:
+        """Whether this entry allows ``host`` on ``port`` by naming it exactly: the host name, or ``address`` alone.
+
+        A network entry (``169.254.0.0/16``) covers addresses without naming any: it never opens a metadata
+        endpoint.
+        """
+        if not self.covers(host, port, address):
+            return False
+        return self.name is not None or (self.network is not None and self.network.num_addresses == 1)
+
 
 class GuardConfig(BaseModel):
     """What the guard lets through beyond public HTTP(S) addresses."""
@@ -104,19 +145,28 @@ class FetchGuard:
         self._allowed = tuple(AllowedHost.parse(entry) for entry in sorted(self.config.allow_hosts))
 
     def check_address(self, address: IPAddress, *, url: str) -> None:
-        """Raise ``FetchBlockedError`` unless ``address`` may be fetched."""
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+        """Raise ``FetchBlockedError`` unless ``address`` may be fetched (``allow_hosts`` aside: ``check_endpoint``).
+
+        An IPv6 address that carries an IPv4 one (IPv4-mapped, 6to4, Teredo) is judged by the IPv4 address(es)
+        it leads to. A cloud metadata address is refused whatever ``allow_private`` says.
+        """
+        for target in _destinations(address):
+            self._check_one(target, url=url, carrier=address if target != address else None)
+
+    def _check_one(self, address: IPAddress, *, url: str, carrier: IPAddress | None) -> None:
+        via = f" (carried by {carrier})" if carrier is not None else ""
+        if address in METADATA_ADDRESSES:
+            raise FetchBlockedError(f"cloud metadata address {address}{via} is not allowed", url=url)
         if address.is_loopback:
             if self.config.allow_loopback:
                 return
-            raise FetchBlockedError(f"loopback address {address} is not allowed", url=url)
+            raise FetchBlockedError(f"loopback address {address}{via} is not allowed", url=url)
         if address.is_unspecified or address.is_multicast or address.is_reserved:
-            raise FetchBlockedError(f"address {address} cannot be fetched", url=url)
+            raise FetchBlockedError(f"address {address}{via} cannot be fetched", url=url)
         if address.is_private or address.is_link_local or not address.is_global:
             if self.config.allow_private:
                 return
-            raise FetchBlockedError(f"private or link-local address {address} is not allowed", url=url)
+            raise FetchBlockedError(f"private or link-local address {address}{via} is not allowed", url=url)
 
     def _name_allowed(self, host: str, port: int) -> bool:
         return any(entry.name is not None and entry.covers(host, port) for entry in self._allowed)
@@ -154,9 +204,12 @@ class FetchGuard:
         """Raise ``FetchBlockedError`` unless ``host`` on ``port``, resolved to ``address``, may be fetched.
 
         For code that resolves names itself (a proxy that connects to the address it checked): like
-        ``check_address``, and honouring ``allow_hosts``.
+        ``check_address``, and honouring ``allow_hosts``. A metadata address passes only an entry that names it
+        exactly (``AllowedHost.names``).
         """
-        if any(entry.covers(host, port, address) for entry in self._allowed):
+        metadata = _is_metadata(address)
+        if any(entry.names(host, port, address) if metadata else entry.covers(host, port, address)
+               for entry in self._allowed):
             return
         self.check_address(address, url=url)
 

@@ -11,7 +11,8 @@ refused request gets ``403 Forbidden`` and is remembered in :attr:`GuardProxy.bl
 
 Plain HTTP requests are forwarded one per connection (``Connection: close``), so a kept-alive connection can never
 carry a second request to an unchecked host. Inside an HTTPS tunnel the proxy sees only the host and port, which
-is what it checks.
+is what it checks. :meth:`GuardProxy.stop` ends every connection still open, tunnels included, so nothing a
+browser opened outlives the pool that started it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import selectors
 import socket
 import socketserver
 import threading
+import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, Final, NamedTuple, cast
@@ -40,6 +43,7 @@ _HOP_BY_HOP: Final = frozenset({
 })
 _MAX_BODY: Final = 16 * 1024 * 1024
 _CHUNK: Final = 64 * 1024
+_STOP_WAIT_S: Final = 5.0  # how long stop() waits for the connections' threads once their sockets are shut
 
 
 class BlockedRequest(NamedTuple):
@@ -88,11 +92,16 @@ class GuardProxy:
         return self
 
     def stop(self) -> None:
-        """Stop listening; tunnels still open end when either side closes. Safe to call twice."""
+        """Stop listening and end every connection still open, tunnels included. Safe to call twice.
+
+        Both sides of each connection are shut down (the browser and the upstream see it closed), and the
+        threads that served them are waited for, briefly.
+        """
         with self._lock:
             serving, self._serving = self._serving, None
         if serving is not None:
             serving.stop()
+            serving.server.end_connections(wait_s=_STOP_WAIT_S)
 
     @property
     def url(self) -> str:
@@ -166,12 +175,56 @@ class GuardProxy:
 
 
 class _ProxyServer(socketserver.ThreadingTCPServer):
+    """The proxy's server: it keeps every open socket (browser side and upstream) so that stopping can end them."""
+
     daemon_threads = True
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], handler: type[_ProxyHandler], proxy: GuardProxy) -> None:
         self.proxy = proxy
+        self._open_sockets: set[socket.socket] = set()
+        self._handler_threads: set[threading.Thread] = set()
+        self._open_lock = threading.Lock()
+        self._ending = False
         super().__init__(address, handler)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._handler_threads.add(threading.current_thread())
+        try:
+            with self.holding(request, close=False):  # socketserver closes the browser's socket itself
+                super().process_request_thread(request, client_address)
+        finally:
+            with self._open_lock:
+                self._handler_threads.discard(threading.current_thread())
+
+    @contextlib.contextmanager
+    def holding(self, sock: socket.socket, *, close: bool = True) -> Iterator[socket.socket]:
+        """Keep ``sock`` for ``end_connections`` while the block runs (shut at once if they are being ended)."""
+        with self._open_lock:
+            ending = self._ending
+            if not ending:
+                self._open_sockets.add(sock)
+        if ending:
+            _shut(sock)
+        try:
+            yield sock
+        finally:
+            with self._open_lock:
+                self._open_sockets.discard(sock)
+            if close:
+                sock.close()
+
+    def end_connections(self, *, wait_s: float) -> None:
+        """Shut every open socket down (their threads see the connection end), then wait up to ``wait_s``."""
+        with self._open_lock:
+            self._ending = True
+            sockets, threads = list(self._open_sockets), list(self._handler_threads)
+        for sock in sockets:
+            _shut(sock)
+        deadline = time.monotonic() + wait_s
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A browser that drops a connection mid-transfer is normal; stay quiet on stderr.
@@ -202,6 +255,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    @property
+    def _server(self) -> _ProxyServer:
+        return cast(_ProxyServer, self.server)
+
     def _open(self, url: str, host: str, port: int) -> socket.socket | None:
         try:
             return self._proxy.connect(url, host, port)
@@ -224,7 +281,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         upstream = self._open(url, host, port)
         if upstream is None:
             return
-        with upstream:
+        with self._server.holding(upstream):
             self.close_connection = True
             self.send_response(200, "Connection Established")
             self.end_headers()
@@ -260,12 +317,18 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         lines = [f"{self.command} {target} HTTP/1.1"]
         lines += [f"{k}: {v}" for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP]
         lines.append("Connection: close")
-        with upstream:
+        with self._server.holding(upstream):
             upstream.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
             self.wfile.flush()
             _pump(self.connection, upstream, self._proxy.timeout_s, both_ways=False)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _forward
+
+
+def _shut(sock: socket.socket) -> None:
+    """End both directions of ``sock`` without closing it (its owner's thread closes it): a blocked read returns."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _pump(client: socket.socket, upstream: socket.socket, timeout: float, *, both_ways: bool) -> None:

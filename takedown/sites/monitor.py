@@ -307,8 +307,11 @@ class Monitor:
 
     async def run(
         self, case_ids: Sequence[str], *, stop: asyncio.Event | None = None, max_ticks: int | None = None
-    ) -> list[MonitorTick]:
+    ) -> int:
         """Tick every case in turn, wait ``next_wait()`` seconds, and repeat.
+
+        Each tick goes to ``on_tick`` as it completes and is not kept: a monitor that runs for months holds no
+        more than the tick in hand (its findings are in the store).
 
         Args:
             case_ids: the cases to watch.
@@ -316,16 +319,21 @@ class Monitor:
             max_ticks: end after this many rounds over the cases (``None``: until ``stop`` is set).
 
         Returns:
-            Every tick, in order.
+            How many ticks ran (one per case per round).
+
+        Raises:
+            UsageError: ``max_ticks`` is below 1.
+            NotFoundError: no case with one of the ids.
         """
         if max_ticks is not None and max_ticks < 1:
             raise UsageError("max_ticks must be at least 1")
         stop = stop or asyncio.Event()
-        ticks: list[MonitorTick] = []
+        count = 0
         rounds = 0
         while not stop.is_set():
             for case_id in case_ids:
-                ticks.append(await self.run_once(case_id))
+                await self.run_once(case_id)
+                count += 1
                 if stop.is_set():
                     break
             rounds += 1
@@ -333,5 +341,5 @@ class Monitor:
                 break
             with contextlib.suppress(TimeoutError):  # the wait ran out: time for the next round
                 await asyncio.wait_for(stop.wait(), timeout=self.next_wait())
-        return ticks
+        return count
 
