@@ -168,6 +168,11 @@ def test_fetch_returns_images_and_a_removed_post_with_its_status(demo_site: Demo
         demo_site.manifest.item(f).sha256 for f in post.media
     ]
     assert all(m.kind == MediaKind.IMAGE for m in page.media)
+    assert page.skipped == ()
+
+    capped = fetch(BrowserSite(config(demo_site, max_media=1), network=LOOPBACK, pool=pool), demo_site.url_for("p01"))
+    assert [m.url for m in capped.media] == [f"{demo_site.base_url}/{post.media[0]}"]
+    assert capped.skipped == (f"{demo_site.base_url}/{post.media[1]}: more than 1 media items on the page",)
 
     demo_site.take_down("p01")
     try:

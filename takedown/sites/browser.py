@@ -198,6 +198,7 @@ class _Rendered:
     language: str | None
     leads: list[_Lead]
     cookies: list[dict[str, Any]] = field(default_factory=list)
+    left_over: list[str] = field(default_factory=list)  # media URLs beyond max_media
 
 
 class BrowserSite:
@@ -615,7 +616,7 @@ class BrowserSite:
             text=_SPACE.sub(" ", str(info.get("text") or "")).strip(),
             title=str(info.get("title") or "") or extract(html, final).title,
             language=str(info.get("lang") or "") or None, leads=leads[: self.config.max_media],
-            cookies=list(driver.get_cookies()),
+            cookies=list(driver.get_cookies()), left_over=[lead.url for lead in leads[self.config.max_media :]],
         )
 
     # -- media (the event loop) -------------------------------------------------------------------------
@@ -623,7 +624,9 @@ class BrowserSite:
     async def _download_all(self, rendered: _Rendered) -> tuple[list[FetchedMedia], list[str]]:
         results = await asyncio.gather(*(self._download(lead, rendered) for lead in rendered.leads))
         media = [item for item in results if isinstance(item, FetchedMedia)]
-        return media, [item for item in results if isinstance(item, str)]
+        skipped = [item for item in results if isinstance(item, str)]
+        skipped += [f"{url}: more than {self.config.max_media} media items on the page" for url in rendered.left_over]
+        return media, skipped
 
     async def _download(self, lead: _Lead, rendered: _Rendered) -> FetchedMedia | str | None:
         """The item, or why it was left out (a ``str`` for ``Page.skipped``); ``None`` for what was never media."""
