@@ -365,9 +365,10 @@ class CapturingFormReporter:
     name: ClassVar[str] = "capture_form"
 
     def __init__(self, form_url: str = "https://mock.example/report", *, site: str = "mock.example",
-                 fail_times: int = 0, unknown_times: int = 0) -> None:
+                 fail_times: int = 0, unknown_times: int = 0, form_only: bool = False) -> None:
         self._form_url = form_url
         self._site = site
+        self._form_only = form_only
         self.fail_times = fail_times
         self.unknown_times = unknown_times
         self.submissions: list[FormSubmission] = []
@@ -381,6 +382,11 @@ class CapturingFormReporter:
     def form_url(self) -> str:
         """The form's URL given at construction."""
         return self._form_url
+
+    @property
+    def form_only(self) -> bool:
+        """Whether the form replaces email requests, as given at construction."""
+        return self._form_only
 
     async def report_form(self, notice: Notice) -> FormSubmission:
         """File the notice (its subject, body and URLs as fields), unless told to fail."""

@@ -443,7 +443,7 @@ class Workflow:
 
         The first email recipient gets a notice in every locale; when the finding's site adapter can file
         requests through the site's web form, the form gets one notice besides, in the first locale only (each
-        submission files a separate request, so one is enough).
+        submission files a separate request, so one is enough), or instead when the adapter is ``form_only``.
         """
         pending = self.store.list_findings(case.id, states=[FindingState.EVIDENCED])
         supported = frozenset(locale for template in self.templates for locale in template.locales)
@@ -459,6 +459,9 @@ class Workflow:
                     raise ReportError(f"no email recipient or web form for {finding.candidate.url}")
                 site_language = finding.page.language if finding.page else finding.candidate.language
                 # (recipient, bilingual): the email recipient in every locale, the form in one.
+                site = self.sites.get(finding.candidate.site)
+                if form is not None and isinstance(site, FormReporter) and site.form_only:
+                    emails = []  # the operator answers only its form: one request, not two
                 targets = [(emails[0], self.bilingual)] if emails else []
                 if form is not None:
                     targets.append((form, False))

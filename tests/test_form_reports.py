@@ -447,3 +447,26 @@ def test_takedown_send_submits_form_notices_through_the_site_files(demo_site: De
     assert len(demo_site.reports_received) == before + 1
     with SQLiteCaseStore(data / "takedown.sqlite") as store:
         assert {store.get_notice(n.id).state for n in (form, email)} == {NoticeState.SENT}
+
+
+@pytest.mark.parametrize(("use", "channels"), [("both", ["email", "email", "web_form"]), ("form", ["web_form"]),
+                                                ("email", ["email", "email"])])
+def test_report_use_decides_which_requests_are_drafted(
+    demo_site: DemoSite, tmp_path: Path, use: str, channels: list[str]
+) -> None:
+    text = demo_site_file().read_text(encoding="utf-8").replace("[report]\n", f'[report]\nuse = "{use}"\n', 1)
+    site_file = tmp_path / "demo-sns.toml"
+    site_file.write_text(text, encoding="utf-8")
+    settings = demo_settings(tmp_path / "out")
+    adapter = load_site(site_file, network=settings.network, variables={"base_url": demo_site.base_url})
+    assert (adapter.form_url is None) == (use == "email") and adapter.form_only == (use == "form")
+    with SQLiteCaseStore(tmp_path / "out" / "takedown.sqlite") as store:
+        store.put_case(demo_case(demo_site))
+        workflow = demo_workflow(store, demo_site, settings)
+        asyncio.run(workflow.sites[adapter.site].aclose())  # the demo's own file, replaced by the edited one
+        workflow.sites = {adapter.site: adapter}
+        workflow.run_sync(DEMO_CASE_ID)
+        [finding] = [f for f in store.list_findings(DEMO_CASE_ID, decision=Decision.MATCH)
+                     if f.candidate.url == demo_site.url_for("p01")]
+        notices = store.list_notices(finding_id=finding.id)
+    assert sorted(n.recipient.channel for n in notices) == channels, "p01 is Korean: ko + en emails, one form"

@@ -68,6 +68,15 @@ class FormReporter(Protocol):
         """The URL of the site's removal-request form, or ``None`` if this site has none."""
         ...
 
+    @property
+    def form_only(self) -> bool:
+        """Whether the form replaces the email requests to the site (the operator answers only its form).
+
+        ``False``: the workflow drafts the form request beside the email requests, and the officer approves the
+        channel the operator answers. Emails to the host and registrar stay for escalation either way.
+        """
+        ...
+
     async def report_form(self, notice: Notice) -> FormSubmission:
         """Submit an approved notice to the form, once, and return what was submitted and what the site answered.
 

@@ -294,6 +294,11 @@ class ReportSpec(BaseModel):
 
     email: str | None = Field(default=None, description="the address for removal requests")
     form: FormSpec | None = Field(default=None, description="the web form for removal requests")
+    use: Literal["both", "form", "email"] = Field(
+        default="both",
+        description="with both an email and a form: draft requests for both (the officer picks), the form only, "
+                    "or email only",
+    )
 
     @field_validator("email")
     @classmethod
@@ -981,7 +986,12 @@ class ConfiguredSite:
     def form_url(self) -> str | None:
         """The URL of the site's removal-request form (``[report.form] url``), or ``None`` if it has none."""
         form = self.spec.report.form
-        return form.url if form is not None else None
+        return form.url if form is not None and self.spec.report.use != "email" else None
+
+    @property
+    def form_only(self) -> bool:
+        """Whether requests go through the form alone (``[report] use = "form"``)."""
+        return self.spec.report.use == "form" and self.spec.report.form is not None
 
     async def report_form(self, notice: Notice) -> FormSubmission:
         """Submit an approved notice through the site's web form (``[report.form]``), once.
