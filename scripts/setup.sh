@@ -6,8 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="video"
-[[ "${1:-}" == "--dev" ]] && extras="video,dev"
+# The demo uses them all: Chromium (browser) for the JavaScript feed and screenshots, PyAV (video), the HWPX, PDF
+# and WARC writers. "all" leaves out ml (torch) and nudenet (AGPL); --dev adds them for the tests.
+extras="all"
+[[ "${1:-}" == "--dev" ]] && extras="all,dev"
 
 # System packages (one per line in scripts/apt-packages.txt; '#' starts a comment).
 mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' scripts/apt-packages.txt)
