@@ -1,7 +1,8 @@
 """A ``socketserver`` served from a daemon thread: how takedown's own loopback servers run beside the caller.
 
-The guard proxy (``takedown.sites.guard_proxy``) and the local time-stamping authority (``takedown.demo.tsa``) each
-bind a server, serve it in the background and stop it again; :class:`ServerThread` is that part, once.
+The guard proxy (``takedown.sites.guard_proxy``), the demo site (``takedown.demo.site``) and the local
+time-stamping authority (``takedown.demo.tsa``) each bind a server, serve it in the background and stop it again;
+:class:`ServerThread` is that part, once.
 """
 
 from __future__ import annotations

@@ -52,6 +52,7 @@ from types import TracebackType
 from typing import Any, Final, cast
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
+from takedown._server_thread import ServerThread
 from takedown.demo.media import DemoManifest, DemoPost, generate_demo_media
 from takedown.errors import UsageError
 
@@ -110,8 +111,7 @@ class DemoSite:
         self._lock = threading.Lock()  # guards the state below; never held while doing I/O on the socket
         self._lifecycle = threading.Lock()  # serialises start() and stop()
         self._manifest: DemoManifest | None = None
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread[_Server] | None = None
         self._base_url: str | None = None
         self._taken_down: set[str] = set()
         self._requests = 0
@@ -128,34 +128,23 @@ class DemoSite:
             OSError: the address cannot be bound.
         """
         with self._lifecycle:
-            if self._server is not None:
+            if self._serving is not None:
                 raise UsageError("the demo site is already running")
             manifest = self.manifest
             server = _Server((self._host, self._port), self, manifest)
-            thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="takedown-demo-site",
-                daemon=True,
-            )
             with self._lock:
-                self._server, self._thread = server, thread
                 self._base_url = server.base_url
-            thread.start()
+            self._serving = ServerThread(server, name="takedown-demo-site", poll_interval=0.05)
         return self
 
     def stop(self) -> None:
         """Stop serving and close the socket. Safe to call twice or on a site that never started."""
         with self._lifecycle:
             with self._lock:
-                server, thread = self._server, self._thread
-                self._server = self._thread = None
                 self._base_url = None
-            if server is not None:
-                server.shutdown()
-                server.server_close()
-            if thread is not None:
-                thread.join(timeout=5)
+            serving, self._serving = self._serving, None
+            if serving is not None:
+                serving.stop()
 
     def __enter__(self) -> DemoSite:
         return self.start()
