@@ -295,6 +295,10 @@ def test_connection_refused(tmp_path: Path) -> None:
 def test_loopback_is_refused_unless_allowed(demo_site: DemoSite, tmp_path: Path) -> None:
     bundle = run_capture(CaptureConfig(evidence=NO_BROWSER), demo_site.base_url + "/", tmp_path)
     assert bundle.error is not None and "fetch guard" in bundle.error and "loopback" in bundle.error
+    host = demo_site.base_url.split("//", 1)[1]  # 127.0.0.1:PORT, allowed by name: that port only
+    allowed = run_capture(CaptureConfig(network=NetworkSettings(allow_hosts=(host,), timeout_s=5),
+                                        evidence=NO_BROWSER), demo_site.base_url + "/", tmp_path / "allowed")
+    assert allowed.error is None, allowed.error
 
 
 PUBLIC = "http://93.184.215.14"

@@ -518,8 +518,12 @@ class Capturer:
             if self.config.network.proxy:  # the socket's peer is the proxy, not the site
                 proxy_ip, server_ip = server_ip, ""
             elif server_ip:
-                # The guard resolved the name before connecting; check where the connection really went.
-                self.guard.check_address(ipaddress.ip_address(server_ip.split("%", 1)[0]), url=url)
+                # The guard resolved the name before connecting; check where the connection really went (a host
+                # the agency allowed by name in allow_hosts stays allowed at its address).
+                request_url = request.url
+                port = request_url.port or (443 if request_url.scheme == "https" else 80)
+                self.guard.check_endpoint(request_url.host, port, ipaddress.ip_address(server_ip.split("%", 1)[0]),
+                                          url=url)
             chunks: list[bytes] = []
             size = 0
             declared = response.headers.get("content-length", "")
