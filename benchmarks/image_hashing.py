@@ -31,6 +31,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -173,9 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, help="how many images (default 200, quick 12)")
     parser.add_argument("--repeats", type=int, help="timed runs per image and hasher (median reported)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "takedown-bench" / "images")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "image_hashing.json")
-    parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "image_hashing.png")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: docs/img/image_hashing.json; with --quick, a temporary folder")
+    parser.add_argument("--plot", type=Path, default=None,
+                        help="default: beside --out, as .png")
     args = parser.parse_args(argv)
+    # A quick run must not overwrite the full run's figures that docs/benchmarks.md shows.
+    folder = Path(tempfile.mkdtemp(prefix="takedown-bench-")) if args.quick else ROOT / "docs" / "img"
+    args.out = args.out or folder / "image_hashing.json"
+    args.plot = args.plot or args.out.with_suffix(".png")
     if hasattr(os, "sched_setaffinity"):  # one CPU for both hashers (and the generator)
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     plan = QUICK if args.quick else FULL

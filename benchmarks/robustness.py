@@ -40,6 +40,7 @@ import multiprocessing
 import os
 import platform
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -185,9 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bases", type=int)
     parser.add_argument("--pool", type=int, help="scenes for the false-match rate (pairs = pool x (pool - 1))")
     parser.add_argument("--workers", type=int, help="processes for hashing (default: one per CPU, at most 8)")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "robustness.json")
-    parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "robustness.png")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: docs/img/robustness.json; with --quick, a temporary folder")
+    parser.add_argument("--plot", type=Path, default=None,
+                        help="default: beside --out, as .png")
     args = parser.parse_args(argv)
+    # A quick run must not overwrite the full run's figures that docs/benchmarks.md shows.
+    folder = Path(tempfile.mkdtemp(prefix="takedown-bench-")) if args.quick else ROOT / "docs" / "img"
+    args.out = args.out or folder / "robustness.json"
+    args.plot = args.plot or args.out.with_suffix(".png")
     plan = QUICK if args.quick else FULL
     n_bases, n_pool = args.bases or plan["bases"], args.pool or plan["pool"]
     started = time.perf_counter()

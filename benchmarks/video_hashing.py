@@ -32,6 +32,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -163,9 +164,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="2 short clips, 1 run each (under a minute)")
     parser.add_argument("--repeats", type=int, help="timed runs per clip and hasher (median reported)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "takedown-bench" / "video")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "video_hashing.json")
-    parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "video_hashing.png")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: docs/img/video_hashing.json; with --quick, a temporary folder")
+    parser.add_argument("--plot", type=Path, default=None,
+                        help="default: beside --out, as .png")
     args = parser.parse_args(argv)
+    # A quick run must not overwrite the full run's figures that docs/benchmarks.md shows.
+    folder = Path(tempfile.mkdtemp(prefix="takedown-bench-")) if args.quick else ROOT / "docs" / "img"
+    args.out = args.out or folder / "video_hashing.json"
+    args.plot = args.plot or args.out.with_suffix(".png")
     plan = QUICK if args.quick else FULL
     repeats = args.repeats or plan["repeats"]
     peer_name, peer = _peer()
