@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich import box
@@ -33,6 +33,7 @@ from takedown.store.sqlite import SQLiteCaseStore
 from takedown.workflow import ProgressEvent, WorkflowResult
 
 if TYPE_CHECKING:
+    from takedown.detect.base import Detector
     from takedown.report.followup import FollowUpReport
 
 __all__ = ["app", "main"]
@@ -683,7 +684,8 @@ def bench_detectors(
     else:
         detectors = []
         for name in registry.names("detector"):
-            if not getattr(registry.get("detector", name), "accepts", frozenset()) & data.kinds():
+            plugin = cast("type[Detector]", registry.get("detector", name))  # registered as a detector
+            if not plugin.accepts & data.kinds():
                 continue
             try:
                 detectors += build_detectors([name], options={k: v for k, v in options.items() if k == name},
