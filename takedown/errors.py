@@ -7,6 +7,7 @@ TakedownError
 │   ├── ConfigError            takedown.toml or the environment holds an invalid setting
 │   └── DatasetError           a benchmark dataset or its manifest is invalid (.path, .line)
 ├── MissingDependencyError     an optional extra is not installed (also an ImportError)
+├── InvalidAddressError        an email address takedown will not draft to (also a ValueError)
 ├── PluginError                a plugin could not be registered or loaded
 │   ├── DuplicatePluginError   two plugins of one kind share a name
 │   └── PluginLoadError        entry points that failed to load, all of them together
@@ -46,6 +47,7 @@ __all__ = [
     "EvidenceError",
     "FetchBlockedError",
     "IncompleteNoticeError",
+    "InvalidAddressError",
     "InvalidTransitionError",
     "MalformedContentError",
     "MissingDependencyError",
@@ -111,6 +113,13 @@ class MissingDependencyError(TakedownError, ImportError):
             f"{what}the optional package {package!r}, which is not installed; "
             f"install it with: pip install 'takedown[{extra}]'"
         )
+
+
+class InvalidAddressError(TakedownError, ValueError):
+    """An email address that ``takedown.addresses.check_email`` refuses; the message says why.
+
+    A ``ValueError`` too, so a pydantic validator that raises it reports the field it was checking.
+    """
 
 
 class PluginError(TakedownError):

@@ -11,6 +11,8 @@ A finding moves through ``FindingState`` one explicit step at a time (see ``FIND
 from __future__ import annotations
 
 import hashlib
+import mimetypes
+import re
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -20,16 +22,24 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from takedown.errors import InvalidTransitionError
+from takedown.states import CasePriority, CaseStatus, Decision, FindingState, NoticeState
 
 __all__ = [
     "FINDING_TRANSITIONS",
+    "HEX_DIGITS",
     "NOTICE_TRANSITIONS",
+    "PDQ",
+    "PDQ_MAX_DISTANCE",
     "Artifact",
+    "BankEntry",
+    "BankKind",
     "Candidate",
     "Case",
+    "CasePriority",
+    "CaseStatus",
     "ContactHint",
     "CustodyEvent",
     "Decision",
@@ -42,6 +52,7 @@ __all__ = [
     "FindingState",
     "FollowUp",
     "FormSubmission",
+    "HashBank",
     "HashValue",
     "ItemKind",
     "MatchedReference",
@@ -60,7 +71,10 @@ __all__ = [
     "SearchQuery",
     "StateChange",
     "TimestampToken",
+    "check_bank_name",
     "make_id",
+    "media_kind_of",
+    "normalise_hash",
     "utcnow",
 ]
 
@@ -86,8 +100,8 @@ def _aware(value: datetime) -> datetime:
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
-_Frozen = ConfigDict(frozen=True, extra="forbid")
-_Mutable = ConfigDict(extra="forbid", validate_assignment=True)
+_Frozen = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+_Mutable = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
 
 class MediaKind(StrEnum):
@@ -96,6 +110,13 @@ class MediaKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"
     AUDIO = "audio"
+
+
+def media_kind_of(name: str, content_type: str | None = None) -> MediaKind | None:
+    """The media kind a file name or Content-Type says, or ``None`` for anything else."""
+    guessed = content_type or mimetypes.guess_type(name)[0] or ""
+    major = guessed.split("/", 1)[0].lower()
+    return {"image": MediaKind.IMAGE, "video": MediaKind.VIDEO, "audio": MediaKind.AUDIO}.get(major)
 
 
 class ItemKind(StrEnum):
@@ -143,6 +164,9 @@ class Case(BaseModel):
     policy: list[PolicyRule] = Field(
         default_factory=list, description="this case's decision rules, tried before the policy's own",
     )
+    priority: CasePriority = CasePriority.NORMAL
+    status: CaseStatus = CaseStatus.OPEN
+    status_changed_at: AwareDatetime | None = Field(default=None, description="when it was closed or withdrawn")
     created_at: AwareDatetime = Field(default_factory=utcnow)
 
 
@@ -301,14 +325,6 @@ class Detection(BaseModel):
     at: AwareDatetime = Field(default_factory=utcnow)
 
 
-class Decision(StrEnum):
-    """The policy's decision on a finding."""
-
-    MATCH = "match"
-    REVIEW = "review"
-    CLEAR = "clear"
-
-
 class PolicyRule(BaseModel):
     """One rule of a decision policy: when a detection meets every condition given, its item gets ``decision``.
 
@@ -331,33 +347,22 @@ class PolicyRule(BaseModel):
     reason: str = Field(default="", description="said in the finding's reasons when this rule decides")
 
 
-class FindingState(StrEnum):
-    """Where a finding is in the flow."""
-
-    FOUND = "found"
-    JUDGED = "judged"
-    EVIDENCED = "evidenced"
-    DRAFTED = "drafted"
-    APPROVED = "approved"
-    SENT = "sent"
-    REMOVED = "removed"
-    RENOTIFIED = "renotified"
-    ESCALATED = "escalated"
-
-
 _S = FindingState
 FINDING_TRANSITIONS: Mapping[FindingState, frozenset[FindingState]] = {
     _S.FOUND: frozenset({_S.JUDGED}),
-    _S.JUDGED: frozenset({_S.EVIDENCED}),
+    _S.JUDGED: frozenset({_S.JUDGED, _S.EVIDENCED}),
     _S.EVIDENCED: frozenset({_S.DRAFTED}),
-    _S.DRAFTED: frozenset({_S.APPROVED}),
-    _S.APPROVED: frozenset({_S.SENT}),
+    _S.DRAFTED: frozenset({_S.APPROVED, _S.EVIDENCED}),
+    _S.APPROVED: frozenset({_S.SENT, _S.EVIDENCED}),
     _S.SENT: frozenset({_S.REMOVED, _S.RENOTIFIED, _S.ESCALATED}),
     _S.RENOTIFIED: frozenset({_S.REMOVED, _S.RENOTIFIED, _S.ESCALATED}),
     _S.ESCALATED: frozenset({_S.REMOVED, _S.RENOTIFIED, _S.ESCALATED}),
     _S.REMOVED: frozenset(),
 }
-"""The only moves a finding may make. ``removed`` is final."""
+"""The only moves a finding may make. ``removed`` is final.
+
+``judged → judged`` is an officer settling a ``review`` decision (``takedown resolve``); ``drafted`` or
+``approved → evidenced`` is a redraft before anything was sent (the old drafts are withdrawn first)."""
 
 
 class StateChange(BaseModel):
@@ -512,23 +517,16 @@ class Recipient(BaseModel):
     country: str | None = None
 
 
-class NoticeState(StrEnum):
-    """Where a notice is between draft and sent."""
-
-    DRAFT = "draft"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    SENT = "sent"
-
-
 _N = NoticeState
 NOTICE_TRANSITIONS: Mapping[NoticeState, frozenset[NoticeState]] = {
-    _N.DRAFT: frozenset({_N.DRAFT, _N.APPROVED, _N.REJECTED}),
-    _N.APPROVED: frozenset({_N.SENT, _N.DRAFT}),
-    _N.REJECTED: frozenset({_N.DRAFT}),
+    _N.DRAFT: frozenset({_N.DRAFT, _N.APPROVED, _N.REJECTED, _N.WITHDRAWN}),
+    _N.APPROVED: frozenset({_N.SENT, _N.DRAFT, _N.WITHDRAWN}),
+    _N.REJECTED: frozenset({_N.DRAFT, _N.WITHDRAWN}),
     _N.SENT: frozenset(),
+    _N.WITHDRAWN: frozenset(),
 }
-"""A draft may be edited (draft → draft), approved or rejected; an approval may be withdrawn; sent is final."""
+"""A draft may be edited (draft → draft), approved or rejected; an approval may be withdrawn; sent is final.
+``withdrawn`` is final too: a redraft or a withdrawn case replaced or cancelled the notice before it was sent."""
 
 
 class Notice(BaseModel):
@@ -549,6 +547,7 @@ class Notice(BaseModel):
     template: str = ""
     kind: str = Field(default="initial", description="initial, or reminder for a follow-up of an earlier notice")
     attempt: int = Field(default=1, ge=1, description="1 for the first notice to this recipient, 2+ for reminders")
+    revision: int = Field(default=1, ge=1, description="2+ for a notice drafted again after its drafts were withdrawn")
     in_reply_to: str | None = Field(default=None, description="the Message-ID this notice follows up")
     references: tuple[str, ...] = Field(default=(), description="Message-IDs of the earlier notices in the thread")
     state: NoticeState = NoticeState.DRAFT
@@ -560,10 +559,13 @@ class Notice(BaseModel):
 
     @property
     def id(self) -> str:
-        """Stable per finding, recipient, language and attempt."""
-        if self.attempt == 1:
-            return make_id("ntc", self.finding_id, self.recipient.address, self.locale)
-        return make_id("ntc", self.finding_id, self.recipient.address, self.locale, str(self.attempt))
+        """Stable per finding, recipient, language, attempt and revision."""
+        parts = [self.finding_id, self.recipient.address, self.locale]
+        if self.attempt != 1:
+            parts.append(str(self.attempt))
+        if self.revision != 1:
+            parts.append(f"r{self.revision}")
+        return make_id("ntc", *parts)
 
     def advance(self, to: NoticeState, *, by: str, note: str = "", **changes: Any) -> Notice:
         """A copy of this notice moved to ``to``, with ``changes`` applied and the move recorded.
@@ -651,3 +653,112 @@ class FollowUp(BaseModel):
     checked_at: AwareDatetime = Field(default_factory=utcnow)
     outcome: str = Field(description="removed, still_up or unreachable")
     detail: str = ""
+
+
+# -- hash banks -----------------------------------------------------------------------------------------------------
+# The data of hash banks (see ``takedown.detect.banks`` for what banks are and how they are matched). They live here,
+# not beside the matcher, because the case store persists them and the store comes before the detectors.
+
+PDQ = "pdq"
+"""The algorithm name of PDQ hashes."""
+
+PDQ_MAX_DISTANCE = 31
+"""PDQ's recommended match threshold: Hamming distance at most 31 of 256 bits."""
+
+HEX_DIGITS: dict[str, int] = {"pdq": 64, "md5": 32, "sha1": 40, "sha256": 64, "dhash": 16}
+"""Hex digits of the hash algorithms whose length is known; others need only be non-empty hex."""
+
+_BANK_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+def check_bank_name(name: str) -> str:
+    """``name`` if it is a valid bank name (lower_snake_case, at most 64 characters).
+
+    Raises:
+        ValueError: it is not.
+    """
+    if not isinstance(name, str) or not _BANK_NAME.match(name):
+        raise ValueError(f"bank name {name!r} must be lower_snake_case (a-z, 0-9, _; at most 64 characters)")
+    return name
+
+
+def normalise_hash(algorithm: str, value: str) -> str:
+    """``value`` in lower case, checked to be hex of the length ``algorithm`` has.
+
+    Raises:
+        ValueError: the algorithm name is not lower_snake_case, or the value is not valid hex for it.
+    """
+    if not _BANK_NAME.match(algorithm):
+        raise ValueError(f"hash algorithm {algorithm!r} must be lower_snake_case")
+    text = value.strip().lower()
+    expected = HEX_DIGITS.get(algorithm)
+    if expected is not None and len(text) != expected:
+        raise ValueError(f"a {algorithm} hash is {expected} hex digits, got {len(text)}")
+    if not text or not _HEX.match(text):
+        raise ValueError(f"not a hexadecimal {algorithm} hash: {value[:80]!r}")
+    return text
+
+
+class BankKind(StrEnum):
+    """Whether a bank's matches are wanted (``positive``) or are known false positives (``negative``)."""
+
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+
+
+class HashBank(BaseModel):
+    """A named bank of hashes and the rules for matching against it."""
+
+    model_config = _Frozen
+
+    name: str = Field(description="lower_snake_case, unique in a store; how matches cite the bank")
+    description: str = ""
+    kind: BankKind = BankKind.POSITIVE
+    max_distance: int = Field(default=PDQ_MAX_DISTANCE, ge=0, le=256, description="match at <= this many bits")
+    min_quality: int = Field(default=50, ge=0, le=100, description="PDQ quality below which a hash is not matched")
+    active: bool = Field(default=True, description="a retired bank (False) keeps its entries but is not matched")
+    metadata: dict[str, str] = Field(default_factory=dict)
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        return check_bank_name(value)
+
+
+class BankEntry(BaseModel):
+    """One hash in a bank: the hash, a label for what it is a hash of, and where it came from.
+
+    Unique per bank by ``(hash.algorithm, hash.value)``: adding it twice to a bank keeps the first.
+    """
+
+    model_config = _Frozen
+
+    bank: str
+    hash: HashValue = Field(description="algorithm, lower-case hex value, and quality (0-100) if the hasher gives one")
+    reference: str = Field(min_length=1, description="a label for the item hashed, cited by matches")
+    source: str = Field(default="", description="where the hash came from: a file, a partner, a case")
+    added_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @field_validator("bank")
+    @classmethod
+    def _check_bank(cls, value: str) -> str:
+        return check_bank_name(value)
+
+    @field_validator("hash")
+    @classmethod
+    def _check_hash(cls, value: HashValue) -> HashValue:
+        normal = normalise_hash(value.algorithm, value.value)
+        if value.quality is not None and not 0 <= value.quality <= 100:
+            raise ValueError(f"quality must be between 0 and 100, not {value.quality}")
+        return value if normal == value.value else value.model_copy(update={"value": normal})
+
+    @classmethod
+    def pdq(
+        cls, bank: str, value: str, *, quality: int | None, reference: str | None = None, source: str = ""
+    ) -> BankEntry:
+        """A PDQ entry; ``reference`` defaults to the hash's first 16 hex digits."""
+        text = value.strip().lower()
+        return cls(bank=bank, hash=HashValue(algorithm=PDQ, value=text, quality=quality),
+                   reference=reference or text[:16], source=source)

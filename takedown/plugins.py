@@ -99,19 +99,7 @@ class PluginRegistry:
 
 def default_registry(*, entry_points: bool = False) -> PluginRegistry:
     """A registry holding takedown's built-in plugins (and, if asked, the installed entry points)."""
-    from takedown.detect.bank_detector import HashBankDetector
-    from takedown.detect.classifiers import (
-        AudioTranscriptDetector,
-        ImageClassifierDetector,
-        TextClassifierDetector,
-        VideoClassifierDetector,
-    )
-    from takedown.detect.dhash import DHashDetector
-    from takedown.detect.exact import ExactHashDetector
-    from takedown.detect.judge import LlmJudgeDetector
-    from takedown.detect.keywords import KeywordDetector
-    from takedown.detect.pdq import PdqDetector
-    from takedown.detect.video import VideoPdqDetector
+    from takedown.detect.defaults import builtin_detector_types
     from takedown.evidence.hwpx_writer import HwpWriter, HwpxWriter
     from takedown.evidence.json_writer import JsonWriter
     from takedown.evidence.pdf_writer import PdfWriter
@@ -128,15 +116,9 @@ def default_registry(*, entry_points: bool = False) -> PluginRegistry:
     registry.register("site", HttpSite)
     registry.register("site", BrowserSite)
     registry.register("site", ConfiguredSite)
-    registry.register("detector", ExactHashDetector)
-    registry.register("detector", DHashDetector)
-    registry.register("detector", PdqDetector)
-    registry.register("detector", VideoPdqDetector)
-    registry.register("detector", HashBankDetector)
-    registry.register("detector", KeywordDetector)
-    # Detectors that need a model or a backend configured; NudeNet (AGPL-3.0) is left out on purpose.
-    for detector in (ImageClassifierDetector, VideoClassifierDetector, TextClassifierDetector,
-                     AudioTranscriptDetector, LlmJudgeDetector):
+    # The detect stage lists its own (the benchmark builds detectors from it without this registry);
+    # NudeNet (AGPL-3.0) is left out on purpose.
+    for detector in builtin_detector_types():
         registry.register("detector", detector)
     for writer in (JsonWriter, HwpxWriter, HwpWriter, PdfWriter):
         registry.register("writer", writer)

@@ -16,13 +16,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from takedown.allowed_hosts import AllowedHost
 from takedown.errors import ConfigError
 
 __all__ = [
     "AgencySettings",
+    "DetectSettings",
     "EvidenceSettings",
     "NetworkSettings",
+    "ReportSettings",
     "Settings",
+    "SitesSettings",
     "SmtpSettings",
     "StorageSettings",
     "TsaSettings",
@@ -30,9 +34,32 @@ __all__ = [
     "load_settings",
 ]
 
-_Frozen = ConfigDict(frozen=True, extra="forbid")
+_Frozen = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 ENV_PREFIX = "TAKEDOWN_"
 CONFIG_FILE = "takedown.toml"
+
+
+def _split_list(value: object) -> object:
+    """Environment variables hold strings: accept a JSON list or comma-separated values for list settings."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except ValueError as exc:
+                raise ValueError(f"not a JSON list: {exc}") from exc
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+def _json_table(value: object) -> object:
+    """Environment variables hold strings: accept a JSON object for table settings."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"not a JSON object: {exc}") from exc
+    return value
 
 
 class AgencySettings(BaseModel):
@@ -120,6 +147,17 @@ class EvidenceSettings(BaseModel):
         default=False, description="put unblurred media in human-facing reports (a court's request; recorded)"
     )
     preview_style: Literal["pixelate", "blur"] = "pixelate"
+    live: bool = Field(
+        default=True,
+        description="capture each match live (raw HTTP in a WARC, Chromium screenshot and MHTML); false: seal what "
+        "the site adapter fetched",
+    )
+    writers: tuple[str, ...] = Field(
+        default=("json", "hwpx", "hwp", "pdf"),
+        description="evidence writers run for every bundle, by plugin name, in order ('takedown plugins' lists them)",
+    )
+
+    _lists = field_validator("writers", mode="before")(_split_list)
 
 
 _PAGE_TYPES = (
@@ -134,29 +172,6 @@ _PAGE_TYPES = (
     "application/feed+json",
     "text/plain",
 )
-
-
-def _split_list(value: object) -> object:
-    """Environment variables hold strings: accept a JSON list or comma-separated values for list settings."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                return json.loads(text)
-            except ValueError as exc:
-                raise ValueError(f"not a JSON list: {exc}") from exc
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
-
-
-def _json_table(value: object) -> object:
-    """Environment variables hold strings: accept a JSON object for table settings."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError as exc:
-            raise ValueError(f"not a JSON object: {exc}") from exc
-    return value
 
 
 class NetworkSettings(BaseModel):
@@ -220,14 +235,65 @@ class NetworkSettings(BaseModel):
     @classmethod
     def _valid_hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if value:
-            from takedown.sites.guard import AllowedHost  # the guard owns the format (a late import: no cycle)
-
             for entry in value:
                 AllowedHost.parse(entry)
         return value
 
     def __hash__(self) -> int:  # the tables are dicts; hash what they hold so Settings stays hashable
         return hash(self.model_dump_json())
+
+
+class SitesSettings(BaseModel):
+    """Where the agency's site files are: every command that scans or sends through web forms reads them."""
+
+    model_config = _Frozen
+
+    dir: Path | None = Field(default=None, description="a folder of site TOML files (see docs: Sites)")
+    vars: dict[str, str] = Field(default_factory=dict, description="values for {NAME} in the site files")
+
+    _tables = field_validator("vars", mode="before")(_json_table)
+
+    def __hash__(self) -> int:
+        return hash(self.model_dump_json())
+
+
+class DetectSettings(BaseModel):
+    """Which detectors judge every page (see docs: Detectors). The order is the order they run in."""
+
+    model_config = _Frozen
+
+    hashes: bool = Field(default=True, description="match the case's reference hashes: exact, PDQ, vPDQ, dHash")
+    banks: bool = Field(default=True, description="match the store's active hash banks (when it has any)")
+    bank_names: tuple[str, ...] = Field(default=(), description="only these banks (empty: every active bank)")
+    keywords: bool = Field(default=True, description="the case's keywords, however disguised, in titles and text")
+    extra: tuple[str, ...] = Field(
+        default=(), description="more detector plugins by name, e.g. 'llm_judge' or 'image_classifier'"
+    )
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="the config of each extra detector: {name: {field: value}}"
+    )
+
+    _lists = field_validator("bank_names", "extra", mode="before")(_split_list)
+    _tables = field_validator("options", mode="before")(_json_table)
+
+    def __hash__(self) -> int:
+        return hash(self.model_dump_json())
+
+
+class ReportSettings(BaseModel):
+    """How deletion requests are drafted."""
+
+    model_config = _Frozen
+
+    locales: tuple[str, ...] = Field(
+        default=(), description="draft every notice in these languages; empty: the recipient's or the page's"
+    )
+    bilingual: bool = Field(default=True, description="with automatic languages, an English copy beside a local one")
+    rdap: bool = Field(
+        default=True, description="find site operators', hosts' and registrars' abuse contacts over RDAP"
+    )
+
+    _lists = field_validator("locales", mode="before")(_split_list)
 
 
 class Settings(BaseModel):
@@ -241,6 +307,9 @@ class Settings(BaseModel):
     tsa: TsaSettings = TsaSettings()
     network: NetworkSettings = NetworkSettings()
     evidence: EvidenceSettings = EvidenceSettings()
+    sites: SitesSettings = SitesSettings()
+    detect: DetectSettings = DetectSettings()
+    report: ReportSettings = ReportSettings()
 
 
 def _env_overrides(env: Mapping[str, str]) -> dict[tuple[str, str], tuple[str, str]]:
@@ -346,6 +415,26 @@ page_load_timeout_s = 30
 max_capture_bytes = 268435456
 include_originals = false         # unblurred media in reports only when a court asks; the choice is logged
 preview_style = "pixelate"        # or "blur"
+live = true                       # capture each match live (WARC, screenshot); false: seal what was fetched
+writers = ["json", "hwpx", "hwp", "pdf"]  # evidence reports written for every bundle, in order
+
+[sites]
+# dir = "sites"                   # a folder of site TOML files: what scan, monitor and send --sites read
+# vars = { base_url = "https://forum.example" }   # values for {NAME} in the site files
+
+[detect]
+hashes = true                     # the case's reference hashes (exact, PDQ, vPDQ, dHash)
+banks = true                      # the store's active hash banks (takedown banks ...)
+bank_names = []                   # only these banks; empty: every active one
+keywords = true                   # the case's keywords, however disguised
+extra = []                        # more detectors by plugin name, e.g. ["llm_judge"]
+# [detect.options.llm_judge]      # each extra detector's config
+# base_url = "http://127.0.0.1:8000/v1"
+
+[report]
+locales = []                      # empty: the recipient's country or the page's language, English beside it
+bilingual = true
+rdap = true                       # abuse contacts of the site's operator, host and registrar over RDAP
 
 [network]
 user_agent = "takedown/0.1 (+https://github.com/takedown)"

@@ -32,11 +32,28 @@ def test_check_names_the_file_and_key_of_a_mistake(tmp_path: Path) -> None:
     assert "bad.toml" in str(result.exception)
 
 
+def test_check_refuses_a_report_email_that_drafting_would_drop(tmp_path: Path) -> None:
+    bad = tmp_path / "sns.toml"
+    bad.write_text('name = "sns.example"\nbase_url = "https://sns.example"\nsitemaps = ["/s.xml"]\n'
+                   '[report]\nemail = "abuse@sns.test"\n', encoding="utf-8")
+    result = runner.invoke(app, ["sites", "check", str(bad)])
+    assert result.exit_code != 0
+    message = str(result.exception)
+    assert f"{bad}: report.email: 'abuse@sns.test' is not an email address a notice can be drafted to" in message
+    bad.write_text(bad.read_text(encoding="utf-8").replace("sns.test", "sns.example"), encoding="utf-8")
+    fixed = runner.invoke(app, ["sites", "check", str(bad)], env={"COLUMNS": "200"})
+    assert fixed.exit_code == 0, fixed.output
+    assert "email abuse@sns.example" in fixed.output
+
+
 def test_try_searches_and_fetches_through_the_guard(demo_site: DemoSite, monkeypatch: pytest.MonkeyPatch) -> None:
     args = ["sites", "try", str(demo_site_file()), "-q", "minji_cam", "--limit", "3", "--fetch", "1",
             "--var", f"base_url={demo_site.base_url}"]
     blocked = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert blocked.exit_code != 0, "loopback is refused by the guard unless the settings allow it"
+    server = demo_site.base_url.removeprefix("http://").rstrip("/")
+    assert "set [network] allow_loopback = true" in str(blocked.exception), "the refusal names what allows it"
+    assert f'[network] allow_hosts = ["{server}"]' in str(blocked.exception)
     monkeypatch.setenv("TAKEDOWN_NETWORK__ALLOW_LOOPBACK", "true")
     result = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output

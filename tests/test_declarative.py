@@ -154,6 +154,11 @@ def test_a_good_file_loads_with_variables_and_relative_urls_resolved(tmp_path: P
          "listings[0].items: required key is missing"),
         ('name = "x"\nbase_url = "https://x.example"\n[report]\nemail = "not an address"\n',
          "report.email: 'not an address' is not an email address"),
+        ('name = "x"\nbase_url = "https://x.example"\n[report]\nemail = "abuse@x.test"\n',
+         "report.email: 'abuse@x.test' is not an email address a notice can be drafted to: The part after the"
+         " @-sign is a special-use or reserved name"),
+        ('name = "x"\nbase_url = "https://x.example"\n[report]\nemail = "abuse@@x.example"\n',
+         "report.email: 'abuse@@x.example' is not an email address"),
         ('name = "x"\nbase_url = "https://x.example"\n[report.form]\nurl = "/r"\nfields = { colour = "c" }\n',
          "report.form.fields: unknown notice value(s) colour"),
         ('name = "x"\nbase_url = "https://x.example"\n[browser]\nwait = "forever"\n', "browser.wait: use"),
@@ -180,6 +185,37 @@ def test_all_problems_of_a_file_are_reported_at_once(tmp_path: Path) -> None:
         read_spec(path)
     for key in ("engine:", "search.url:", "search.reslts: unknown key", "search.results: required key is missing"):
         assert key in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["abuse@demo-sns.example", "Abuse@Sub.Site.Example", "abuse@bücher.example", "abuse@x.test", "abuse@x.invalid",
+     "abuse@x.localhost", "abuse@printer.local", "abuse@x.onion", "abuse@localhost", "abuse@x", "abuse@[127.0.0.1]",
+     "Name <abuse@x.example>", "abuse x@x.example", "abuse@x.example\nBcc: y@y.example"],
+)
+def test_a_report_email_loads_exactly_when_drafting_would_use_it(address: str) -> None:
+    from takedown.report.recipients import email_addresses  # the check drafting applies to a site's address
+
+    drafted = email_addresses(address)
+    try:
+        spec = ReportSpec(email=address)
+    except ValueError:
+        assert drafted == [], f"{address!r}: refused in the site file but drafting would use it"
+    else:
+        assert spec.email == address and len(drafted) == 1, f"{address!r}: loads but drafting drops it"
+
+
+def test_a_site_file_whose_report_email_drafting_refuses_is_not_loaded(tmp_path: Path) -> None:
+    _write(tmp_path, "a.toml", 'name = "a.example"\nbase_url = "https://a.example"\n[report]\n'
+                               'email = "abuse@a.invalid"\n')
+    with pytest.raises(ConfigError) as raised:
+        load_sites(tmp_path)
+    assert f"{tmp_path / 'a.toml'}: report.email: 'abuse@a.invalid'" in str(raised.value)
+    with pytest.raises(ConfigError, match=r"report\.email"):
+        load_site(tmp_path / "a.toml")
+    variables = {"base_url": "http://127.0.0.1:8080"}
+    assert {read_spec(path, variables=variables).report.email for path in DEMO_SITES.glob("*.toml")} == {
+        "abuse@demo-sns.example"}, "the demo's .example address passes"
 
 
 def test_load_sites_checks_every_file_and_refuses_two_files_for_one_site(tmp_path: Path) -> None:

@@ -6,9 +6,11 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from takedown.detect.banks import BankEntry, HashBank
+from takedown.detect.hashing import hash_file, write_jsonl
 from takedown.detect.hashlists import (
     HashList,
     HashListError,
@@ -18,6 +20,7 @@ from takedown.detect.hashlists import (
     write_hashlist,
 )
 from takedown.errors import UsageError
+from takedown.synthetic import add_noise, encode_video, linear_gradient, png_bytes, to_image
 from takedown.testing import memory_store
 
 
@@ -210,6 +213,86 @@ def test_malformed_jsonl(tmp_path: Path) -> None:
     assert [p.line for p in caught.value.problems] == [2, 3, 4, 5, 6, 8]
     assert "unknown key(s): qualty" in str(caught.value)
     assert [r.value for r in read_hashlist(path, errors="skip")] == [pdq(1), pdq(3)]
+
+
+# -- what `takedown hash` writes --------------------------------------------------------------------------------
+
+
+def _synthetic_png(path: Path, seed: int) -> Path:
+    """A noisy gradient (synthetic: nothing resembling a person), textured enough for a real PDQ quality."""
+    rng = np.random.default_rng(seed)
+    path.write_bytes(png_bytes(add_noise(to_image(linear_gradient(160, 120, (20, 40, 200), (230, 190, 30), 35)),
+                                         rng, 40)))
+    return path
+
+
+def test_takedown_hash_records_are_read_as_their_hashes(tmp_path: Path) -> None:
+    image = _synthetic_png(tmp_path / "still.png", seed=1)
+    (tmp_path / "notes.txt").write_text("not media", encoding="utf-8")
+    hashed = [hash_file(image), hash_file(tmp_path / "notes.txt"), hash_file(tmp_path / "gone.jpg")]
+    out = tmp_path / "hashes.jsonl"
+    write_jsonl(hashed, out)
+    data = image.read_bytes()
+    pdq_hash = hashed[0].pdq[0]
+    assert pdq_hash.quality is not None and pdq_hash.quality > 0
+    expected = [("pdq", pdq_hash.value, pdq_hash.quality, "still.png"),
+                ("sha256", hashlib.sha256(data).hexdigest(), None, "still.png"),
+                ("md5", hashlib.md5(data).hexdigest(), None, "still.png")]
+
+    with pytest.raises(HashListError) as refused:  # strict: the files that were not hashed refuse the list
+        read_hashlist(out)
+    message = str(refused.value)
+    assert "line 2: 'notes.txt' was not hashed: not an image or a video (by its file name); it has no hashes to" \
+           " import" in message
+    assert "line 3: 'gone.jpg' was not hashed: cannot read the file" in message
+    read = read_hashlist(out, errors="skip")
+    assert read.format == "jsonl" and [p.line for p in read.problems] == [2, 3]
+    assert [(r.algorithm, r.value, r.quality, r.reference) for r in read] == expected
+    assert {r.line for r in read} == {1}
+
+    store = memory_store()
+    store.put_bank(HashBank(name="victims"))
+    assert store.add_bank_entries("victims", read.to_entries("victims")) == 3
+    assert sorted((e.hash.algorithm, e.reference, e.source) for e in store.bank_entries("victims")) == sorted(
+        (algorithm, "still.png", str(out)) for algorithm in ("pdq", "sha256", "md5"))
+    store.close()
+
+
+def test_a_takedown_hash_video_record_gives_one_pdq_hash_per_sampled_frame(tmp_path: Path) -> None:
+    pytest.importorskip("av")
+    clip = tmp_path / "clip.mp4"
+    arrays = (np.asarray(add_noise(to_image(linear_gradient(128, 96, (30, 60, 220), (240, 180, 40), 12 * i)),
+                                   np.random.default_rng(i), 25)) for i in range(25))  # 2.5 s at 10 fps
+    clip.write_bytes(encode_video(arrays, bit_rate=400_000))
+    record = hash_file(clip)
+    assert record.error is None and [h.frame for h in record.pdq] == [0, 10, 20]
+    out = tmp_path / "hashes.jsonl"
+    write_jsonl([record, hash_file(_synthetic_png(tmp_path / "still.png", seed=2))], out)
+    read = read_hashlist(out)
+    data = clip.read_bytes()
+    assert [(r.algorithm, r.value, r.quality, r.reference) for r in read if r.line == 1] == [
+        *(("pdq", h.value, h.quality, f"clip.mp4#frame{h.frame}") for h in record.pdq),
+        ("sha256", hashlib.sha256(data).hexdigest(), None, "clip.mp4"),
+        ("md5", hashlib.md5(data).hexdigest(), None, "clip.mp4"),
+    ]
+    assert [r.reference for r in read if r.line == 2] == ["still.png"] * 3
+
+
+def test_malformed_takedown_hash_records(tmp_path: Path) -> None:
+    good = {"file": "a.png", "kind": "image", "sha256": hashlib.sha256(b"a").hexdigest(), "pdq": []}
+    path = write(tmp_path, "hashes.jsonl", "\n".join([
+        json.dumps(good),                                                                  # 1 sha256 only: fine
+        json.dumps({**good, "colour": "red"}),                                             # 2 unknown key
+        json.dumps({**good, "sha256": "abc"}),                                             # 3 not a SHA-256
+        json.dumps({**good, "pdq": [{"algorithm": "pdq", "value": pdq(1), "quality": 101}]}),  # 4 bad quality
+        json.dumps({"file": "b.png", "pdq": []}),                                          # 5 no hashes at all
+    ]) + "\n")
+    with pytest.raises(HashListError) as caught:
+        read_hashlist(path)
+    assert [p.line for p in caught.value.problems] == [2, 3, 4, 5]
+    assert "line 2: not a `takedown hash` record: colour: Extra inputs are not permitted" in str(caught.value)
+    assert "line 5: 'b.png' has no hashes" in str(caught.value)
+    assert [(r.algorithm, r.reference) for r in read_hashlist(path, errors="skip")] == [("sha256", "a.png")]
 
 
 # -- formats and files ------------------------------------------------------------------------------------------

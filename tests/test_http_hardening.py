@@ -520,3 +520,49 @@ def test_only_an_allow_hosts_entry_that_names_a_metadata_endpoint_opens_it() -> 
     by_name.check_endpoint("metadata.google.internal", 80, metadata, url="http://metadata.google.internal/")
     with pytest.raises(FetchBlockedError, match="cloud metadata address"):
         by_name.check_endpoint("elsewhere.example", 80, metadata, url="http://elsewhere.example/")
+
+
+@pytest.mark.parametrize(
+    ("url", "setting", "entry", "other_port"),
+    [
+        ("http://127.0.0.1:8080/admin", "allow_loopback", "127.0.0.1:8080", "http://127.0.0.1:8081/admin"),
+        ("http://[::1]:9000/", "allow_loopback", "[::1]:9000", "http://[::1]:9001/"),
+        # 6to4 carrying 127.0.0.1: the entry names the address the URL gives
+        ("http://[2002:7f00:1::1]/", "allow_loopback", "[2002:7f00:1::1]:80", "http://[2002:7f00:1::1]:81/"),
+        ("https://10.0.0.1/", "allow_private", "10.0.0.1:443", "http://10.0.0.1/"),
+        ("http://169.254.1.1:81/", "allow_private", "169.254.1.1:81", "http://169.254.1.1:82/"),
+        ("http://[fe80::1]/", "allow_private", "[fe80::1]:80", "https://[fe80::1]/"),
+    ],
+)
+def test_a_refusal_names_the_settings_that_allow_it_and_they_do(
+    url: str, setting: str, entry: str, other_port: str
+) -> None:
+    with pytest.raises(FetchBlockedError) as refused:
+        FetchGuard().check(url)
+    message = str(refused.value)
+    assert f"set [network] {setting} = true" in message
+    assert f'[network] allow_hosts = ["{entry}"]' in message
+    # Each setting the message names lets the URL through; the allow_hosts entry lets only that host and port.
+    FetchGuard(GuardConfig.model_validate({setting: True})).check(url)
+    only = FetchGuard(GuardConfig(allow_hosts=frozenset({entry})))
+    only.check(url)
+    with pytest.raises(FetchBlockedError, match=setting):
+        only.check(other_port)
+
+
+def test_a_refused_host_name_is_suggested_by_name_for_allow_hosts() -> None:
+    guard = FetchGuard()
+    with pytest.raises(FetchBlockedError, match=r'allow_hosts = \["localhost:8080"\]'):
+        guard.check("http://localhost:8080/")
+    FetchGuard(GuardConfig(allow_hosts=frozenset({"localhost:8080"}))).check("http://localhost:8080/")
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://[2002:a9fe:a9fe::1]/"])
+def test_a_metadata_refusal_says_no_network_setting_opens_it(url: str) -> None:
+    with pytest.raises(FetchBlockedError) as refused:
+        FetchGuard().check(url)
+    message = str(refused.value)
+    assert "no [network] setting that opens loopback or private addresses" in message
+    assert "allow_private = true" not in message and "allow_loopback = true" not in message
+    with pytest.raises(FetchBlockedError, match="cloud metadata address"):
+        FetchGuard(GuardConfig(allow_loopback=True, allow_private=True)).check(url)

@@ -168,6 +168,9 @@ def test_security_txt_never_raises(text: str) -> None:
         ("not an address", []),
         ("a@localhost", []),
         ("a@b", []),
+        ("abuse@sns.test", []),  # special-use domains (RFC 6761) are refused, as a site file's [report] email is
+        ("abuse@sns.invalid", []),
+        ("abuse@demo-sns.example", ["abuse@demo-sns.example"]),  # .example is fine
         ("", []),
     ],
 )
@@ -227,6 +230,35 @@ def test_invalid_and_header_injection_addresses_are_dropped() -> None:
         ContactHint(kind="email", value="ok@site.example", source=URL),
     )
     assert [r.address for r in recipients_for(finding)] == ["ok@site.example"]
+
+
+DECLARED = "site config sites/sns.toml"  # what a site file's [report] email hint names as its source
+
+
+def test_a_refused_declared_address_is_reported_not_dropped() -> None:
+    finding = finding_with(ContactHint(kind="email", value="abuse@sns.test", source=DECLARED),
+                           ContactHint(kind="email", value="ok@site.example", source=URL))
+    with pytest.raises(ReportError) as raised:
+        recipients_for(finding)
+    message = str(raised.value)
+    assert message.startswith(f"{DECLARED}: a declared contact address is refused"), message
+    assert "'abuse@sns.test'" in message and "special-use or reserved name" in message
+    errors: list[ReportError] = []
+    assert [r.address for r in recipients_for(finding, on_error=errors.append)] == ["ok@site.example"]
+    assert [str(e) for e in errors] == [message], "told once, and the other recipients are still found"
+    with pytest.raises(ReportError, match=r"abuse@sns\.test"):  # not a silent guess at abuse@site.example
+        draft_notices(finding_with(ContactHint(kind="email", value="abuse@sns.test", source=DECLARED)),
+                      case=sample_case(), agency=AgencySettings(), templates=[StaticTemplate()], locales=["en"])
+
+
+def test_a_refused_address_read_off_a_page_is_dropped_quietly() -> None:
+    finding = finding_with(ContactHint(kind="email", value="abuse@sns.test", source=URL),
+                           ContactHint(kind="email", value="x@@y", source=CONTACT_PAGE))
+    errors: list[ReportError] = []
+    assert [r.address for r in recipients_for(finding, on_error=errors.append)] == ["abuse@site.example"]
+    assert errors == [], "hostile pages are full of bad addresses: not each one is an error"
+    good = finding_with(ContactHint(kind="email", value="abuse@demo-sns.example", source=DECLARED))
+    assert [r.address for r in recipients_for(good)] == ["abuse@demo-sns.example"]
 
 
 def test_security_txt_hints_one_value_or_a_whole_file() -> None:
@@ -327,3 +359,20 @@ def test_resolve_recipients_survives_a_resolver_failure() -> None:
     assert [r.address for r in asyncio.run(go())] == ["abuse@site.example"]
     assert sorted(str(e).split(":")[0] for e in errors) == ["blocked by the fetch guard",
                                                              "cannot resolve www.site.example"]
+
+
+def test_resolve_recipients_passes_a_refused_declared_address_to_on_error() -> None:
+    finding = finding_with(ContactHint(kind="email", value="abuse@sns.invalid", source=DECLARED),
+                           ContactHint(kind="email", value="abuse@site.example", source=URL))
+    errors: list[ReportError] = []
+
+    async def resolve_ip(host: str) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    async def go() -> list[Recipient]:
+        async with RdapClient(bootstrap_base=f"http://127.0.0.1:{_closed_port()}/") as rdap:
+            return await resolve_recipients(finding, rdap=rdap, resolve_ip=resolve_ip, on_error=errors.append)
+
+    assert [r.address for r in asyncio.run(go())] == ["abuse@site.example"]
+    declared = [str(e) for e in errors if str(e).startswith(DECLARED)]
+    assert len(declared) == 1 and "'abuse@sns.invalid'" in declared[0]

@@ -16,22 +16,32 @@ an agency imported from StopNCII or a hotline, or known false positives. Banks a
 Banks are never deleted through the store: a bank is retired with ``active=False`` (``put_bank``), which keeps
 its entries, and the match records that cite them, verifiable. Erasing a victim's hashes when they withdraw
 consent is a deliberate, audited operation of its own, not a side effect of bank housekeeping.
+
+The bank data (``HashBank``, ``BankEntry``, ``BankKind``, ``check_bank_name``, ``normalise_hash``) is defined in
+``takedown.models``, where the case store can use it without importing the detectors, and is re-exported here.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from takedown.detect.index import DEFAULT_MAX_DISTANCE, Backend, PdqIndex, pack_hashes
+from takedown.detect.index import Backend, PdqIndex, pack_hashes
 from takedown.errors import UsageError
-from takedown.models import AwareDatetime, HashValue, MatchedReference, utcnow
+from takedown.models import (
+    HEX_DIGITS,
+    PDQ,
+    BankEntry,
+    BankKind,
+    HashBank,
+    MatchedReference,
+    check_bank_name,
+    normalise_hash,
+)
 
 if TYPE_CHECKING:
     from takedown.store.base import CaseStore
@@ -49,107 +59,6 @@ __all__ = [
     "check_bank_name",
     "normalise_hash",
 ]
-
-PDQ = "pdq"
-"""The algorithm name of PDQ hashes."""
-
-HEX_DIGITS: dict[str, int] = {"pdq": 64, "md5": 32, "sha1": 40, "sha256": 64, "dhash": 16}
-"""Hex digits of the hash algorithms whose length is known; others need only be non-empty hex."""
-
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_HEX = re.compile(r"^[0-9a-f]+$")
-
-
-def check_bank_name(name: str) -> str:
-    """``name`` if it is a valid bank name (lower_snake_case, at most 64 characters).
-
-    Raises:
-        ValueError: it is not.
-    """
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ValueError(f"bank name {name!r} must be lower_snake_case (a-z, 0-9, _; at most 64 characters)")
-    return name
-
-
-def normalise_hash(algorithm: str, value: str) -> str:
-    """``value`` in lower case, checked to be hex of the length ``algorithm`` has.
-
-    Raises:
-        ValueError: the algorithm name is not lower_snake_case, or the value is not valid hex for it.
-    """
-    if not _NAME.match(algorithm):
-        raise ValueError(f"hash algorithm {algorithm!r} must be lower_snake_case")
-    text = value.strip().lower()
-    expected = HEX_DIGITS.get(algorithm)
-    if expected is not None and len(text) != expected:
-        raise ValueError(f"a {algorithm} hash is {expected} hex digits, got {len(text)}")
-    if not text or not _HEX.match(text):
-        raise ValueError(f"not a hexadecimal {algorithm} hash: {value[:80]!r}")
-    return text
-
-
-class BankKind(StrEnum):
-    """Whether a bank's matches are wanted (``positive``) or are known false positives (``negative``)."""
-
-    POSITIVE = "positive"
-    NEGATIVE = "negative"
-
-
-class HashBank(BaseModel):
-    """A named bank of hashes and the rules for matching against it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str = Field(description="lower_snake_case, unique in a store; how matches cite the bank")
-    description: str = ""
-    kind: BankKind = BankKind.POSITIVE
-    max_distance: int = Field(default=DEFAULT_MAX_DISTANCE, ge=0, le=256, description="match at <= this many bits")
-    min_quality: int = Field(default=50, ge=0, le=100, description="PDQ quality below which a hash is not matched")
-    active: bool = Field(default=True, description="a retired bank (False) keeps its entries but is not matched")
-    metadata: dict[str, str] = Field(default_factory=dict)
-    created_at: AwareDatetime = Field(default_factory=utcnow)
-
-    @field_validator("name")
-    @classmethod
-    def _check_name(cls, value: str) -> str:
-        return check_bank_name(value)
-
-
-class BankEntry(BaseModel):
-    """One hash in a bank: the hash, a label for what it is a hash of, and where it came from.
-
-    Unique per bank by ``(hash.algorithm, hash.value)``: adding it twice to a bank keeps the first.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    bank: str
-    hash: HashValue = Field(description="algorithm, lower-case hex value, and quality (0-100) if the hasher gives one")
-    reference: str = Field(min_length=1, description="a label for the item hashed, cited by matches")
-    source: str = Field(default="", description="where the hash came from: a file, a partner, a case")
-    added_at: AwareDatetime = Field(default_factory=utcnow)
-
-    @field_validator("bank")
-    @classmethod
-    def _check_bank(cls, value: str) -> str:
-        return check_bank_name(value)
-
-    @field_validator("hash")
-    @classmethod
-    def _check_hash(cls, value: HashValue) -> HashValue:
-        normal = normalise_hash(value.algorithm, value.value)
-        if value.quality is not None and not 0 <= value.quality <= 100:
-            raise ValueError(f"quality must be between 0 and 100, not {value.quality}")
-        return value if normal == value.value else value.model_copy(update={"value": normal})
-
-    @classmethod
-    def pdq(
-        cls, bank: str, value: str, *, quality: int | None, reference: str | None = None, source: str = ""
-    ) -> BankEntry:
-        """A PDQ entry; ``reference`` defaults to the hash's first 16 hex digits."""
-        text = value.strip().lower()
-        return cls(bank=bank, hash=HashValue(algorithm=PDQ, value=text, quality=quality),
-                   reference=reference or text[:16], source=source)
 
 
 class BankStats(BaseModel):

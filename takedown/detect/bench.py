@@ -41,8 +41,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from takedown._version import __version__
 from takedown.detect.base import BatchDetector, Detector, detect_items
 from takedown.detect.datasets import Dataset, DatasetItem
+from takedown.detect.defaults import builtin_detector_types
 from takedown.detect.references import file_digests
-from takedown.errors import DatasetError, MissingDependencyError, UsageError
+from takedown.errors import DatasetError, MissingDependencyError, UnknownPluginError, UsageError
 from takedown.files import atomic_write
 from takedown.models import Candidate, Case, Detection, DetectionLabel, ItemKind, Media, MediaKind
 
@@ -578,6 +579,20 @@ def _config_type(plugin: type) -> type[BaseModel] | None:
     return None
 
 
+def _builtin_detector(name: str) -> type:
+    """The built-in detector class named ``name``, as ``default_registry()`` would give it.
+
+    ``takedown.plugins`` composes every stage, so the detect stage looks its own detectors up instead.
+
+    Raises:
+        UnknownPluginError: no built-in detector has that name.
+    """
+    builtin = {plugin.name: plugin for plugin in builtin_detector_types()}
+    if name not in builtin:
+        raise UnknownPluginError("detector", name, list(builtin))
+    return builtin[name]
+
+
 def build_detectors(
     names: Sequence[str],
     *,
@@ -590,23 +605,21 @@ def build_detectors(
         names: plugin names of kind ``detector`` (``takedown plugins`` lists them).
         options: per detector name, fields of its config model (the constructor's ``config`` parameter), e.g.
             ``{"pdq": {"max_distance": 40}}``; ``parse_detector_options`` reads them from the command line.
-        registry: a ``PluginRegistry`` (default: ``default_registry()``).
+        registry: a ``PluginRegistry`` (default: takedown's built-in detectors, ``builtin_detector_types()``:
+            what ``takedown.plugins.default_registry()`` holds).
 
     Raises:
         UnknownPluginError: a name is not a registered detector.
         UsageError: options for a detector that was not named or takes no config, an invalid option value, or a
             detector that cannot be built without more configuration.
     """
-    from takedown.plugins import default_registry
-
-    registry = registry if registry is not None else default_registry()
     options = dict(options or {})
     unused = sorted(set(options) - set(names))
     if unused:
         raise UsageError(f"options given for {', '.join(unused)}, which is not among the detectors to run")
     detectors: list[Detector] = []
     for name in names:
-        plugin = registry.get("detector", name)
+        plugin = _builtin_detector(name) if registry is None else registry.get("detector", name)
         fields = options.get(name)
         config_type = _config_type(plugin)
         try:

@@ -13,9 +13,29 @@ from takedown.detect.keywords import KeywordDetector
 from takedown.detect.pdq import PdqDetector
 from takedown.detect.video import VideoPdqDetector
 
-__all__ = ["default_detectors"]
+__all__ = ["builtin_detector_types", "default_detectors"]
 
 
 def default_detectors() -> list[Detector]:
     """Fresh instances, in order: exact hashes, PDQ, vPDQ, dHash, then the keyword detector."""
     return [ExactHashDetector(), PdqDetector(), VideoPdqDetector(), DHashDetector(), KeywordDetector()]
+
+
+def builtin_detector_types() -> tuple[type[Detector], ...]:
+    """Every detector class takedown ships, in the order ``takedown.plugins.default_registry`` registers them.
+
+    The hash and keyword detectors come first; the classifiers and the LLM judge need a model or an endpoint
+    configured before they can run. NudeNet is left out on purpose: its licence (AGPL-3.0) makes it an opt-in.
+    """
+    from takedown.detect.bank_detector import HashBankDetector
+    from takedown.detect.classifiers import (
+        AudioTranscriptDetector,
+        ImageClassifierDetector,
+        TextClassifierDetector,
+        VideoClassifierDetector,
+    )
+    from takedown.detect.judge import LlmJudgeDetector
+
+    return (ExactHashDetector, DHashDetector, PdqDetector, VideoPdqDetector, HashBankDetector, KeywordDetector,
+            ImageClassifierDetector, VideoClassifierDetector, TextClassifierDetector, AudioTranscriptDetector,
+            LlmJudgeDetector)

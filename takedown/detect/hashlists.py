@@ -16,7 +16,14 @@ them. Each line is one of (blank lines and lines starting with ``#`` are skipped
 python-threatexchange's ``signal_type``, ``collab``, ``category`` and ``tags`` are accepted and ignored
 except ``signal_type`` (the algorithm).
 
-``jsonl``: one JSON object per line with the same keys as the CSV columns.
+``jsonl``: one JSON object per line with the same keys as the CSV columns, or the records ``takedown hash FILES
+-o hashes.jsonl`` writes (``takedown.detect.hashing.HashRecord``: ``file``, ``kind``, ``size``, ``sha256``,
+``md5``, ``pdq``, ``truncated``, ``error``), told apart by their ``file`` key. Such a record is expanded into its
+hashes, in this order: each PDQ hash (one for an image, one per sampled frame of a video; with its quality), then
+the file's SHA-256 and MD5 (a bank keeps and exports them, for partners who match exactly; its matcher looks up
+PDQ hashes only and counts the others as ``other_algorithm``). The reference of each is the file's name, a
+video frame's with ``#frame<index>`` after it (``clip.mp4#frame30``). A record whose ``error`` is set (the file
+could not be hashed) holds nothing to import and is a bad line.
 
 Every line is validated (hex of the right length, a quality from 0 to 100, known keys). By default a file with
 any bad line is refused as a whole with ``HashListError``, which lists each problem with its line number;
@@ -37,8 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeAlias, overload
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from takedown.detect import hashing
 from takedown.detect.banks import PDQ, BankEntry, check_bank_name, normalise_hash
 from takedown.errors import UsageError
 from takedown.files import atomic_output
@@ -358,6 +366,29 @@ def _read_csv(fh: io.TextIOBase) -> tuple[list[HashRecord], list[LineProblem]]:
     return records, problems
 
 
+def _from_media(number: int, data: dict[str, object]) -> list[HashRecord]:
+    """The hashes of one ``takedown hash`` record (``takedown.detect.hashing.HashRecord``), one record each."""
+    try:
+        media = hashing.HashRecord.model_validate(data)
+    except ValidationError as exc:
+        why = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors())
+        raise _BadLine(f"not a `takedown hash` record: {why}") from None
+    if media.error is not None:
+        raise _BadLine(f"{media.file!r} was not hashed: {media.error}; it has no hashes to import")
+    out = [
+        _record(number, algorithm=value.algorithm, value=value.value, quality=_quality(value.quality),
+                reference=media.file if value.frame is None else f"{media.file}#frame{value.frame}",
+                bank=None, source="")
+        for value in media.pdq
+    ]
+    out += [_record(number, algorithm=algorithm, value=digest, quality=None, reference=media.file, bank=None,
+                    source="")
+            for algorithm, digest in (("sha256", media.sha256), ("md5", media.md5)) if digest]
+    if not out:
+        raise _BadLine(f"{media.file!r} has no hashes")
+    return out
+
+
 def _read_jsonl(fh: io.TextIOBase) -> tuple[list[HashRecord], list[LineProblem]]:
     records, problems = [], []
     for number, raw in enumerate(fh, start=1):
@@ -369,6 +400,9 @@ def _read_jsonl(fh: io.TextIOBase) -> tuple[list[HashRecord], list[LineProblem]]
             if not isinstance(data, dict):
                 raise _BadLine(f"expected a JSON object, got {type(data).__name__}")
             mapping, unknown = _columns(data)
+            if "file" in data and "hash" not in mapping.values():  # a `takedown hash` record: one file's hashes
+                records += _from_media(number, data)
+                continue
             if unknown:
                 raise _BadLine(f"unknown key(s): {', '.join(sorted(unknown))}")
             records.append(_from_fields(number, {mapping[k]: v for k, v in data.items() if k in mapping}))

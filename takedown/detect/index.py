@@ -75,6 +75,7 @@ import numpy as np
 from takedown._version import __version__
 from takedown.errors import DetectionError, MissingDependencyError, UsageError
 from takedown.files import atomic_output
+from takedown.models import PDQ_MAX_DISTANCE
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -94,7 +95,7 @@ __all__ = [
 CODE_BYTES = 32
 """Bytes in one PDQ hash (256 bits)."""
 
-DEFAULT_MAX_DISTANCE = 31
+DEFAULT_MAX_DISTANCE = PDQ_MAX_DISTANCE
 """PDQ's recommended match threshold: Hamming distance at most 31 of 256 bits."""
 
 Backend: TypeAlias = Literal["auto", "faiss", "numpy"]

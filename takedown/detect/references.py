@@ -9,14 +9,13 @@ StopNCII-style hash lists hold); a video its SHA-256, MD5, one dHash and one PDQ
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 from pathlib import Path
 
 from takedown.detect.dhash import dhash_path
 from takedown.detect.pdq import pdq_path
 from takedown.detect.video import vpdq_video
 from takedown.errors import UsageError
-from takedown.models import MediaKind, ReferenceHash
+from takedown.models import MediaKind, ReferenceHash, media_kind_of
 
 __all__ = ["file_digests", "media_kind_of", "reference_hashes"]
 
@@ -31,13 +30,6 @@ def file_digests(path: Path) -> tuple[str, str]:
             sha.update(chunk)
             md5.update(chunk)
     return sha.hexdigest(), md5.hexdigest()
-
-
-def media_kind_of(name: str, content_type: str | None = None) -> MediaKind | None:
-    """The media kind a file name or Content-Type says, or ``None`` for anything else."""
-    guessed = content_type or mimetypes.guess_type(name)[0] or ""
-    major = guessed.split("/", 1)[0].lower()
-    return {"image": MediaKind.IMAGE, "video": MediaKind.VIDEO, "audio": MediaKind.AUDIO}.get(major)
 
 
 def reference_hashes(path: Path, *, label: str | None = None, bank: str = "case") -> list[ReferenceHash]:

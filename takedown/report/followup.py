@@ -126,14 +126,15 @@ def _thread(store: CaseStore, finding_id: str) -> list[tuple[Notice, datetime, s
 
 
 def _next_recipient(
-    finding: Finding, thread: Sequence[tuple[Notice, datetime, str]], attempts: int, forms: Sequence[FormReporter]
+    finding: Finding, thread: Sequence[tuple[Notice, datetime, str]], attempts: int, forms: Sequence[FormReporter],
+    errors: list[str],
 ) -> Recipient:
     last = thread[-1][0].recipient
     to_last = sum(1 for n, _, _ in thread if n.recipient.address == last.address)
     if to_last < attempts:
         return last
     used = {n.recipient.address for n, _, _ in thread}
-    for candidate in recipients_for(finding):
+    for candidate in recipients_for(finding, on_error=lambda exc: errors.append(f"reminder for {finding.id}: {exc}")):
         if candidate.address in used:
             continue
         # A web form takes a request only through an adapter that can submit to it.
@@ -197,7 +198,7 @@ async def follow_up(
             report["removed"].append(finding.id)
             continue
         report["still_up"].append(finding.id)
-        recipient = _next_recipient(finding, thread, config.attempts_per_recipient, forms)
+        recipient = _next_recipient(finding, thread, config.attempts_per_recipient, forms, report["errors"])
         attempt = 1 + sum(1 for n, _, _ in thread if n.recipient.address == recipient.address)
         message_ids = tuple(mid for _, _, mid in thread)
         case = store.get_case(finding.case_id)

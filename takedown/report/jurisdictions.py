@@ -9,25 +9,9 @@ Every rule below carries its source in a comment beside it. The texts were check
 listed in ``sources``; re-check them when a statute changes (the UK 48-hour deadline, for one, is announced but not
 yet statutory).
 
-Field keys (templates fill them, approval checks them):
-
-=============================  =====================================================================================
-``urls``                       the exact locations of the material (space-separated)
-``material_type``              what the material is (illegally filmed / edited-synthesised / child sexual exploitation)
-``requester``                  the requesting body (the agency)
-``requester_registration``     the requesting body's designation or registration number (KR)
-``contact_email``              where the recipient can reach the requester
-``contact_phone``              a telephone number for the requester (KR)
-``spread_description``         how the material is spreading (KR)
-``signature``                  a physical or electronic signature (US, OTHER)
-``good_faith_statement``       the good-faith statement the statute asks for (US, EU, OTHER)
-``accuracy_statement``         the statement that the notice is accurate and complete (EU, OTHER)
-``identification``             identification of the material, sufficient to find it (US, UK, AU, OTHER)
-``reason``                     why the material is illegal (UK, JP; the EU's "substantiated explanation")
-``right_infringed``            the right the material infringes (JP)
-``sender_name``                the name of the person or entity sending the notice (EU)
-``depicted_person_authority``  that the signer is the depicted person or authorised to act for them (US)
-=============================  =====================================================================================
+The field keys (``FIELD_KEYS``: ``urls``, ``material_type``, ``requester``, ...) and the jurisdiction codes
+(``JurisdictionCode``) are defined, each key with what it means, in ``takedown.legal``, where the site adapters that
+fill web report forms can use them too; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -35,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from takedown.errors import UsageError
+from takedown.legal import FIELD_KEYS, JurisdictionCode
 from takedown.models import Notice
 
 __all__ = [
@@ -51,27 +35,6 @@ __all__ = [
     "jurisdiction_for_country",
     "missing_fields",
 ]
-
-JurisdictionCode = Literal["KR", "US", "EU", "UK", "AU", "JP", "OTHER"]
-
-FIELD_KEYS: tuple[str, ...] = (
-    "urls",
-    "material_type",
-    "requester",
-    "requester_registration",
-    "contact_email",
-    "contact_phone",
-    "spread_description",
-    "signature",
-    "good_faith_statement",
-    "accuracy_statement",
-    "identification",
-    "reason",
-    "right_infringed",
-    "sender_name",
-    "depicted_person_authority",
-)
-"""Every key a jurisdiction may require in ``Notice.legal``."""
 
 
 class Jurisdiction(BaseModel):

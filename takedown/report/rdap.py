@@ -29,9 +29,9 @@ from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from email_validator import EmailNotValidError, validate_email
 
-from takedown.errors import FetchBlockedError, ReportError
+from takedown.addresses import check_email
+from takedown.errors import FetchBlockedError, InvalidAddressError, ReportError
 from takedown.models import Recipient, RecipientKind, utcnow
 from takedown.settings import NetworkSettings
 from takedown.sites.guard import FetchGuard, guard_client, guarded_client
@@ -257,13 +257,12 @@ def _valid_email(value: object) -> str | None:
         return None
     candidate = value.strip()
     candidate = candidate[7:] if candidate.lower().startswith("mailto:") else candidate
-    if not candidate or _CONTROL.search(candidate):
+    if not candidate:
         return None
     try:
-        checked = validate_email(candidate, check_deliverability=False)
-    except EmailNotValidError:
-        return None
-    return checked.ascii_email or checked.normalized
+        return check_email(candidate)
+    except InvalidAddressError:
+        return None  # RDAP data is third-party: an unusable abuse address is left out, as drafting would
 
 
 @dataclass

@@ -2,8 +2,10 @@
 
 ``recipients_for`` reads only what the site adapter already gathered (no network) and is what drafting uses;
 ``resolve_recipients`` adds the host's and the registrar's abuse contacts from RDAP. Every address is checked
-with ``email-validator`` and normalised; one that is malformed, or that smuggles a line break (a header
-injection), is dropped.
+with ``takedown.addresses.check_email`` (``email-validator``, no DNS: the same check a site file's ``[report]
+email`` passes) and normalised; one that is malformed, on a special-use domain, or that smuggles a line break (a
+header injection), is dropped. An address read off a web page is dropped quietly (pages are hostile and often
+sloppy); one a site declared in its configuration is reported (``on_error``) or raised, never dropped unseen.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ import socket
 from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
-from email_validator import EmailNotValidError, validate_email
-
-from takedown.errors import ReportError
+from takedown.addresses import check_email
+from takedown.errors import InvalidAddressError, ReportError
 from takedown.models import ContactHint, Finding, Recipient, RecipientKind
 from takedown.report.rdap import RdapClient, registered_domain
 from takedown.report.security_txt import parse_security_txt
@@ -36,28 +37,44 @@ ResolveIp = Callable[[str], Awaitable[list[str]]]
 def email_addresses(value: str) -> list[str]:
     """The valid addresses in ``value``: a bare address or a ``mailto:`` URI (several, comma-separated, allowed).
 
-    Each is checked with ``email_validator.validate_email(..., check_deliverability=False)`` and returned in its
-    normalised form (ASCII domain where one exists). Anything holding a control character (CR, LF, NUL ...),
-    raw or percent-encoded, is rejected: such a value is a header injection, never an address.
+    Each is checked with ``takedown.addresses.check_email`` (``email_validator.validate_email(...,
+    check_deliverability=False)``) and returned in its normalised form (ASCII domain where one exists). Anything
+    holding a control character (CR, LF, NUL ...), raw or percent-encoded, is rejected: such a value is a header
+    injection, never an address.
 
     Returns:
         The addresses in order, without repeats; ``[]`` when none is valid.
     """
+    return _checked_addresses(value)[0]
+
+
+def _checked_addresses(value: str) -> tuple[list[str], list[InvalidAddressError]]:
+    """``email_addresses(value)``, and why each part that is not a usable address was refused."""
     text = value.strip()
     mailto = text.lower().startswith("mailto:")
     parts = [unquote(p) for p in text[7:].split("?", 1)[0].split(",")] if mailto else [text]
     out: list[str] = []
+    refused: list[InvalidAddressError] = []
     for part in (p.strip() for p in parts):
-        if not part or _CONTROL.search(part):
+        if not part:
             continue
         try:
-            checked = validate_email(part, check_deliverability=False)
-        except EmailNotValidError:
+            address = check_email(part)
+        except InvalidAddressError as exc:
+            refused.append(exc)
             continue
-        address = checked.ascii_email or checked.normalized
         if address.casefold() not in {a.casefold() for a in out}:
             out.append(address)
-    return out
+    return out, refused
+
+
+def _declared(hint: ContactHint) -> bool:
+    """Whether a site declared the hint in its configuration (a site file's ``[report]``), not a web page.
+
+    Hints read off the web name the page they were found on (an http(s) URL); declared ones name their
+    configuration (``site config sites/sns.toml``).
+    """
+    return urlsplit(hint.source).scheme.lower() not in ("http", "https")
 
 
 def _web_form(value: str, *, https_only: bool = False) -> str | None:
@@ -103,7 +120,7 @@ def _unique(recipients: Iterable[Recipient]) -> list[Recipient]:
     return list(out.values())
 
 
-def recipients_for(finding: Finding) -> list[Recipient]:
+def recipients_for(finding: Finding, *, on_error: Callable[[ReportError], None] | None = None) -> list[Recipient]:
     """The site operator's addresses for a finding, best first, without network access.
 
     Email addresses come first: those linked on the page itself, then those on the site's contact pages, then
@@ -114,8 +131,16 @@ def recipients_for(finding: Finding) -> list[Recipient]:
     through a site adapter that submits to it (the workflow drafts for a form only then). Invalid addresses are
     dropped; repeats (case-insensitive) keep their best rank.
 
+    An address the site declared in its configuration (a site file's ``[report] email``) that ``check_email``
+    refuses is not dropped unseen: it is a ``ReportError`` naming the address, where it was declared and why it
+    was refused, passed to ``on_error`` (the other recipients are still returned) or, without ``on_error``,
+    raised.
+
     Returns:
         Recipients of kind ``site_operator``; empty only when there is no valid address, form or guess.
+
+    Raises:
+        ReportError: without ``on_error``, a declared address is refused.
     """
     page = finding.page
     on_page = {finding.candidate.url} | ({page.url, page.final_url} if page else set())
@@ -126,7 +151,15 @@ def recipients_for(finding: Finding) -> list[Recipient]:
         here = hint.source in on_page
         if kind == "email":
             source = f"mailto on {hint.source}" if here else f"contact page {hint.source}"
-            emails += [(0 if here else 1, Recipient(address=a, source=source)) for a in email_addresses(hint.value)]
+            addresses, refused = _checked_addresses(hint.value)
+            emails += [(0 if here else 1, Recipient(address=a, source=source)) for a in addresses]
+            if refused and _declared(hint):
+                why = "; ".join(str(exc) for exc in refused)
+                error = ReportError(f"{hint.source}: a declared contact address is refused, no notice is drafted "
+                                    f"to it: {why}")
+                if on_error is None:
+                    raise error
+                on_error(error)
         elif kind == "form":
             url = _web_form(hint.value)
             if url is not None:
@@ -182,16 +215,20 @@ async def resolve_recipients(
 
     A failed lookup never stops drafting: its ``ReportError`` (or the resolver's ``OSError``, wrapped in one)
     is passed to ``on_error`` and the lookup is skipped, so the result holds whatever else was found. The
-    lookups run concurrently.
+    lookups run concurrently. A refused declared address is handled as ``recipients_for`` does (passed to
+    ``on_error``, else raised).
 
     Args:
         finding: the finding, with its page's contact hints where it was fetched.
         rdap: the RDAP client to use; if omitted, one with default ``NetworkSettings`` (public addresses only,
             bootstrap cached in memory) is built and closed again.
         resolve_ip: resolves a host name to IP addresses; default: the system resolver.
-        on_error: told of each lookup that failed.
+        on_error: told of each lookup that failed, and of each declared address that was refused.
+
+    Raises:
+        ReportError: without ``on_error``, an address the site declared is refused (``recipients_for``).
     """
-    site = recipients_for(finding)
+    site = recipients_for(finding, on_error=on_error)
     client = rdap or RdapClient()
     resolve = resolve_ip or _resolve
 

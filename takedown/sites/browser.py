@@ -38,9 +38,8 @@ from urllib.parse import quote_plus, urldefrag, urljoin, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from takedown.detect.references import media_kind_of
 from takedown.errors import EvidenceError, FetchBlockedError, MissingDependencyError, SiteError, UsageError
-from takedown.models import Candidate, ContactHint, FetchedMedia, MediaKind, Page, SearchQuery
+from takedown.models import Candidate, ContactHint, FetchedMedia, MediaKind, Page, SearchQuery, media_kind_of
 from takedown.settings import EvidenceSettings, NetworkSettings
 from takedown.sites.chromium import DriverPool, full_page_screenshot, is_alive, navigate
 from takedown.sites.extract import extract

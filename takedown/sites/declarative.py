@@ -35,7 +35,7 @@ from urllib.parse import quote_plus, urljoin, urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from takedown.detect.references import media_kind_of
+from takedown.addresses import check_email
 from takedown.errors import (
     ConfigError,
     DeliveryError,
@@ -46,6 +46,7 @@ from takedown.errors import (
     SiteError,
     UsageError,
 )
+from takedown.legal import FIELD_KEYS, JurisdictionCode
 from takedown.models import (
     Candidate,
     ContactHint,
@@ -55,8 +56,8 @@ from takedown.models import (
     NoticeState,
     Page,
     SearchQuery,
+    media_kind_of,
 )
-from takedown.report.jurisdictions import FIELD_KEYS, JurisdictionCode
 from takedown.settings import EvidenceSettings, NetworkSettings
 from takedown.sites.browser import BrowserCookie, BrowserLogin, BrowserSite, BrowserSiteConfig
 from takedown.sites.extract import HtmlDocument
@@ -304,10 +305,8 @@ class ReportSpec(BaseModel):
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         if value is not None:
-            local, at, domain = value.strip().rpartition("@")
-            if not at or not local or "." not in domain or any(c.isspace() for c in value.strip()):
-                raise ValueError(f"{value!r} is not an email address")
             value = value.strip()
+            check_email(value)  # what drafting would refuse (a .test or .invalid domain ...) is refused here
         return value
 
 

@@ -18,9 +18,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
-from takedown.detect.references import media_kind_of
 from takedown.errors import MalformedContentError
-from takedown.models import MediaKind, MediaRef
+from takedown.models import MediaKind, MediaRef, media_kind_of
 from takedown.sites.extract import extract
 
 __all__ = [

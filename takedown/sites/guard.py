@@ -9,7 +9,9 @@ An IPv6 address that carries an IPv4 one (IPv4-mapped ``::ffff:0:0/96``, 6to4 ``
 ``2001::/32``) is judged by the IPv4 address it leads to: ``2002:a9fe:a9fe::1`` is 169.254.169.254. Cloud
 metadata endpoints (``METADATA_ADDRESSES``) hand out credentials, so they stay refused even with
 ``allow_private``; only an ``allow_hosts`` entry that names one exactly (its address, or the host name asked
-for) lets it through.
+for) lets it through. A refusal says which ``[network]`` setting would allow the address (``allow_loopback``,
+``allow_private``, or the ``allow_hosts`` entry for just that host and port); a metadata refusal says that none of
+them does.
 
 The check resolves the name itself; the HTTP client resolves it again to connect. A hostile DNS server that
 answers differently the second time (DNS rebinding) is not caught here; a proxy that refuses private
@@ -21,19 +23,16 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from takedown.allowed_hosts import AllowedHost, IPAddress
 from takedown.errors import FetchBlockedError
 from takedown.settings import NetworkSettings
 
 __all__ = ["METADATA_ADDRESSES", "AllowedHost", "FetchGuard", "GuardConfig", "guard_client", "guarded_client"]
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(ipaddress.ip_address(a) for a in (
     "169.254.169.254",  # AWS, GCP, Azure, Oracle, DigitalOcean ... instance metadata
@@ -61,58 +60,19 @@ def _is_metadata(address: IPAddress) -> bool:
     return address in METADATA_ADDRESSES or any(a in METADATA_ADDRESSES for a in _destinations(address))
 
 
-@dataclass(frozen=True)
-class AllowedHost:
-    """One ``allow_hosts`` entry: a host name or an address network, on any port or on one."""
+def _allow_entry(url: str, address: IPAddress) -> str:
+    """The ``allow_hosts`` entry that lets ``url``'s host on its port through, e.g. ``127.0.0.1:8080``.
 
-    name: str | None
-    network: IPNetwork | None
-    port: int | None
-
-    @classmethod
-    def parse(cls, entry: str) -> AllowedHost:
-        """Read ``name``, ``address``, ``network/prefix`` or any of them with ``:port`` (IPv6 in brackets).
-
-        Raises:
-            ValueError: the entry is empty or its port is not a number from 1 to 65535.
-        """
-        text = entry.strip().lower()
-        host, port_text = text, ""
-        if text.startswith("["):
-            host, _, rest = text[1:].partition("]")
-            port_text = rest.removeprefix(":")
-        elif text.count(":") == 1:  # more than one colon: a bare IPv6 address or network
-            host, _, port_text = text.partition(":")
+    The URL's host as written (a name is let through without being resolved), else ``address``; IPv6 in brackets.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or str(address)
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower())
+    except ValueError:
         port = None
-        if port_text:
-            if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-                raise ValueError(f"allow_hosts entry {entry!r}: invalid port {port_text!r}")
-            port = int(port_text)
-        host = host.rstrip(".")
-        if not host:
-            raise ValueError(f"allow_hosts entry {entry!r} names no host")
-        try:
-            return cls(name=None, network=ipaddress.ip_network(host, strict=False), port=port)
-        except ValueError:
-            return cls(name=host, network=None, port=port)
-
-    def covers(self, host: str, port: int, address: IPAddress | None = None) -> bool:
-        """Whether this entry allows ``host`` on ``port`` (resolved to ``address``, for a network entry)."""
-        if self.port is not None and self.port != port:
-            return False
-        if self.name is not None:
-            return self.name == host.lower().rstrip(".")
-        return address is not None and self.network is not None and address in self.network
-
-    def names(self, host: str, port: int, address: IPAddress) -> bool:
-        """Whether this entry allows ``host`` on ``port`` by naming it exactly: the host name, or ``address`` alone.
-
-        A network entry (``169.254.0.0/16``) covers addresses without naming any: it never opens a metadata
-        endpoint.
-        """
-        if not self.covers(host, port, address):
-            return False
-        return self.name is not None or (self.network is not None and self.network.num_addresses == 1)
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port}" if port else host
 
 
 class GuardConfig(BaseModel):
@@ -156,17 +116,26 @@ class FetchGuard:
     def _check_one(self, address: IPAddress, *, url: str, carrier: IPAddress | None) -> None:
         via = f" (carried by {carrier})" if carrier is not None else ""
         if address in METADATA_ADDRESSES:
-            raise FetchBlockedError(f"cloud metadata address {address}{via} is not allowed", url=url)
+            raise FetchBlockedError(
+                f"cloud metadata address {address}{via} is not allowed: it hands out cloud credentials, so no"
+                " [network] setting that opens loopback or private addresses (allow_loopback, allow_private, an"
+                " allow_hosts network) lets it through", url=url)
         if address.is_loopback:
             if self.config.allow_loopback:
                 return
-            raise FetchBlockedError(f"loopback address {address}{via} is not allowed", url=url)
+            raise FetchBlockedError(
+                f"loopback address {address}{via} is not allowed; to fetch it, set [network] allow_loopback = true,"
+                f" or allow this one server with [network] allow_hosts = [\"{_allow_entry(url, carrier or address)}\"]",
+                url=url)
         if address.is_unspecified or address.is_multicast or address.is_reserved:
             raise FetchBlockedError(f"address {address}{via} cannot be fetched", url=url)
         if address.is_private or address.is_link_local or not address.is_global:
             if self.config.allow_private:
                 return
-            raise FetchBlockedError(f"private or link-local address {address}{via} is not allowed", url=url)
+            raise FetchBlockedError(
+                f"private or link-local address {address}{via} is not allowed; to fetch it, set [network]"
+                f" allow_private = true, or allow this one host with [network] allow_hosts ="
+                f" [\"{_allow_entry(url, carrier or address)}\"]", url=url)
 
     def _name_allowed(self, host: str, port: int) -> bool:
         return any(entry.name is not None and entry.covers(host, port) for entry in self._allowed)

@@ -17,10 +17,9 @@ from urllib.parse import quote_plus, urljoin, urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from takedown.detect.references import media_kind_of
 from takedown.errors import SiteError, UsageError
-from takedown.models import Candidate, ContactHint, FetchedMedia, MediaKind, MediaRef, Page, SearchQuery
-from takedown.report.security_txt import parse_security_txt
+from takedown.models import Candidate, ContactHint, FetchedMedia, MediaKind, MediaRef, Page, SearchQuery, media_kind_of
+from takedown.security_txt import parse_security_txt
 from takedown.settings import NetworkSettings
 from takedown.sites.extract import extract
 from takedown.sites.fetcher import FetchResult, HttpFetcher, is_hls

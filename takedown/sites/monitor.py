@@ -21,26 +21,54 @@ import asyncio
 import contextlib
 import json
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from takedown.errors import SiteError, TakedownError, UsageError
-from takedown.models import Candidate, Finding, utcnow
+from takedown.models import Candidate, CaseStatus, Finding, utcnow
 from takedown.sites.feeds import Sitemap, SitemapEntry, parse_feed, parse_sitemap
 from takedown.sites.urls import canonicalize
 from takedown.store.base import CaseStore
 
-if TYPE_CHECKING:
-    from takedown.workflow import Workflow
-
-__all__ = ["FeedSource", "Monitor", "MonitorTick", "parse_interval"]
+__all__ = ["FeedSource", "Monitor", "MonitorTick", "MonitoredWorkflow", "RunReport", "parse_interval"]
 
 Fetch = Callable[[str], Awaitable[bytes]]
 """Fetches a URL's body (a feed or a sitemap) through the caller's guarded client; raises ``SiteError``."""
+
+
+# The monitor is part of the sites area, which comes before the workflow that composes every stage: it drives a
+# workflow through these two shapes and never imports takedown.workflow.
+
+
+class RunReport(Protocol):
+    """What a runner may return instead of ``None``: what failed in its run (``WorkflowResult`` is one)."""
+
+    @property
+    def errors(self) -> Sequence[str]:
+        """What failed in the run; the tick records it."""
+        ...
+
+
+class MonitoredWorkflow(Protocol):
+    """What ``Monitor.for_workflow`` uses of a workflow (``takedown.workflow.Workflow`` is one)."""
+
+    @property
+    def store(self) -> CaseStore:
+        """The store the workflow writes to."""
+        ...
+
+    @property
+    def sites(self) -> Mapping[str, object]:
+        """The workflow's site adapters by label."""
+        ...
+
+    def run(self, case_id: str) -> Awaitable[RunReport]:
+        """Run one case through the stages."""
+        ...
 
 
 class FeedSource(BaseModel):
@@ -103,7 +131,8 @@ class Monitor:
     Args:
         runner: an async function that takes a case id and adds findings to ``store``: ``workflow.run`` (new
             pages are then judged, evidenced and drafted; ``Monitor.for_workflow`` passes it), or a function
-            that only discovers.
+            that only discovers. It returns ``None`` or a ``RunReport`` (a ``WorkflowResult``) whose errors
+            the tick records.
         store: the case store the runner writes to; the monitor's checkpoints live there too.
         interval: seconds between ticks (``parse_interval("10m")`` reads the CLI's form).
         jitter: each wait is ``interval`` times a random factor in ``[1 - jitter, 1 + jitter]``, so many
@@ -121,7 +150,7 @@ class Monitor:
 
     def __init__(
         self,
-        runner: Callable[[str], Awaitable[object]],
+        runner: Callable[[str], Awaitable[RunReport | None]],
         store: CaseStore,
         *,
         interval: float = 600.0,
@@ -152,7 +181,7 @@ class Monitor:
         self._ticks = 0
 
     @classmethod
-    def for_workflow(cls, workflow: Workflow, **options: Any) -> Monitor:
+    def for_workflow(cls, workflow: MonitoredWorkflow, **options: Any) -> Monitor:
         """A monitor that runs ``workflow`` over its own store and records checkpoints for each of its sites.
 
         ``options`` are the other keyword arguments of ``Monitor``.
@@ -171,23 +200,27 @@ class Monitor:
         Raises:
             NotFoundError: no case with this id.
         """
-        self.store.get_case(case_id)  # fail early, before any network traffic, for an unknown case
+        case = self.store.get_case(case_id)  # fail early, before any network traffic, for an unknown case
         self._ticks += 1
         started = self.clock()
         errors: list[str] = []
+        if case.status is not CaseStatus.OPEN:  # closed or withdrawn: nothing is searched any more
+            tick = MonitorTick(case_id=case_id, tick=self._ticks, started_at=started, finished_at=started,
+                               errors=(f"case {case_id} is {case.status.value}: it is not monitored",))
+            if self.on_tick is not None:
+                self.on_tick(tick)
+            return tick
         for source in self.sources:
             try:
                 await self._read_source(case_id, source)
             except SiteError as exc:
                 errors.append(f"{source.kind} {source.url}: {exc}")
-        from takedown.workflow import WorkflowResult  # here: the workflow module imports the site adapters
-
         try:
             result = await self.runner(case_id)
         except TakedownError as exc:
             errors.append(f"run: {type(exc).__name__}: {exc}")
         else:
-            if isinstance(result, WorkflowResult):
+            if result is not None:
                 errors.extend(result.errors)
         new = self._take_new(case_id)
         finished = self.clock()
@@ -319,7 +352,8 @@ class Monitor:
             max_ticks: end after this many rounds over the cases (``None``: until ``stop`` is set).
 
         Returns:
-            How many ticks ran (one per case per round).
+            How many ticks ran (one per case per round). A case that is closed or withdrawn is not searched
+            again, and the loop ends when no open case is left.
 
         Raises:
             UsageError: ``max_ticks`` is below 1.
@@ -338,6 +372,9 @@ class Monitor:
                     break
             rounds += 1
             if max_ticks is not None and rounds >= max_ticks:
+                break
+            case_ids = [c for c in case_ids if self.store.get_case(c).status is CaseStatus.OPEN]
+            if not case_ids:  # every case was closed or withdrawn meanwhile: monitoring stops
                 break
             with contextlib.suppress(TimeoutError):  # the wait ran out: time for the next round
                 await asyncio.wait_for(stop.wait(), timeout=self.next_wait())

@@ -7,8 +7,8 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import ClassVar, Protocol, runtime_checkable
 
-from takedown.detect.banks import BankEntry, HashBank
 from takedown.models import (
+    BankEntry,
     Case,
     CustodyEvent,
     Decision,
@@ -17,6 +17,7 @@ from takedown.models import (
     Finding,
     FindingState,
     FollowUp,
+    HashBank,
     Notice,
     NoticeState,
 )

@@ -18,7 +18,6 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel
 
-from takedown.detect.banks import BankEntry, HashBank
 from takedown.errors import (
     InvalidTransitionError,
     NotFoundError,
@@ -28,6 +27,7 @@ from takedown.errors import (
     UsageError,
 )
 from takedown.models import (
+    BankEntry,
     Case,
     CustodyEvent,
     Decision,
@@ -36,6 +36,7 @@ from takedown.models import (
     Finding,
     FindingState,
     FollowUp,
+    HashBank,
     Notice,
     NoticeState,
     utcnow,
@@ -229,6 +230,15 @@ class SQLiteCaseStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def ids_with_prefix(self, kind: str, prefix: str, *, limit: int = 10) -> list[str]:
+        """Ids of ``kind`` (case, finding, bundle or notice) that start with ``prefix``, at most ``limit``."""
+        table = {"case": "cases", "finding": "findings", "bundle": "bundles", "notice": "notices"}.get(kind)
+        if table is None:
+            raise UsageError(f"no ids of kind {kind!r}")
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return self._all(f"SELECT id FROM {table} WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?",
+                         (escaped + "%", limit))
 
     def _one(self, sql: str, params: Iterable[Any]) -> Any:
         with self._lock:
