@@ -14,6 +14,7 @@ import hashlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -31,6 +32,7 @@ from takedown.evidence.tsa import TsaClient
 from takedown.models import (
     Candidate,
     Case,
+    CaseStatus,
     Decision,
     Detection,
     EvidenceBundle,
@@ -38,10 +40,12 @@ from takedown.models import (
     FindingState,
     ItemKind,
     Media,
+    NoticeState,
     Page,
     PageRecord,
     Recipient,
     SearchQuery,
+    utcnow,
 )
 from takedown.report.base import NoticeTemplate
 from takedown.report.draft import draft_notices
@@ -52,7 +56,7 @@ from takedown.settings import Settings
 from takedown.sites.base import FormReporter, SiteAdapter, submits_to
 from takedown.store.base import CaseStore
 
-__all__ = ["STAGES", "ProgressEvent", "Workflow", "WorkflowResult"]
+__all__ = ["STAGES", "ProgressEvent", "SealedEvidence", "Workflow", "WorkflowResult"]
 
 T = TypeVar("T")
 STAGES = ("discover", "judge", "evidence", "draft")
@@ -89,6 +93,16 @@ class WorkflowResult(BaseModel):
     def summary(self) -> dict[str, object]:
         """The result as plain JSON-ready data."""
         return self.model_dump(mode="json")
+
+
+class SealedEvidence(BaseModel):
+    """One finding's sealed evidence: the bundle, its folder, and the custody events planned for it."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    bundle: EvidenceBundle
+    folder: Path
+    events: tuple[tuple[str, str, datetime, dict[str, str]], ...]
 
 
 class Workflow:
@@ -174,6 +188,9 @@ class Workflow:
         started = time.perf_counter()
         self.clear_errors()
         case = self.store.get_case(case_id)
+        if case.status is not CaseStatus.OPEN:
+            raise UsageError(f"case {case_id} is {case.status.value}; only open cases are scanned "
+                             f"(reopen it with: takedown case reopen {case_id})")
         with ThreadPoolExecutor(max_workers=self.cpu_workers, thread_name_prefix="takedown-cpu") as pool:
             self._pool = pool
             try:
@@ -201,11 +218,16 @@ class Workflow:
         return asyncio.run(run_and_close())
 
     async def aclose(self) -> None:
-        """Close every site adapter and the capturer (for owners that hand theirs over to the workflow)."""
+        """Close every site adapter, the capturer, the TSA and the RDAP client (the workflow owns what it is given;
+        closing twice is harmless)."""
         for site in self.sites.values():
             await site.aclose()
         if self.capturer is not None:
             await self.capturer.aclose()
+        if self.rdap is not None:
+            await self.rdap.aclose()
+        if self.tsa is not None:
+            self.tsa.close()
 
     @property
     def errors(self) -> list[str]:
@@ -355,40 +377,67 @@ class Workflow:
         ]
         await self._bounded("evidence", pending, self._evidence_one)
 
-    async def _evidence_one(self, finding: Finding) -> None:
-        """Capture, preview, report and seal one finding; the store records it all in one transaction.
+    async def seal_evidence(self, finding: Finding, *, keep_failed: bool = False) -> SealedEvidence:
+        """Capture, preview, write up and seal one finding's evidence, and export its custody log; store nothing.
 
-        The custody events are planned first and exported beside the files, so the reports show the capture
-        event; the store then appends the same events (same times, same hashes) with the bundle and the move to
-        ``evidenced``. A crash before that transaction leaves files that the rerun overwrites, and no record.
+        This is the evidence step of ``run()`` (which then records the bundle and its custody events in the store)
+        and of ``capture_url`` (which has no store record). The custody events are planned first and exported
+        beside the files, so the reports show the capture event.
+
+        Args:
+            finding: the finding (its candidate's URL is captured live when the workflow has a capturer, else its
+                fetched page and media are taken from the blob store).
+            keep_failed: seal a capture that failed too (what was captured, without reports), instead of raising.
+
+        Raises:
+            EvidenceError: the capture failed (unless ``keep_failed``), or a writer or the seal failed.
         """
         root = self.evidence_root
-        try:
-            if self.capturer is not None:
-                bundle = await capture_finding_live(finding, capturer=self.capturer, root=root, previews=True)
-            else:
-                bundle = await self._off_loop(lambda: self._capture_offline(finding))
-            if bundle.error is not None:
-                raise EvidenceError(f"capture failed: {bundle.error}", url=finding.candidate.url)
-            out = bundle_folder(root, bundle)
-            captured = ("captured", self.operator, bundle.captured_at, self._capture_details(finding, bundle))
-            export_custody(chain_events(bundle.id, [captured]), out / CUSTODY_FILE)
+        if self.capturer is not None:
+            bundle = await capture_finding_live(finding, capturer=self.capturer, root=root, previews=True)
+        else:
+            bundle = await self._off_loop(lambda: self._capture_offline(finding))
+        if bundle.error is not None and not keep_failed:
+            raise EvidenceError(f"capture failed: {bundle.error}", url=finding.candidate.url)
+        out = bundle_folder(root, bundle)
+        captured = ("captured", self.operator, bundle.captured_at, self._capture_details(finding, bundle))
+        export_custody(chain_events(bundle.id, [captured]), out / CUSTODY_FILE)
+        if bundle.error is None:
             bundle = await self._off_loop(lambda: self._write_reports(bundle, finding, out))
-            bundle, _, steps = await self._off_loop(lambda: seal_bundle(bundle, root=root, tsa=self.tsa))
+        bundle, _, steps = await self._off_loop(lambda: seal_bundle(bundle, root=root, tsa=self.tsa))
+        events = [captured, *((action, self.operator, utcnow(), details) for action, details in steps)]
+        if bundle.capture.get("previews_include_originals") == "true":
+            events.append(("originals_included", self.operator, utcnow(),
+                           {"why": "settings: evidence.include_originals"}))
+        export_custody(chain_events(bundle.id, events), out / CUSTODY_FILE)
+        return SealedEvidence(bundle=bundle, folder=out, events=tuple(events))
+
+    async def capture_url(self, url: str, *, case_id: str = "adhoc", site: str = "adhoc") -> SealedEvidence:
+        """Capture one page as sealed evidence outside any case run (what ``takedown capture`` does).
+
+        The same step as a case's evidence (``seal_evidence``: live capture, previews, every writer, the seal and
+        the time stamp); a failed capture is sealed too, and its ``bundle.error`` says why. Nothing is stored.
+        """
+        if self.capturer is None:
+            raise UsageError("capturing a URL needs live capture: set [evidence] live = true")
+        candidate = Candidate(case_id=case_id, site=site, url=url)
+        return await self.seal_evidence(Finding(case_id=case_id, candidate=candidate), keep_failed=True)
+
+    async def _evidence_one(self, finding: Finding) -> None:
+        """Seal one finding's evidence, then record the bundle, its custody events and the move to ``evidenced``
+        in one transaction. A crash before that transaction leaves files that the rerun overwrites, and no record.
+        """
+        try:
+            sealed = await self.seal_evidence(finding)
         except EvidenceError as exc:
             self._fail(f"evidence for {finding.id}", exc)
             return
-        store = self.store
+        store, bundle = self.store, sealed.bundle
         with store.transaction():
             store.add_bundle(bundle)
-            action, actor, at, details = captured
-            store.append_custody(bundle.id, action, actor=actor, at=at, details=details)
-            for action, details in steps:
-                store.append_custody(bundle.id, action, actor=self.operator, details=details)
-            if bundle.capture.get("previews_include_originals") == "true":
-                store.append_custody(bundle.id, "originals_included", actor=self.operator,
-                                     details={"why": "settings: evidence.include_originals"})
-            export_custody(store.custody_log(bundle.id), out / CUSTODY_FILE)
+            for action, actor, at, details in sealed.events:
+                store.append_custody(bundle.id, action, actor=actor, at=at, details=details)
+            export_custody(store.custody_log(bundle.id), sealed.folder / CUSTODY_FILE)
             store.update_finding(finding.advance(FindingState.EVIDENCED, note=bundle.id),
                                  expected=FindingState.JUDGED)
 
@@ -418,8 +467,8 @@ class Workflow:
     # -- draft ----------------------------------------------------------------------------------------------
 
     async def _recipients(self, finding: Finding) -> list[Recipient]:
-        if self.rdap is None:
-            return recipients_for(finding)
+        if self.rdap is None:  # a refused declared contact is reported, and the other recipients still get drafts
+            return recipients_for(finding, on_error=lambda exc: self._fail(f"recipients for {finding.id}", exc))
         return await resolve_recipients(
             finding, rdap=self.rdap, on_error=lambda exc: self._fail(f"recipients for {finding.id}", exc)
         )
@@ -452,6 +501,8 @@ class Workflow:
         for finding in pending:
             try:
                 bundle = self.store.get_bundle(finding.bundle_id)
+                withdrawn = self.store.list_notices(finding_id=finding.id, states=[NoticeState.WITHDRAWN])
+                revision = 1 + max((n.revision for n in withdrawn), default=0)
                 found = await self._recipients(finding)
                 emails = [r for r in found if r.channel == "email"]
                 form = self._form_recipient(finding, found)
@@ -475,7 +526,7 @@ class Workflow:
                         locales = locales[:1]
                     notices += draft_notices(finding, case=case, agency=self.settings.agency,
                                              templates=self.templates, locales=locales, bundle=bundle,
-                                             recipient=recipient)
+                                             recipient=recipient, revision=revision)
             except ReportError as exc:
                 self._fail(f"draft for {finding.id}", exc)
                 continue

@@ -18,20 +18,12 @@ from pathlib import Path
 
 from takedown.demo.site import DemoSite
 from takedown.demo.tsa import LocalTsa
-from takedown.detect.defaults import default_detectors
-from takedown.detect.policy import DecisionPolicy
 from takedown.detect.references import reference_hashes
 from takedown.errors import NotFoundError
-from takedown.evidence.base import EvidenceWriter
-from takedown.evidence.capture import CaptureConfig, Capturer
-from takedown.evidence.hwpx_writer import HwpWriter, HwpxWriter
-from takedown.evidence.json_writer import JsonWriter
-from takedown.evidence.pdf_writer import PdfWriter
-from takedown.evidence.report_content import ReportWriterConfig
 from takedown.evidence.tsa import TsaClient
 from takedown.models import Case, Decision, DetectionLabel, PolicyRule
-from takedown.report.locale_pack import LocalePackTemplate
-from takedown.settings import AgencySettings, NetworkSettings, Settings, StorageSettings
+from takedown.pipeline import build_workflow
+from takedown.settings import AgencySettings, NetworkSettings, ReportSettings, Settings, StorageSettings
 from takedown.sites.declarative import ConfiguredSite, load_site
 from takedown.store.base import CaseStore
 from takedown.store.sqlite import SQLiteCaseStore
@@ -46,6 +38,7 @@ __all__ = [
     "demo_site_file",
     "demo_workflow",
     "run_demo",
+    "write_demo_config",
 ]
 
 DEMO_CASE_ID = "case-demo"
@@ -63,6 +56,7 @@ def demo_settings(out: Path) -> Settings:
                               email="takedown@agency.example", phone="+82-2-000-0000"),
         storage=StorageSettings(data_dir=out),
         network=NetworkSettings(allow_loopback=True),
+        report=ReportSettings(rdap=False),  # the demo site's contacts are declared on its pages; no RDAP offline
     )
 
 
@@ -105,7 +99,7 @@ def demo_workflow(
     tsa: TsaClient | None = None,
     js_feed: bool = False,
 ) -> Workflow:
-    """A workflow over the demo site with the built-in detectors, writers and templates.
+    """A workflow over the demo site, assembled like every other by ``takedown.pipeline.build_workflow``.
 
     Hash detectors (exact, PDQ, vPDQ, dHash) find copies of the references; the keyword detector flags posts that
     name the case's keyword, however it is disguised. The default decision policy, after the case's own rule,
@@ -119,18 +113,12 @@ def demo_workflow(
     and time-stamped when ``tsa`` is given.
     """
     adapter = demo_adapter(site, settings, js_feed=js_feed)
-    writers: list[EvidenceWriter] = [JsonWriter()]
-    capturer = None
-    if full_evidence:
-        config = ReportWriterConfig(agency=settings.agency, include_originals=settings.evidence.include_originals)
-        writers += [HwpxWriter(config), HwpWriter(config), PdfWriter(config)]
-        capturer = Capturer(CaptureConfig.from_settings(settings, operator="demo"))
-    return Workflow(
-        store, settings=settings, sites=[adapter],
-        detectors=default_detectors(),
-        policy=DecisionPolicy(), writers=writers, templates=[LocalePackTemplate()], locales=None, bilingual=True,
-        progress=progress, operator="demo", capturer=capturer, tsa=tsa,
-    )
+    writers = settings.evidence.writers if full_evidence else ("json",)
+    settings = settings.model_copy(update={
+        "evidence": settings.evidence.model_copy(update={"live": full_evidence, "writers": writers}),
+        "report": settings.report.model_copy(update={"locales": (), "bilingual": True}),
+    })
+    return build_workflow(settings, store, sites=[adapter], progress=progress, operator="demo", tsa=tsa)
 
 
 def run_demo(
@@ -165,4 +153,40 @@ def run_demo(
         store.close()
     (out / "summary.json").write_text(json.dumps(result.summary(), indent=2, ensure_ascii=False) + "\n",
                                       encoding="utf-8")
+    write_demo_config(out)
     return result
+
+
+def write_demo_config(out: Path) -> Path:
+    """Write ``out/takedown.toml``: settings that point the officer's commands at the demo's store and evidence.
+
+    ``takedown --config OUT/takedown.toml review`` (or ``TAKEDOWN_CONFIG=OUT/takedown.toml``) then lists the
+    demo's drafts; ``verify`` checks its bundles against the demo TSA's certificates; sending goes to an outbox
+    folder unless an SMTP server is configured.
+    """
+    root = Path(out).resolve()
+    settings = demo_settings(root)
+    agency = settings.agency
+    text = f"""# Settings for the officer's commands on the demo's result (written by takedown demo).
+[agency]
+name = {json.dumps(agency.name)}
+registration_number = {json.dumps(agency.registration_number)}
+email = {json.dumps(agency.email)}
+phone = {json.dumps(agency.phone)}
+
+[storage]
+data_dir = {json.dumps(str(root))}
+
+[tsa]
+certificate = {json.dumps(str(root / "tsa" / "tsa.pem"))}
+ca_file = {json.dumps(str(root / "tsa" / "ca.pem"))}
+
+[network]
+allow_loopback = true             # the demo site runs on 127.0.0.1
+
+[report]
+rdap = false
+"""
+    path = root / "takedown.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -22,13 +22,16 @@ def draft_notices(
     locales: Sequence[str],
     bundle: EvidenceBundle | None = None,
     recipient: Recipient | None = None,
+    revision: int = 1,
 ) -> list[Notice]:
     """Draft notices (state ``draft``) for ``finding`` in each of ``locales``.
 
-    Templates are tried in list order; the first whose ``locales`` include the locale renders it.
+    Templates are tried in list order; the first whose ``locales`` include the locale renders it. ``revision``
+    is 2 or more when the finding's earlier drafts were withdrawn (a redraft): the new notices get new ids.
 
     Raises:
-        ReportError: no recipient could be found, or no template renders one of the locales.
+        ReportError: no recipient could be found, an address the site declared is refused (when ``recipient`` is
+            not given: see ``recipients_for``), or no template renders one of the locales.
     """
     if recipient is None:
         found = [r for r in recipients_for(finding) if r.channel == "email"]
@@ -50,7 +53,7 @@ def draft_notices(
             Notice(
                 case_id=case.id, finding_id=finding.id, recipient=recipient, jurisdiction=jurisdiction,
                 locale=locale, subject=rendered.subject, body_text=rendered.body_text, body_html=rendered.body_html,
-                legal=rendered.legal, template=template.name,
+                legal=rendered.legal, template=template.name, revision=revision,
                 attachments=tuple(a for a in (bundle.artifacts if bundle else ()) if a.role == "manifest"),
             )
         )

@@ -12,6 +12,7 @@ worse than a late one.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,11 +36,25 @@ from takedown.report.message import (
 from takedown.sites.base import FormReporter, submits_to
 from takedown.store.base import CaseStore
 
-__all__ = ["approve_notice", "confirm_sent", "edit_notice", "reject_notice", "send_notice", "submit_notice"]
+__all__ = [
+    "approve_notice",
+    "confirm_sent",
+    "edit_notice",
+    "redraft_finding",
+    "reject_notice",
+    "send_notice",
+    "submit_notice",
+    "withdraw_notice",
+]
 
 
-def approve_notice(store: CaseStore, notice_id: str, *, by: str, note: str = "") -> Notice:
+def approve_notice(
+    store: CaseStore, notice_id: str, *, by: str, note: str = "", context: Mapping[str, str] | None = None
+) -> Notice:
     """Record an officer's approval of a draft (and move its finding to ``approved`` if it was ``drafted``).
+
+    ``context`` goes into the custody event beside the note: how the officer was authenticated (the CLI records
+    the operating-system account, the console its session).
 
     Raises:
         UsageError: ``by`` is empty: an approval names a person.
@@ -59,7 +74,8 @@ def approve_notice(store: CaseStore, notice_id: str, *, by: str, note: str = "")
         if finding.state is FindingState.DRAFTED:
             store.update_finding(finding.advance(FindingState.APPROVED, by=by, note=f"notice {notice_id}"),
                                  expected=FindingState.DRAFTED)
-        store.append_custody(notice_id, "approved", actor=by, details={"note": note} if note else None)
+        details = {**({"note": note} if note else {}), **(context or {})}
+        store.append_custody(notice_id, "approved", actor=by, details=details or None)
     return approved
 
 
@@ -114,6 +130,53 @@ def reject_notice(store: CaseStore, notice_id: str, *, by: str, reason: str) -> 
         store.update_notice(rejected, expected=notice.state)
         store.append_custody(notice_id, "rejected", actor=by, details={"reason": reason})
     return rejected
+
+
+def withdraw_notice(store: CaseStore, notice_id: str, *, by: str, reason: str) -> Notice:
+    """Withdraw a notice that was not sent (a draft, an approved or a rejected one); it can never be sent.
+
+    Raises:
+        UsageError: nobody or no reason is given, or an earlier send of it may have happened (settle that with
+            ``confirm_sent`` first).
+        InvalidTransitionError: the notice was sent or withdrawn already.
+    """
+    if not by.strip() or not reason.strip():
+        raise UsageError("withdrawing a notice names the officer and gives a reason")
+    with store.transaction():
+        notice = store.get_notice(notice_id)
+        if store.get_checkpoint(_intent_key(notice_id)):
+            raise UsageError(f"notice {notice_id} may have been sent already; record what happened with "
+                             "confirm_sent before withdrawing it")
+        withdrawn = notice.advance(NoticeState.WITHDRAWN, by=by, note=reason)
+        store.update_notice(withdrawn, expected=notice.state)
+        store.append_custody(notice_id, "withdrawn", actor=by, details={"reason": reason})
+    return withdrawn
+
+
+def redraft_finding(store: CaseStore, finding_id: str, *, by: str, reason: str) -> list[Notice]:
+    """Withdraw a finding's unsent notices and send it back to be drafted again (after a settings, template or
+    site-file change). The next ``Workflow.draft`` drafts new notices (a new ``revision``, so new ids).
+
+    Returns:
+        The notices withdrawn.
+
+    Raises:
+        UsageError: nobody or no reason is given, the finding has no drafts to replace (it was not drafted, or a
+            notice of it was sent: follow-up drafts reminders then), or a send of one may have happened.
+    """
+    if not by.strip() or not reason.strip():
+        raise UsageError("a redraft names the officer and gives a reason")
+    with store.transaction():
+        finding = store.get_finding(finding_id)
+        if finding.state not in (FindingState.DRAFTED, FindingState.APPROVED):
+            raise UsageError(f"finding {finding_id} is {finding.state.value}; only a drafted or approved finding "
+                             "(nothing sent yet) is redrafted")
+        pending = store.list_notices(finding_id=finding_id,
+                                     states=[NoticeState.DRAFT, NoticeState.APPROVED, NoticeState.REJECTED])
+        withdrawn = [withdraw_notice(store, n.id, by=by, reason=f"redraft: {reason}") for n in pending]
+        store.update_finding(finding.advance(FindingState.EVIDENCED, by=by, note=f"redraft: {reason}"),
+                             expected=finding.state)
+    return withdrawn
 
 
 def _intent_key(notice_id: str) -> str:
