@@ -2,91 +2,202 @@
 
 The public surface is this module's ``__all__``; each stage is also usable on its own from its sub-package
 (``takedown.sites``, ``takedown.detect``, ``takedown.evidence``, ``takedown.report``, ``takedown.store``).
-``import takedown`` imports none of the heavy optional dependencies (torch, selenium, av, ...).
-"""
+``import takedown`` imports none of the heavy optional dependencies (torch, selenium, av, ...), and nothing
+but its version until a name is used: each name below is imported from its module on first access, so the
+``takedown`` command starts fast."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from takedown._version import __version__
-from takedown.detect import (
-    DecisionPolicy,
-    Detector,
-    DHashDetector,
-    ExactHashDetector,
-    HashBankDetector,
-    KeywordDetector,
-    LlmJudgeDetector,
-    PdqDetector,
-    PolicyConfig,
-    VideoPdqDetector,
-    reference_hashes,
-)
-from takedown.errors import (
-    ConfigError,
-    DatasetError,
-    DeliveryError,
-    DetectionError,
-    EvidenceError,
-    InvalidTransitionError,
-    MalformedContentError,
-    MissingDependencyError,
-    NotApprovedError,
-    NotFoundError,
-    PluginError,
-    ReportError,
-    SiteError,
-    StoreError,
-    TakedownError,
-    UsageError,
-)
-from takedown.evidence import EvidenceWriter, JsonWriter, verify_chain
-from takedown.models import (
-    Artifact,
-    Candidate,
-    Case,
-    CustodyEvent,
-    Decision,
-    Delivery,
-    Detection,
-    DetectionLabel,
-    EvidenceBundle,
-    Finding,
-    FindingState,
-    FollowUp,
-    ItemKind,
-    Media,
-    MediaKind,
-    Notice,
-    NoticeState,
-    Page,
-    PolicyRule,
-    Recipient,
-    ReferenceHash,
-    SearchQuery,
-)
-from takedown.plugins import PluginRegistry, default_registry
-from takedown.report import (
-    LocalePackTemplate,
-    NoticeTemplate,
-    OutboxTransport,
-    PlainTextTemplate,
-    Transport,
-    approve_notice,
-    reject_notice,
-    send_notice,
-    submit_notice,
-)
-from takedown.settings import NetworkSettings, Settings, load_settings
-from takedown.sites import (
-    BrowserSite,
-    ConfiguredSite,
-    HttpSite,
-    HttpSiteConfig,
-    Monitor,
-    SiteAdapter,
-    load_site,
-    load_sites,
-)
-from takedown.store import CaseStore, SQLiteCaseStore, open_store
-from takedown.workflow import ProgressEvent, Workflow, WorkflowResult
+
+if TYPE_CHECKING:
+    from takedown.detect import (
+        DecisionPolicy,
+        Detector,
+        DHashDetector,
+        ExactHashDetector,
+        HashBankDetector,
+        KeywordDetector,
+        LlmJudgeDetector,
+        PdqDetector,
+        PolicyConfig,
+        VideoPdqDetector,
+        reference_hashes,
+    )
+    from takedown.errors import (
+        ConfigError,
+        DatasetError,
+        DeliveryError,
+        DetectionError,
+        EvidenceError,
+        InvalidTransitionError,
+        MalformedContentError,
+        MissingDependencyError,
+        NotApprovedError,
+        NotFoundError,
+        PluginError,
+        ReportError,
+        SiteError,
+        StoreError,
+        TakedownError,
+        UsageError,
+    )
+    from takedown.evidence import (
+        EvidenceWriter,
+        JsonWriter,
+        verify_chain,
+    )
+    from takedown.models import (
+        Artifact,
+        Candidate,
+        Case,
+        CustodyEvent,
+        Decision,
+        Delivery,
+        Detection,
+        DetectionLabel,
+        EvidenceBundle,
+        Finding,
+        FindingState,
+        FollowUp,
+        ItemKind,
+        Media,
+        MediaKind,
+        Notice,
+        NoticeState,
+        Page,
+        PolicyRule,
+        Recipient,
+        ReferenceHash,
+        SearchQuery,
+    )
+    from takedown.plugins import (
+        PluginRegistry,
+        default_registry,
+    )
+    from takedown.report import (
+        LocalePackTemplate,
+        NoticeTemplate,
+        OutboxTransport,
+        PlainTextTemplate,
+        Transport,
+        approve_notice,
+        reject_notice,
+        send_notice,
+        submit_notice,
+    )
+    from takedown.settings import (
+        NetworkSettings,
+        Settings,
+        load_settings,
+    )
+    from takedown.sites import (
+        BrowserSite,
+        ConfiguredSite,
+        HttpSite,
+        HttpSiteConfig,
+        Monitor,
+        SiteAdapter,
+        load_site,
+        load_sites,
+    )
+    from takedown.store import (
+        CaseStore,
+        SQLiteCaseStore,
+        open_store,
+    )
+    from takedown.workflow import (
+        ProgressEvent,
+        Workflow,
+        WorkflowResult,
+    )
+
+_LAZY: dict[str, str] = {
+    "Artifact": "takedown.models",
+    "BrowserSite": "takedown.sites",
+    "Candidate": "takedown.models",
+    "Case": "takedown.models",
+    "CaseStore": "takedown.store",
+    "ConfigError": "takedown.errors",
+    "ConfiguredSite": "takedown.sites",
+    "CustodyEvent": "takedown.models",
+    "DHashDetector": "takedown.detect",
+    "DatasetError": "takedown.errors",
+    "Decision": "takedown.models",
+    "DecisionPolicy": "takedown.detect",
+    "Delivery": "takedown.models",
+    "DeliveryError": "takedown.errors",
+    "Detection": "takedown.models",
+    "DetectionError": "takedown.errors",
+    "DetectionLabel": "takedown.models",
+    "Detector": "takedown.detect",
+    "EvidenceBundle": "takedown.models",
+    "EvidenceError": "takedown.errors",
+    "EvidenceWriter": "takedown.evidence",
+    "ExactHashDetector": "takedown.detect",
+    "Finding": "takedown.models",
+    "FindingState": "takedown.models",
+    "FollowUp": "takedown.models",
+    "HashBankDetector": "takedown.detect",
+    "HttpSite": "takedown.sites",
+    "HttpSiteConfig": "takedown.sites",
+    "InvalidTransitionError": "takedown.errors",
+    "ItemKind": "takedown.models",
+    "JsonWriter": "takedown.evidence",
+    "KeywordDetector": "takedown.detect",
+    "LlmJudgeDetector": "takedown.detect",
+    "LocalePackTemplate": "takedown.report",
+    "MalformedContentError": "takedown.errors",
+    "Media": "takedown.models",
+    "MediaKind": "takedown.models",
+    "MissingDependencyError": "takedown.errors",
+    "Monitor": "takedown.sites",
+    "NetworkSettings": "takedown.settings",
+    "NotApprovedError": "takedown.errors",
+    "NotFoundError": "takedown.errors",
+    "Notice": "takedown.models",
+    "NoticeState": "takedown.models",
+    "NoticeTemplate": "takedown.report",
+    "OutboxTransport": "takedown.report",
+    "Page": "takedown.models",
+    "PdqDetector": "takedown.detect",
+    "PlainTextTemplate": "takedown.report",
+    "PluginError": "takedown.errors",
+    "PluginRegistry": "takedown.plugins",
+    "PolicyConfig": "takedown.detect",
+    "PolicyRule": "takedown.models",
+    "ProgressEvent": "takedown.workflow",
+    "Recipient": "takedown.models",
+    "ReferenceHash": "takedown.models",
+    "ReportError": "takedown.errors",
+    "SQLiteCaseStore": "takedown.store",
+    "SearchQuery": "takedown.models",
+    "Settings": "takedown.settings",
+    "SiteAdapter": "takedown.sites",
+    "SiteError": "takedown.errors",
+    "StoreError": "takedown.errors",
+    "TakedownError": "takedown.errors",
+    "Transport": "takedown.report",
+    "UsageError": "takedown.errors",
+    "VideoPdqDetector": "takedown.detect",
+    "Workflow": "takedown.workflow",
+    "WorkflowResult": "takedown.workflow",
+    "approve_notice": "takedown.report",
+    "default_registry": "takedown.plugins",
+    "load_settings": "takedown.settings",
+    "load_site": "takedown.sites",
+    "load_sites": "takedown.sites",
+    "open_store": "takedown.store",
+    "reference_hashes": "takedown.detect",
+    "reject_notice": "takedown.report",
+    "send_notice": "takedown.report",
+    "submit_notice": "takedown.report",
+    "verify_chain": "takedown.evidence",
+}
+"""Where each public name lives; ``__getattr__`` imports it on first use."""
 
 __all__ = [
     "Artifact",
@@ -171,3 +282,16 @@ __all__ = [
     "submit_notice",
     "verify_chain",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'takedown' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -118,7 +118,8 @@ def test_an_officer_reviews_approves_and_sends_from_the_command_line(tmp_path: P
     assert shown.exit_code == 0 and "legal.urls" in shown.output and "/post/" in shown.output
     refused = _takedown("send", ids[0], "--transport", "outbox", "--outbox", str(tmp_path / "outbox"), cwd=tmp_path,
                         env=env)
-    assert refused.returncode == 2 and "only an approved notice is sent" in refused.stderr
+    assert refused.returncode == 1 and "only an approved notice is sent" in refused.stderr
+    assert "nothing was sent" in refused.stderr
     assert not (tmp_path / "outbox").exists() or not list((tmp_path / "outbox").iterdir())
     assert runner.invoke(app, ["approve", ids[0], "--by", "Officer Kim"], env=env).exit_code == 0
     sent = runner.invoke(app, ["send", "--transport", "outbox", "--outbox", str(tmp_path / "outbox")], env=env)

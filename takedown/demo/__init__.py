@@ -15,7 +15,51 @@ with DemoSite(tmp_path) as site:
 Making the videos needs PyAV (``pip install 'takedown[video]'``).
 """
 
-from takedown.demo.media import DemoManifest, DemoMedia, DemoPost, DemoStream, generate_demo_media
-from takedown.demo.site import DemoSite
+from __future__ import annotations
 
-__all__ = ["DemoManifest", "DemoMedia", "DemoPost", "DemoSite", "DemoStream", "generate_demo_media"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from takedown.demo.media import (
+        DemoManifest,
+        DemoMedia,
+        DemoPost,
+        DemoStream,
+        generate_demo_media,
+    )
+    from takedown.demo.site import (
+        DemoSite,
+    )
+
+_LAZY: dict[str, str] = {
+    "DemoManifest": "takedown.demo.media",
+    "DemoMedia": "takedown.demo.media",
+    "DemoPost": "takedown.demo.media",
+    "DemoSite": "takedown.demo.site",
+    "DemoStream": "takedown.demo.media",
+    "generate_demo_media": "takedown.demo.media",
+}
+"""Where each name lives: imported on first use, so importing one module of the package stays light."""
+
+__all__ = [
+    "DemoManifest",
+    "DemoMedia",
+    "DemoPost",
+    "DemoSite",
+    "DemoStream",
+    "generate_demo_media",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -160,7 +160,7 @@ def run_demo(
 def write_demo_config(out: Path) -> Path:
     """Write ``out/takedown.toml``: settings that point the officer's commands at the demo's store and evidence.
 
-    ``takedown --config OUT/takedown.toml review`` (or ``TAKEDOWN_CONFIG=OUT/takedown.toml``) then lists the
+    ``takedown review --config OUT/takedown.toml`` (or ``TAKEDOWN_CONFIG=OUT/takedown.toml``) then lists the
     demo's drafts; ``verify`` checks its bundles against the demo TSA's certificates; sending goes to an outbox
     folder unless an SMTP server is configured.
     """

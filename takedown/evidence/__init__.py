@@ -3,17 +3,90 @@
 Heavy parts (Chromium, warcio, python-hwpx, weasyprint) are imported only when used.
 """
 
-from takedown.evidence.base import EvidenceWriter
-from takedown.evidence.capture import CaptureConfig, Capturer, bundle_folder, capture_finding, capture_finding_live
-from takedown.evidence.custody import CUSTODY_FILE, chain_events, export_custody, load_custody, verify_chain
-from takedown.evidence.hwpx_writer import HwpWriter, HwpxWriter
-from takedown.evidence.json_writer import JsonWriter
-from takedown.evidence.pdf_writer import PdfWriter
-from takedown.evidence.preview import make_previews, preview_image
-from takedown.evidence.report_content import ReportContent, ReportWriterConfig, build_report_content
-from takedown.evidence.seal import seal_bundle
-from takedown.evidence.tsa import TsaClient, verify_token
-from takedown.evidence.verify import VerificationReport, format_report, verify_bundle
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from takedown.evidence.base import (
+        EvidenceWriter,
+    )
+    from takedown.evidence.capture import (
+        CaptureConfig,
+        Capturer,
+        bundle_folder,
+        capture_finding,
+        capture_finding_live,
+    )
+    from takedown.evidence.custody import (
+        CUSTODY_FILE,
+        chain_events,
+        export_custody,
+        load_custody,
+        verify_chain,
+    )
+    from takedown.evidence.hwpx_writer import (
+        HwpWriter,
+        HwpxWriter,
+    )
+    from takedown.evidence.json_writer import (
+        JsonWriter,
+    )
+    from takedown.evidence.pdf_writer import (
+        PdfWriter,
+    )
+    from takedown.evidence.preview import (
+        make_previews,
+        preview_image,
+    )
+    from takedown.evidence.report_content import (
+        ReportContent,
+        ReportWriterConfig,
+        build_report_content,
+    )
+    from takedown.evidence.seal import (
+        seal_bundle,
+    )
+    from takedown.evidence.tsa import (
+        TsaClient,
+        verify_token,
+    )
+    from takedown.evidence.verify import (
+        VerificationReport,
+        format_report,
+        verify_bundle,
+    )
+
+_LAZY: dict[str, str] = {
+    "CUSTODY_FILE": "takedown.evidence.custody",
+    "CaptureConfig": "takedown.evidence.capture",
+    "Capturer": "takedown.evidence.capture",
+    "EvidenceWriter": "takedown.evidence.base",
+    "HwpWriter": "takedown.evidence.hwpx_writer",
+    "HwpxWriter": "takedown.evidence.hwpx_writer",
+    "JsonWriter": "takedown.evidence.json_writer",
+    "PdfWriter": "takedown.evidence.pdf_writer",
+    "ReportContent": "takedown.evidence.report_content",
+    "ReportWriterConfig": "takedown.evidence.report_content",
+    "TsaClient": "takedown.evidence.tsa",
+    "VerificationReport": "takedown.evidence.verify",
+    "build_report_content": "takedown.evidence.report_content",
+    "bundle_folder": "takedown.evidence.capture",
+    "capture_finding": "takedown.evidence.capture",
+    "capture_finding_live": "takedown.evidence.capture",
+    "chain_events": "takedown.evidence.custody",
+    "export_custody": "takedown.evidence.custody",
+    "format_report": "takedown.evidence.verify",
+    "load_custody": "takedown.evidence.custody",
+    "make_previews": "takedown.evidence.preview",
+    "preview_image": "takedown.evidence.preview",
+    "seal_bundle": "takedown.evidence.seal",
+    "verify_bundle": "takedown.evidence.verify",
+    "verify_chain": "takedown.evidence.custody",
+    "verify_token": "takedown.evidence.tsa",
+}
+"""Where each name lives: imported on first use, so importing one module of the package stays light."""
 
 __all__ = [
     "CUSTODY_FILE",
@@ -43,3 +116,16 @@ __all__ = [
     "verify_chain",
     "verify_token",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
