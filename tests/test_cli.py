@@ -64,6 +64,12 @@ def test_demo_runs_end_to_end_and_resumes_without_duplicates(tmp_path: Path) -> 
     checked = _takedown("verify", str(bundles[0]), "--tsa-cert", str(out / "tsa" / "tsa.pem"), "--ca-file",
                         str(out / "tsa" / "ca.pem"), cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout
+    config = out / "takedown.toml"
+    assert f"takedown review --config {config}" in first.stdout, "the demo says how to work on its result"
+    drafts = _takedown("review", "--config", str(config), "--json", cwd=tmp_path)
+    assert drafts.returncode == 0 and len(json.loads(drafts.stdout)) == summary["notices"]
+    trusted = _takedown("verify", str(bundles[0]), "--config", str(config), cwd=tmp_path)
+    assert trusted.returncode == 0 and "VERIFIED" in trusted.stdout, "its settings name the demo TSA's certificates"
     (bundles[0] / "page.html").write_bytes(b"altered")
     tampered = _takedown("verify", str(bundles[0]), cwd=tmp_path)
     assert tampered.returncode == 1 and "page.html" in tampered.stdout

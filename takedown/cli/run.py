@@ -86,7 +86,7 @@ def demo(
     console.print(f"Wrote {out / 'summary.json'}. Drafts wait for an officer's approval:\n"
                   f"  takedown review --config {config}\n"
                   f"  takedown approve --case {result.case_id} --by \"Your Name\" --config {config}\n"
-                  f"  takedown send --case {result.case_id} --transport outbox --config {config}")
+                  f"  takedown send --case {result.case_id} --transport outbox --config {config}", soft_wrap=True)
 
 
 def scan(
