@@ -195,7 +195,7 @@ def set_case_status(store: CaseStore, case_id: str, status: CaseStatus, *, by: s
 class WithdrawalReport(BaseModel):
     """What ``withdraw_case`` did, and what it kept and why."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     by: str

@@ -35,7 +35,7 @@ class CheckStatus(StrEnum):
 class Check(BaseModel):
     """One check: what, how it went, what was found, and how to fix it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     name: str
     status: CheckStatus

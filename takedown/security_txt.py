@@ -44,7 +44,7 @@ class SecurityTxt(BaseModel):
     not expired (its missing field is noted in ``errors``).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     source: str = Field(description="where the file was read from (its URL)")
     contacts: list[str] = Field(default_factory=list, description="mailto:, https: and tel: URIs, best first")

@@ -301,15 +301,15 @@ class Settings(BaseModel):
 
     model_config = _Frozen
 
-    agency: AgencySettings = AgencySettings()
-    storage: StorageSettings = StorageSettings()
-    smtp: SmtpSettings = SmtpSettings()
-    tsa: TsaSettings = TsaSettings()
-    network: NetworkSettings = NetworkSettings()
-    evidence: EvidenceSettings = EvidenceSettings()
-    sites: SitesSettings = SitesSettings()
-    detect: DetectSettings = DetectSettings()
-    report: ReportSettings = ReportSettings()
+    agency: AgencySettings = Field(default_factory=AgencySettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    tsa: TsaSettings = Field(default_factory=TsaSettings)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
+    sites: SitesSettings = Field(default_factory=SitesSettings)
+    detect: DetectSettings = Field(default_factory=DetectSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
 
 def _env_overrides(env: Mapping[str, str]) -> dict[tuple[str, str], tuple[str, str]]:

@@ -66,7 +66,7 @@ STAGES = ("discover", "judge", "evidence", "draft")
 class ProgressEvent(BaseModel):
     """How far a stage has got; ``total`` is ``None`` while it is not known (discovery)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     stage: str
     done: int
@@ -77,7 +77,7 @@ class ProgressEvent(BaseModel):
 class WorkflowResult(BaseModel):
     """What a case looks like after a run: counts over the whole case, not just this run's work."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     candidates: int
@@ -98,7 +98,7 @@ class WorkflowResult(BaseModel):
 class SealedEvidence(BaseModel):
     """One finding's sealed evidence: the bundle, its folder, and the custody events planned for it."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
     bundle: EvidenceBundle
     folder: Path

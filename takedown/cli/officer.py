@@ -123,24 +123,23 @@ def review(
         console.print_json(json.dumps(rows, ensure_ascii=False))
         return
     what = "notices" if all_states else f"{(state or NoticeState.DRAFT).value} notices"
-    table = Table(title=f"{len(rows)} {what}", box=box.SIMPLE_HEAD, show_lines=True)
-    table.add_column("notice / finding", no_wrap=True)
-    table.add_column("state", no_wrap=True)
-    table.add_column("lang", no_wrap=True)
-    table.add_column("to / url", overflow="fold", ratio=2)
-    table.add_column("subject / evidence", overflow="fold", ratio=3)
+    findings: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        state_text = row["state"] if row["kind"] == "initial" else f"{row['state']} ({row['kind']})"
-        if row["missing"]:
-            state_text += f"\n[red]missing: {escape(', '.join(row['missing']))}[/]"
-        table.add_row(
-            f"{row['id']}\n[dim]{row['finding']}[/]", state_text, f"{row['locale']}/{row['jurisdiction']}",
-            f"{escape(row['to'])}\n[dim]{escape(row['url'])}[/]",
-            f"{escape(row['subject'])}\n[dim]{escape(row['evidence'] or '(no evidence report)')}[/]",
-        )
-    console.print(table)
+        findings.setdefault(row["finding"], []).append(row)
+    lines = [f"[bold]{len(rows)} {what}[/] of {len(findings)} finding(s)"]
+    for finding_id, group in findings.items():
+        first = group[0]
+        lines += ["", f"[bold]{finding_id}[/]  {escape(first['url'])}  [dim](case {escape(first['case'])})[/]",
+                  f"  evidence: {escape(first['evidence'] or '(no evidence report)')}"]
+        for row in group:
+            state_text = row["state"] if row["kind"] == "initial" else f"{row['state']} ({row['kind']})"
+            lines.append(f"  {row['id']}  {state_text}  {row['locale']}/{row['jurisdiction']}  {row['channel']} "
+                         f"{escape(row['to'])}  {escape(row['subject'])}")
+            if row["missing"]:
+                lines.append(f"    [red]missing: {escape(', '.join(row['missing']))}[/]")
     if rows and not all_states and (state or NoticeState.DRAFT) is NoticeState.DRAFT:
-        console.print("Approve a finding's drafts together with: takedown approve --finding ID --by NAME")
+        lines += ["", "Approve a finding's drafts together with: takedown approve --finding ID --by NAME"]
+    console.print("\n".join(lines), soft_wrap=True, highlight=False)
 
 
 def _notice_panel(notice: "Notice", row: dict[str, Any], delivery: "Delivery | None") -> Panel:

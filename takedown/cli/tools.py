@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 from rich import box
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from takedown._version import __version__
@@ -208,6 +207,8 @@ def bench_detectors(
             raise UsageError("no registered detector accepts this dataset's items; name one with --detector")
     console.print(f"Benchmarking {', '.join(d.name for d in detectors)} on {escape(data.name)} "
                   f"({len(data.items)} items, {data.positives} positive)")
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bars:
         tasks: dict[str, TaskID] = {}

@@ -79,7 +79,7 @@ _SITE_DIR = "site"
 class DemoMedia(BaseModel):
     """One generated media file and what it is in the demo case."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     file: str = Field(description="Path relative to the demo root, POSIX separators.")
     kind: MediaKind
@@ -96,7 +96,7 @@ class DemoMedia(BaseModel):
 class DemoPost(BaseModel):
     """One post on the demo site."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: str
     language: Language = Field(description="BCP 47 language tag of the title and text.")
@@ -113,7 +113,7 @@ class DemoStream(BaseModel):
     playlist order, the segments decode to the same frames as ``source``.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     post: str = Field(description="The id of the post that plays the stream.")
     source: str = Field(description="The `file` of the video whose packets the stream carries, unchanged.")
@@ -125,7 +125,7 @@ class DemoStream(BaseModel):
 class DemoManifest(BaseModel):
     """Everything :func:`generate_demo_media` wrote, with the ground truth a pipeline should find."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     version: int
     seed: int

@@ -34,7 +34,7 @@ _BITS = 256
 class HashBankConfig(BaseModel):
     """Which image variants are looked up in the banks."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     dihedral: bool = True
     """Also look up the image's 7 rotations and flips."""

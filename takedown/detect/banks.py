@@ -64,7 +64,7 @@ __all__ = [
 class BankStats(BaseModel):
     """What a matcher indexed of one bank, and what it left out and why."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     indexed: int = 0
     low_quality: int = Field(default=0, description="entries below the bank's min_quality")
@@ -74,7 +74,7 @@ class BankStats(BaseModel):
 class BankMatch(BaseModel):
     """What one query hash matched across the banks."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     matches: tuple[MatchedReference, ...] = Field(default=(), description="positive matches kept, closest first")
     # Ties between banks are ordered as the banks were given to the matcher.
@@ -100,7 +100,7 @@ class MatcherConfig(BaseModel):
       missed copies).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     suppression: Literal["nearest", "any"] = "nearest"
     backend: Backend = "auto"

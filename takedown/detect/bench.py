@@ -70,7 +70,7 @@ __all__ = [
     "write_report",
 ]
 
-_Frozen = ConfigDict(frozen=True, extra="forbid")
+_Frozen = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class BenchConfig(BaseModel):

@@ -65,7 +65,7 @@ def _import_transformers() -> Any:
 
 
 class _ModelConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=(), defer_build=True)
 
     model: str = Field(min_length=1, description="a local model folder (loaded offline), or a hub model name")
     device: str = Field(default="cpu", description="torch device: cpu, cuda, cuda:1, mps")
@@ -163,7 +163,7 @@ class SpeechTranscriberConfig(_ModelConfig):
 class AudioTranscriptConfig(BaseModel):
     """Settings of ``AudioTranscriptDetector``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     excerpt_chars: int = Field(default=300, ge=0, description="how much of the transcript goes into details")
 
@@ -619,7 +619,7 @@ class TextClassifierDetector:
 class Transcription(BaseModel):
     """What a ``SpeechTranscriber`` heard in a file."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     text: str = Field(description="the transcript ('' when there is no audio track, or nothing was heard)")
     audio_seconds: float | None = Field(description="seconds of sound transcribed; None: the file has no audio track")

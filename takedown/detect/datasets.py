@@ -77,7 +77,7 @@ _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 class DatasetItem(BaseModel):
     """One labelled item: a media file, or a text (inline, or in a UTF-8 file)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     id: str = Field(description="unique in the dataset: the path relative to the dataset, or a given id")
     kind: ItemKind
@@ -114,7 +114,7 @@ class DatasetItem(BaseModel):
 class Dataset(BaseModel):
     """Labelled items and the case (reference media, keywords) that detectors judge them against."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     items: tuple[DatasetItem, ...]

@@ -107,7 +107,7 @@ def dhash_path(path: Path, kind: MediaKind) -> list[HashValue]:
 class DHashConfig(BaseModel):
     """Thresholds of the dHash detector."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     max_distance: int = Field(default=10, ge=0, le=BITS, description="a frame matches at this many bits or fewer")
     video_min_share: float = Field(

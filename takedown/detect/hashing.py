@@ -33,7 +33,7 @@ Progress = Callable[[int, int, Path], None]
 class HashRecord(BaseModel):
     """The hashes of one media file, and nothing of its content."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     file: str = Field(description="the file's name, or its path relative to the root given to hash_files")
     kind: MediaKind | None = Field(default=None, description="image or video; None when not recognised")

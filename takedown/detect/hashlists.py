@@ -80,7 +80,7 @@ _MAX_SHOWN = 20
 class HashRecord(BaseModel):
     """One hash read from a list: what it is, its label, and the line it came from."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     algorithm: str = PDQ
     value: str = Field(description="lower-case hex")
@@ -112,7 +112,7 @@ class HashRecord(BaseModel):
 class LineProblem(BaseModel):
     """A line that could not be read, and why."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     line: int
     message: str

@@ -73,7 +73,8 @@ class JudgeVerdict(BaseModel):
     """
 
     # Extra keys in a reply are ignored (models add "reasoning" and the like); the schema sent still forbids them.
-    model_config = ConfigDict(frozen=True, extra="ignore", json_schema_extra={"additionalProperties": False})
+    model_config = ConfigDict(frozen=True, extra="ignore", json_schema_extra={"additionalProperties": False},
+                              defer_build=True)
 
     label: VerdictLabel = Field(description="intimate, sexual_other, not_intimate or uncertain")
     confidence: float = Field(ge=0.0, le=1.0, description="how sure the model is of the label, from 0 to 1")
@@ -107,7 +108,7 @@ def verdict_schema() -> dict[str, Any]:
 class JudgeImage(BaseModel):
     """One picture sent to the model: an image, or one sampled frame of a video, with its caption."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     data: bytes = Field(repr=False)
     media_type: Literal["image/png", "image/jpeg"] = "image/png"
@@ -125,7 +126,7 @@ class JudgeRequest(BaseModel):
     in ``<transcript>`` tags) followed by the images, each after its caption, as the user message.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     system: str
     user_text: str
@@ -214,7 +215,7 @@ class JudgeConfig(BaseModel):
     | an unusable reply, after the retries | | ``error`` | 0 |
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     max_frames: int = Field(default=8, ge=1, le=64, description="frames sampled from a video")
     frame_max_side: int = Field(default=512, ge=16, le=4096, description="longest side of a picture sent, in px")

@@ -39,7 +39,7 @@ class OpenAICompatibleConfig(BaseModel):
     (vLLM), ``http://127.0.0.1:11434/v1`` (Ollama) or a hosted API's.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     base_url: str = Field(description="the API root, ending in /v1 for most servers")
     model: str = Field(description="the model id the server knows, e.g. 'Qwen/Qwen2.5-VL-7B-Instruct'")

@@ -31,7 +31,7 @@ __all__ = ["TransformersJudgeBackend", "TransformersJudgeConfig"]
 class TransformersJudgeConfig(BaseModel):
     """Which local model answers, and how."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     model: str = Field(description="a folder written by save_pretrained (or a hub name, where a hub is reachable)")
     device: str = Field(default="cpu", description="'cpu', 'cuda', 'cuda:1', 'mps' ...")

@@ -71,7 +71,7 @@ __all__ = [
 SHIPPED_LANGUAGES: tuple[str, ...] = ("en", "es", "ja", "ko", "ru", "vi", "zh-Hans")
 """The languages of the phrase packs that ship with takedown."""
 
-_Frozen = ConfigDict(frozen=True, extra="forbid")
+_Frozen = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 _SEPARATOR = r"(?:_|[^\w@$])"  # anything but a letter or digit ("@" and "$" are leet letters, never separators)
 _JOINER = r"[.\-_*·•・‧'’`~|/\\+^=:#]"  # marks that may split one word of a generic phrase
 _LETTER = r"(?:[^\W_]|[@$])"  # whatever has a skeleton: a letter, a digit, or a leet symbol

@@ -43,7 +43,7 @@ Box = dict[str, Any]
 class NudeNetConfig(BaseModel):
     """Which NudeNet classes flag an item, and from what score."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     flagged_classes: frozenset[str] = Field(default=EXPOSED_CLASSES, description="NudeNet classes that flag an item")
     suspect_threshold: float = Field(default=0.5, ge=0, le=1, description="a flagged class at or above: suspect")

@@ -448,7 +448,7 @@ They move least when an image is cropped: ``PdqConfig.coarse_max_distance`` matc
 class PdqConfig(BaseModel):
     """Thresholds and options of ``PdqDetector``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     max_distance: int = Field(default=31, ge=0, le=BITS, description="a match is this many bits apart or fewer")
     coarse_max_distance: int | None = Field(

@@ -51,7 +51,7 @@ class PolicyConfig(BaseModel):
     them entirely.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     review_threshold: float = Field(default=0.5, ge=0, le=1, description="a score at or above this asks for review")
     rules: tuple[PolicyRule, ...] = Field(default=(), description="empty: the default rules")

@@ -84,7 +84,7 @@ def _import_av() -> Any:
 class VideoHash(BaseModel):
     """The vPDQ hash of a video: one PDQ hash per sampled frame, plus the file's digests and what was decoded."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     frames: tuple[HashValue, ...] = Field(description="algorithm 'pdq', with frame index, timestamp and quality")
     sha256: str
@@ -496,7 +496,7 @@ def match_videos(
 class VideoPdqConfig(BaseModel):
     """Thresholds and options of ``VideoPdqDetector``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     distance: int = Field(default=31, ge=0, le=BITS, description="two frames match this many bits apart or fewer")
     quality: int = Field(default=50, ge=0, le=100, description="frames of lower quality are not compared")

@@ -7,7 +7,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 from takedown.models import Artifact, EvidenceBundle, Finding
 
-__all__ = ["EvidenceWriter"]
+__all__ = ["EvidenceWriter", "bundle_folder"]
 
 
 @runtime_checkable
@@ -29,3 +29,8 @@ class EvidenceWriter(Protocol):
             EvidenceError: the report could not be written.
         """
         ...
+
+
+def bundle_folder(root: Path, bundle: EvidenceBundle) -> Path:
+    """The folder a bundle's files are written to, under the evidence root."""
+    return root / bundle.case_id / bundle.id

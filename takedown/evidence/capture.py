@@ -43,7 +43,7 @@ from takedown.errors import (
     TakedownError,
     UsageError,
 )
-from takedown.evidence.base import EvidenceWriter
+from takedown.evidence.base import EvidenceWriter, bundle_folder
 from takedown.evidence.preview import make_previews
 from takedown.evidence.warc import WARC_MEDIA_TYPE, HttpExchange, WarcRecorder, http_request_head, http_response_head
 from takedown.models import Artifact, EvidenceBundle, Finding, make_id, utcnow
@@ -61,11 +61,6 @@ from takedown.sites.guard import FetchGuard
 from takedown.store.blobs import BlobStore, atomic_write
 
 __all__ = ["CaptureConfig", "Capturer", "bundle_folder", "capture_finding", "capture_finding_live"]
-
-
-def bundle_folder(root: Path, bundle: EvidenceBundle) -> Path:
-    """The folder a bundle's files are written to."""
-    return root / bundle.case_id / bundle.id
 
 
 def _copy(blobs: BlobStore, sha256: str, target: Path, root: Path, *, media_type: str, role: str) -> Artifact:
@@ -142,7 +137,7 @@ class CaptureConfig(BaseModel):
     Build it from an agency's :class:`~takedown.settings.Settings` with :meth:`from_settings`.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     network: NetworkSettings = Field(default_factory=NetworkSettings)

@@ -56,7 +56,7 @@ __all__ = [
     "write_report_file",
 ]
 
-_Frozen = ConfigDict(frozen=True, extra="forbid")
+_Frozen = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 PREVIEW_ROLE = "preview"
 """The artifact role of a blurred preview: the only images a report embeds by default."""

@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import Final
 
 from takedown.errors import EvidenceError, UsageError
-from takedown.evidence.capture import bundle_folder
+from takedown.evidence.base import bundle_folder
 from takedown.evidence.custody import CUSTODY_FILE
 from takedown.evidence.tsa import REPLY_MEDIA_TYPE, TsaClient
 from takedown.models import Artifact, EvidenceBundle, TimestampToken, utcnow

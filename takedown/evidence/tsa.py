@@ -24,9 +24,8 @@ import secrets
 from datetime import UTC
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar, Final
+from typing import TYPE_CHECKING, ClassVar, Final
 
-import httpx
 from cryptography import x509
 from rfc3161_client import (
     PKIStatus,
@@ -39,6 +38,9 @@ from rfc3161_client import (
 from takedown.errors import EvidenceError, UsageError
 from takedown.models import TimestampToken
 from takedown.settings import TsaSettings
+
+if TYPE_CHECKING:
+    import httpx  # imported when a client is built: verifying a token needs no HTTP
 
 __all__ = [
     "QUERY_MEDIA_TYPE",
@@ -127,7 +129,11 @@ class TsaClient:
         self.settings = settings
         self.url: str = settings.url
         self._owns_client = client is None
-        self._client = client if client is not None else httpx.Client(timeout=settings.timeout_s)
+        if client is None:
+            import httpx
+
+            client = httpx.Client(timeout=settings.timeout_s)
+        self._client = client
 
     def close(self) -> None:
         """Close the HTTP client if this object made it."""
@@ -154,6 +160,8 @@ class TsaClient:
             EvidenceError: the TSA could not be reached, answered with an HTTP error, or its reply is not a
                 granted time stamp of this digest (``plugin="tsa"``, ``url`` the TSA's).
         """
+        import httpx
+
         nonce = secrets.randbits(63) | 1  # positive and never zero
         query = encode_request(digest_sha256, nonce=nonce, cert_req=True)
         try:

@@ -51,7 +51,7 @@ class Check(BaseModel):
     ``level="warning"`` marks a check whose failure is reported but does not fail the bundle.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     ok: bool
@@ -62,7 +62,7 @@ class Check(BaseModel):
 class VerificationReport(BaseModel):
     """What :func:`verify_bundle` found: ``ok`` is true only when every error-level check holds."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     folder: str
     bundle: str | None = None
@@ -81,7 +81,7 @@ class VerificationReport(BaseModel):
 
 
 class _SealedFile(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     path: str
     sha256: str
@@ -91,7 +91,7 @@ class _SealedFile(BaseModel):
 
 
 class _Seal(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     format: str
     bundle: str

@@ -15,7 +15,7 @@ __all__ = ["NoticeContext", "NoticeTemplate", "RenderedNotice", "Transport"]
 class NoticeContext(BaseModel):
     """Everything a template may use to render one notice."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     case: Case
     finding: Finding
@@ -29,7 +29,7 @@ class NoticeContext(BaseModel):
 class RenderedNotice(BaseModel):
     """A template's output: subject, bodies, and the legal fields it filled in."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     subject: str
     body_text: str

@@ -59,7 +59,7 @@ _ACTIVE = (FindingState.SENT, FindingState.RENOTIFIED, FindingState.ESCALATED)
 class FollowUpConfig(BaseModel):
     """When to re-check and how hard to push."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     recheck_after: timedelta | None = Field(
         default=None, description="override every jurisdiction's deadline (None: use the deadline)"
@@ -70,7 +70,7 @@ class FollowUpConfig(BaseModel):
 class FollowUpReport(BaseModel):
     """What one follow-up run did."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     checked: int = 0
     removed: list[str] = Field(default_factory=list, description="finding ids now removed")
@@ -231,7 +231,7 @@ async def follow_up(
 class RecipientStats(BaseModel):
     """How one recipient has answered takedown's notices."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     recipient: str
     findings: int = Field(description="findings with at least one notice sent to this recipient")

@@ -44,7 +44,7 @@ class Jurisdiction(BaseModel):
     "without delay" or "timely", the registry documents the point chosen and why, beside the rule.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     code: JurisdictionCode
     name: str

@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from takedown.errors import (
@@ -33,8 +34,10 @@ from takedown.report.message import (
     check_address,
     outgoing_message,
 )
-from takedown.sites.base import FormReporter, submits_to
 from takedown.store.base import CaseStore
+
+if TYPE_CHECKING:
+    from takedown.sites.base import FormReporter
 
 __all__ = [
     "approve_notice",
@@ -284,6 +287,8 @@ async def submit_notice(store: CaseStore, notice_id: str, *, site: FormReporter)
     if notice.recipient.channel != "web_form":
         raise DeliveryError(f"notice {notice_id} goes by {notice.recipient.channel} to {notice.recipient.address}, "
                             "not to a web form; send it with send_notice")
+    from takedown.sites.base import submits_to  # here: sending by email needs nothing of the site adapters
+
     if not submits_to(site, notice.recipient.address):
         raise UsageError(f"notice {notice_id} is addressed to the form {notice.recipient.address}; this site adapter "
                          f"submits to {site.form_url or 'no form'}")

@@ -73,7 +73,7 @@ _LONG_LIVED: Final = frozenset({"Media", "EventSource", "WebSocket", "Ping"})
 class BrowserCookie(BaseModel):
     """A cookie to put in the browser before every page: how a session copied from a signed-in browser is used."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str = Field(min_length=1)
     value: SecretStr
@@ -86,7 +86,7 @@ class BrowserCookie(BaseModel):
 class BrowserLogin(BaseModel):
     """How to sign in with a user name and password; the session cookies it gets are reused for every page."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     url: str = Field(description="the sign-in page, absolute or relative to base_url")
     username: str
@@ -113,7 +113,7 @@ class BrowserSiteConfig(BaseModel):
     never gets ready within ``wait_timeout_s`` is read as it is then.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     site: str = Field(description="a stable label for the site, e.g. its host name")
     base_url: str

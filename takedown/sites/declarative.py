@@ -97,7 +97,7 @@ NOTICE_FORM_FIELDS: tuple[str, ...] = tuple(dict.fromkeys((
 space-separated), ``subject``, ``body`` (the plain-text body), the ids, ``jurisdiction``, ``locale``, and every key of
 ``Notice.legal`` (``contact_email``, ``requester``, ``reason`` ...)."""
 
-_Frozen = ConfigDict(frozen=True, extra="forbid")
+_Frozen = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ATTR = re.compile(r"^(?P<css>.*?)::attr\((?P<attr>[A-Za-z_:][-A-Za-z0-9_:.]*)\)\s*$", re.DOTALL)
 _WAIT = re.compile(r"^(load|idle|idle:\d+|selector:.+)$", re.DOTALL)

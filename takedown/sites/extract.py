@@ -90,7 +90,7 @@ _KEEP_WHEN_DEEP = frozenset({"a", "audio", "picture", "script", "style", "title"
 class ExtractLimits(BaseModel):
     """Caps on the work ``extract`` does for one page, so a hostile page costs bounded time and memory."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     max_chars: int = Field(default=10 * 1024 * 1024, ge=1, description="input beyond this is not parsed")
     max_text_chars: int = Field(default=1_000_000, ge=0, description="visible text is cut here")
@@ -102,7 +102,7 @@ class ExtractLimits(BaseModel):
 class Link(BaseModel):
     """A hyperlink on a page."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     url: str
     text: str = ""
@@ -113,7 +113,7 @@ class Link(BaseModel):
 class ImageRef(BaseModel):
     """An image on a page: ``url`` is the largest candidate; ``candidates`` holds every URL offered for it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     url: str
     candidates: tuple[str, ...] = ()
@@ -123,7 +123,7 @@ class ImageRef(BaseModel):
 class VideoRef(BaseModel):
     """A video on a page: a file, or an HLS (``.m3u8``) or DASH (``.mpd``) manifest to read with ``manifests``."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     url: str
     format: Literal["file", "hls", "dash"] = "file"
@@ -138,7 +138,7 @@ class PageContent(BaseModel):
     ``MediaKind.VIDEO``) and each audio item, de-duplicated, in that order.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     title: str = ""
     language: str | None = None

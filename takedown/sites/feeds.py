@@ -148,7 +148,7 @@ def _media_kind(url: str, medium: str | None, content_type: str | None) -> Media
 class FeedItem(BaseModel):
     """One entry of a feed: a post to look at."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     url: str
     title: str = ""
@@ -170,7 +170,7 @@ class FeedItem(BaseModel):
 class Feed(BaseModel):
     """An RSS (2.0, also 0.9x and 1.0) or Atom feed."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: Literal["rss", "atom"]
     url: str = Field(description="where the feed was fetched from")
@@ -304,7 +304,7 @@ def parse_feed(data: bytes | str, url: str, *, max_items: int = 10_000) -> Feed:
 class SitemapEntry(BaseModel):
     """One ``<url>`` of a sitemap, or one ``<sitemap>`` of a sitemap index."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     url: str
     lastmod: datetime | None = None
@@ -317,7 +317,7 @@ class SitemapEntry(BaseModel):
 class Sitemap(BaseModel):
     """A sitemap: a url set (``urls``) or a sitemap index (``children``, to fetch and parse in turn)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: Literal["urlset", "index"]
     url: str

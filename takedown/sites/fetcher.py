@@ -60,7 +60,7 @@ _PIECE = 64 * 1024  # the most one decompression step may produce, so that a bom
 class FetchResult(BaseModel):
     """One completed GET: the final response after redirects, with its body decoded and capped."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     url: str
     """The URL asked for."""

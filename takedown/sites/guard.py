@@ -78,7 +78,7 @@ def _allow_entry(url: str, address: IPAddress) -> str:
 class GuardConfig(BaseModel):
     """What the guard lets through beyond public HTTP(S) addresses."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     allow_loopback: bool = False
     allow_private: bool = False

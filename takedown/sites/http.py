@@ -31,7 +31,7 @@ __all__ = ["HttpSite", "HttpSiteConfig"]
 class HttpSiteConfig(BaseModel):
     """How to search one site over HTTP and recognise its result pages."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     site: str = Field(description="a stable label for the site, e.g. its host name")
     base_url: str

@@ -152,7 +152,7 @@ def _is_loopback(host: str) -> bool:
 class RetryPolicy(BaseModel):
     """When and how long to wait before trying a request again."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     retries: int = Field(default=3, ge=0, description="tries after the first")
     backoff_s: float = Field(default=0.5, ge=0, description="the first backoff is drawn from [0, backoff_s]")

@@ -30,7 +30,7 @@ __all__ = [
     "parse_hls",
 ]
 
-_Frozen = ConfigDict(frozen=True)
+_Frozen = ConfigDict(frozen=True, defer_build=True)
 _ATTRIBUTE = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
 _MAX_MANIFEST_CHARS = 20 * 1024 * 1024
 

@@ -74,7 +74,7 @@ class MonitoredWorkflow(Protocol):
 class FeedSource(BaseModel):
     """A feed or sitemap to watch; its new items become candidates of ``site`` (the adapter that fetches them)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     site: str = Field(description="the label of the site adapter that fetches the pages (Workflow routes by it)")
     url: str
@@ -85,7 +85,7 @@ class FeedSource(BaseModel):
 class MonitorTick(BaseModel):
     """What one tick of monitoring one case found."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     case_id: str
     tick: int = Field(description="1 for the first tick of this Monitor's run, counting up")
