@@ -282,3 +282,8 @@ def test_case_commands_from_the_command_line(data: Path) -> None:
     assert "case-sample" in listed.output
     cases = runner.invoke(app, ["cases", "--json"], env=_env(data))
     assert re.search(r'"status": "closed"', cases.output)
+
+
+def test_scan_says_where_site_files_are_configured(data: Path) -> None:
+    result = runner.invoke(app, ["scan", "case-sample"], env=_env(data))
+    assert result.exit_code != 0 and "[sites] dir" in str(result.exception)
