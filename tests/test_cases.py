@@ -287,3 +287,32 @@ def test_case_commands_from_the_command_line(data: Path) -> None:
 def test_scan_says_where_site_files_are_configured(data: Path) -> None:
     result = runner.invoke(app, ["scan", "case-sample"], env=_env(data))
     assert result.exit_code != 0 and "[sites] dir" in str(result.exception)
+
+
+def test_follow_up_leaves_a_withdrawn_case_alone(data: Path) -> None:
+    import asyncio
+    from datetime import timedelta
+
+    from takedown.models import Candidate
+    from takedown.report.followup import FollowUpConfig, follow_up
+    from takedown.report.review import send_notice
+    from takedown.settings import AgencySettings
+
+    fetched: list[str] = []
+
+    async def fetch(candidate: Candidate) -> Page:
+        fetched.append(candidate.url)
+        return _page(1, MATCH)  # still up
+
+    def run(store: SQLiteCaseStore) -> int:
+        report = asyncio.run(follow_up(store, fetch=fetch, agency=AgencySettings(),
+                                       templates=[StaticTemplate(locales=("en", "ko"))],
+                                       config=FollowUpConfig(recheck_after=timedelta(0))))
+        return len(report.reminders)
+
+    with _store(data) as store:
+        notice = store.list_notices("case-sample", states=[NoticeState.DRAFT])[0]
+        approve_notice(store, notice.id, by="Officer Kim")
+        send_notice(store, notice.id, transport=CapturingTransport(), sender="takedown@agency.example")
+        withdraw_case(store, "case-sample", by="Officer Kim", reason="consent withdrawn")
+        assert run(store) == 0 and fetched == [], "no re-check and no reminder once consent is withdrawn"

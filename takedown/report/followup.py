@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from takedown.errors import NotFoundError, ReportError, SiteError
 from takedown.models import (
     Candidate,
+    CaseStatus,
     DetectionLabel,
     Finding,
     FindingState,
@@ -158,6 +159,8 @@ async def follow_up(
 ) -> FollowUpReport:
     """Re-check every sent finding that is due, record the outcome, and draft reminders where content is still up.
 
+    Findings of a withdrawn case are left alone: nothing is fetched and no reminder is drafted for them.
+
     Args:
         fetch: fetches a candidate's page with its media (``http_fetcher`` or a site adapter's ``fetch``).
         templates: render the reminders (the first that renders a locale wins).
@@ -170,7 +173,12 @@ async def follow_up(
     report: dict[str, list[str]] = {k: [] for k in ("removed", "still_up", "unreachable", "not_due", "reminders",
                                                     "errors")}
     checked = 0
+    withdrawn: dict[str, bool] = {}
     for finding in store.list_findings(case_id, states=_ACTIVE):
+        if finding.case_id not in withdrawn:
+            withdrawn[finding.case_id] = store.get_case(finding.case_id).status is CaseStatus.WITHDRAWN
+        if withdrawn[finding.case_id]:  # the victim withdrew consent: no re-check, no reminder
+            continue
         thread = _thread(store, finding.id)
         if not thread:
             continue
