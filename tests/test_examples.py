@@ -108,12 +108,14 @@ def test_quickstart_script_runs(tmp_path: Path) -> None:
     summary = json.loads(proc.stdout[proc.stdout.index("{") : proc.stdout.rindex("}") + 1])
     assert summary["matches"] == 8
     assert summary["bundles"] == 8
-    assert summary["notices"] == 16
+    assert summary["notices"] == 24, "8 matches: Korean and English emails, and one request through the site's form"
     assert summary["locales"] == ["en", "ko"]
     assert summary["errors"] == []
     assert "sent 1 approved notice to" in proc.stdout
     assert len(list((out / "outbox").glob("*.eml"))) == 1
     assert (out / "takedown.sqlite").is_file()
+    reports = {p.name for p in (out / "evidence").rglob("report.*")}
+    assert reports == {"report.hwpx", "report.hwp", "report.pdf"}, "the pipeline's full sealed bundles"
 
 
 BENCH_NOTEBOOK = ROOT / "examples" / "benchmark_detectors.ipynb"
