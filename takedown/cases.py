@@ -17,7 +17,7 @@ Every change is recorded in the case's custody log (subject: the case id) with t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -35,6 +35,7 @@ from takedown.models import (
     ReferenceHash,
     utcnow,
 )
+from takedown.report.review import intent_key
 from takedown.store.base import CaseStore
 
 __all__ = [
@@ -145,7 +146,7 @@ def case_hashes(
     return hashes, problems
 
 
-def create_case(store: CaseStore, case: Case, *, by: str) -> Case:
+def create_case(store: CaseStore, case: Case, *, by: str, context: Mapping[str, str] | None = None) -> Case:
     """Store a new case and record who created it.
 
     Raises:
@@ -163,12 +164,15 @@ def create_case(store: CaseStore, case: Case, *, by: str) -> Case:
         store.put_case(case)
         store.append_custody(case.id, "case_created", actor=by, details={
             "references": str(len(case.references)), "keywords": str(len(case.keywords)),
-            "jurisdiction": case.jurisdiction, "priority": case.priority.value,
+            "jurisdiction": case.jurisdiction, "priority": case.priority.value, **(context or {}),
         })
     return case
 
 
-def set_case_status(store: CaseStore, case_id: str, status: CaseStatus, *, by: str, reason: str = "") -> Case:
+def set_case_status(
+    store: CaseStore, case_id: str, status: CaseStatus, *, by: str, reason: str = "",
+    context: Mapping[str, str] | None = None,
+) -> Case:
     """Close (``closed``) or reopen (``open``) a case; a withdrawn case stays withdrawn (see ``withdraw_case``).
 
     Raises:
@@ -187,8 +191,9 @@ def set_case_status(store: CaseStore, case_id: str, status: CaseStatus, *, by: s
             return case
         changed = case.model_copy(update={"status": status, "status_changed_at": utcnow()})
         store.put_case(changed)
+        details = {**({"reason": reason} if reason else {}), **(context or {})}
         store.append_custody(case_id, f"case_{'reopened' if status is CaseStatus.OPEN else 'closed'}", actor=by,
-                             details={"reason": reason} if reason else None)
+                             details=details or None)
     return changed
 
 
@@ -208,18 +213,23 @@ class WithdrawalReport(BaseModel):
     )
     kept: dict[str, int] = Field(default_factory=dict, description="what was kept, by kind, and how many")
     kept_why: str = (
-        "notices already sent and their deliveries, the sealed evidence they cite and every custody log are kept: "
-        "they record what the agency asked of whom and when, and may be needed in proceedings"
+        "notices already sent and their deliveries, every sealed evidence bundle (with the fetched copies of the "
+        "pages and media it holds, and the detections that may quote a keyword) and every custody log are kept: "
+        "they record what was found, what the agency asked of whom and when, and may be needed in proceedings"
     )
 
 
-def withdraw_case(store: CaseStore, case_id: str, *, by: str, reason: str) -> WithdrawalReport:
+def withdraw_case(
+    store: CaseStore, case_id: str, *, by: str, reason: str, context: Mapping[str, str] | None = None
+) -> WithdrawalReport:
     """The victim withdrew consent: stop all work on the case and erase what identifies her media.
 
     In one transaction: the case becomes ``withdrawn`` (no scan or monitor touches it again); every draft,
     approved or rejected notice not yet sent is ``withdrawn`` (an approved one whose send may already have left,
-    an unconfirmed send, is listed instead so an officer settles it); the reference hashes and keywords are erased
-    from the case. What is kept is counted in the report and recorded with the reason in the case's custody log.
+    an unconfirmed send, is listed instead so an officer settles it, and it is withdrawn then, never sent); the
+    reference hashes and keywords are erased from the case, and the search keyword each finding remembers is
+    blanked. What is kept is counted in the report and recorded with the reason in the case's custody log.
+    From then on nothing of the case is scanned, monitored, followed up, resolved, drafted, approved or sent.
 
     Raises:
         UsageError: nobody or no reason is given, or the case was withdrawn already.
@@ -235,19 +245,24 @@ def withdraw_case(store: CaseStore, case_id: str, *, by: str, reason: str) -> Wi
         unconfirmed: list[str] = []
         pending = [NoticeState.DRAFT, NoticeState.APPROVED, NoticeState.REJECTED]
         for notice in store.list_notices(case_id, states=pending):
-            if store.get_checkpoint(f"sending:{notice.id}"):
+            if store.get_checkpoint(intent_key(notice.id)):
                 unconfirmed.append(notice.id)
                 continue
             store.update_notice(notice.advance(NoticeState.WITHDRAWN, by=by, note=f"case withdrawn: {reason}"),
                                 expected=notice.state)
             store.append_custody(notice.id, "withdrawn", actor=by, details={"why": "case withdrawn"})
             withdrawn.append(notice.id)
+        findings = store.list_findings(case_id)
+        for finding in findings:  # the query a site was searched with is the case's keyword
+            if finding.candidate.query:
+                candidate = finding.candidate.model_copy(update={"query": None})
+                store.update_finding(finding.model_copy(update={"candidate": candidate}), expected=finding.state)
         sent = store.list_notices(case_id, states=[NoticeState.SENT])
         kept = {
             "sent notices": len(sent),
             "deliveries": sum(store.get_delivery(n.id) is not None for n in sent),
             "evidence bundles": len(store.list_bundles(case_id)),
-            "findings (URLs and hashes of the copies found)": len(store.list_findings(case_id)),
+            "findings (URLs, hashes and detections of the copies found)": len(findings),
         }
         report = WithdrawalReport(
             case_id=case_id, by=by, reason=reason, references_erased=len(case.references),
@@ -261,13 +276,16 @@ def withdraw_case(store: CaseStore, case_id: str, *, by: str, reason: str) -> Wi
             "reason": reason, "references_erased": str(report.references_erased),
             "keywords_erased": str(report.keywords_erased), "notices_withdrawn": str(len(withdrawn)),
             "unconfirmed_sends": ", ".join(unconfirmed), "kept_why": report.kept_why,
-            **{f"kept: {k}": str(v) for k, v in kept.items()},
+            **{f"kept: {k}": str(v) for k, v in kept.items()}, **(context or {}),
         }
         store.append_custody(case_id, "case_withdrawn", actor=by, details=details)
     return report
 
 
-def resolve_finding(store: CaseStore, finding_id: str, decision: Decision, *, by: str, reason: str = "") -> Finding:
+def resolve_finding(
+    store: CaseStore, finding_id: str, decision: Decision, *, by: str, reason: str = "",
+    context: Mapping[str, str] | None = None,
+) -> Finding:
     """An officer settles a finding the policy sent to review: ``match`` or ``clear``.
 
     A match gets evidence and drafts on the case's next run (``takedown scan`` or ``monitor``, or
@@ -275,8 +293,8 @@ def resolve_finding(store: CaseStore, finding_id: str, decision: Decision, *, by
     officer and the reason go into the finding's history, its reasons and the custody log.
 
     Raises:
-        UsageError: nobody is named, ``decision`` is ``review``, or the finding is not a judged one (its
-            evidence or notices exist already).
+        UsageError: nobody is named, ``decision`` is ``review``, the finding's case was withdrawn, or the finding
+            is not a judged one (its evidence or notices exist already).
         NotFoundError: no such finding.
     """
     if not by.strip():
@@ -285,6 +303,8 @@ def resolve_finding(store: CaseStore, finding_id: str, decision: Decision, *, by
         raise UsageError("resolve a finding as match or clear")
     with store.transaction():
         finding = store.get_finding(finding_id)
+        if store.get_case(finding.case_id).status is CaseStatus.WITHDRAWN:
+            raise UsageError(f"case {finding.case_id} was withdrawn; its findings are not resolved any more")
         if finding.state is not FindingState.JUDGED:
             raise UsageError(f"finding {finding_id} is {finding.state.value}; only a judged finding is resolved "
                              "(one with evidence or notices was decided already)")
@@ -294,7 +314,8 @@ def resolve_finding(store: CaseStore, finding_id: str, decision: Decision, *, by
                                    reasons=(note, *finding.reasons))
         store.update_finding(resolved, expected=FindingState.JUDGED)
         store.append_custody(finding_id, "resolved", actor=by,
-                             details={"from": was, "to": decision.value, **({"reason": reason} if reason else {})})
+                             details={"from": was, "to": decision.value, **({"reason": reason} if reason else {}),
+                                      **(context or {})})
     return resolved
 
 
@@ -305,7 +326,7 @@ def export_case(case: Case) -> str:
 
 
 def import_case(store: CaseStore, text: str, *, by: str, case_id: str | None = None,
-                priority: CasePriority | None = None) -> Case:
+                priority: CasePriority | None = None, context: Mapping[str, str] | None = None) -> Case:
     """Store a case from ``export_case`` output, as a new open case (under ``case_id`` if given).
 
     Raises:
@@ -326,4 +347,4 @@ def import_case(store: CaseStore, text: str, *, by: str, case_id: str | None = N
         changes["id"] = case_id
     if priority is not None:
         changes["priority"] = priority
-    return create_case(store, case.model_copy(update=changes), by=by)
+    return create_case(store, case.model_copy(update=changes), by=by, context=context)

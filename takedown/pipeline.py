@@ -179,6 +179,9 @@ def build_workflow(
         ConfigError: a site file or a setting is invalid.
         MissingDependencyError: a configured part needs an extra that is not installed.
     """
+    # What holds no connection is built first, so an invalid setting leaves nothing open.
+    detectors = build_detectors(settings, store)
+    writers = build_writers(settings)
     adapters: list[SiteAdapter]
     if sites is not None:
         adapters = list(sites)
@@ -204,8 +207,8 @@ def build_workflow(
             cache.mkdir(parents=True, exist_ok=True)
         rdap = RdapClient(network=settings.network, cache_dir=cache)
     return Workflow(
-        store, settings=settings, sites=adapters, detectors=build_detectors(settings, store),
-        writers=build_writers(settings), templates=build_templates(), policy=policy or DecisionPolicy(),
+        store, settings=settings, sites=adapters, detectors=detectors, writers=writers, templates=build_templates(),
+        policy=policy or DecisionPolicy(),
         locales=list(settings.report.locales) or None, bilingual=settings.report.bilingual, rdap=rdap,
         capturer=capturer, tsa=tsa, progress=progress, operator=operator,
     )

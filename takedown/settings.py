@@ -267,7 +267,7 @@ class DetectSettings(BaseModel):
     bank_names: tuple[str, ...] = Field(default=(), description="only these banks (empty: every active bank)")
     keywords: bool = Field(default=True, description="the case's keywords, however disguised, in titles and text")
     extra: tuple[str, ...] = Field(
-        default=(), description="more detector plugins by name, e.g. 'llm_judge' or 'image_classifier'"
+        default=(), description="more detector plugins by name, e.g. 'image_classifier' (see docs: Classifiers)"
     )
     options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="the config of each extra detector: {name: {field: value}}"
@@ -427,9 +427,9 @@ hashes = true                     # the case's reference hashes (exact, PDQ, vPD
 banks = true                      # the store's active hash banks (takedown banks ...)
 bank_names = []                   # only these banks; empty: every active one
 keywords = true                   # the case's keywords, however disguised
-extra = []                        # more detectors by plugin name, e.g. ["llm_judge"]
-# [detect.options.llm_judge]      # each extra detector's config
-# base_url = "http://127.0.0.1:8000/v1"
+extra = []                        # more detectors by plugin name, e.g. ["image_classifier"]
+# [detect.options.image_classifier]   # each extra detector's config
+# model = "/models/nsfw-vit"          # a local model folder (loaded offline)
 
 [report]
 locales = []                      # empty: the recipient's country or the page's language, English beside it

@@ -95,6 +95,11 @@ class WorkflowResult(BaseModel):
         return self.model_dump(mode="json")
 
 
+def _refuse_withdrawn(case: Case) -> None:
+    if case.status is CaseStatus.WITHDRAWN:
+        raise UsageError(f"case {case.id} was withdrawn; nothing of it is captured or drafted any more")
+
+
 class SealedEvidence(BaseModel):
     """One finding's sealed evidence: the bundle, its folder, and the custody events planned for it."""
 
@@ -189,8 +194,8 @@ class Workflow:
         self.clear_errors()
         case = self.store.get_case(case_id)
         if case.status is not CaseStatus.OPEN:
-            raise UsageError(f"case {case_id} is {case.status.value}; only open cases are scanned "
-                             f"(reopen it with: takedown case reopen {case_id})")
+            how = f" (reopen it with: takedown case reopen {case_id})" if case.status is CaseStatus.CLOSED else ""
+            raise UsageError(f"case {case_id} is {case.status.value}; only open cases are scanned{how}")
         with ThreadPoolExecutor(max_workers=self.cpu_workers, thread_name_prefix="takedown-cpu") as pool:
             self._pool = pool
             try:
@@ -370,7 +375,12 @@ class Workflow:
     # -- evidence -------------------------------------------------------------------------------------------
 
     async def collect_evidence(self, case: Case) -> None:
-        """Capture and seal a bundle for each judged finding whose decision asks for evidence."""
+        """Capture and seal a bundle for each judged finding whose decision asks for evidence.
+
+        Raises:
+            UsageError: the case was withdrawn (nothing of it is captured or drafted any more).
+        """
+        _refuse_withdrawn(case)
         pending = [
             f for f in self.store.list_findings(case.id, states=[FindingState.JUDGED])
             if f.decision in self.evidence_for
@@ -494,6 +504,7 @@ class Workflow:
         requests through the site's web form, the form gets one notice besides, in the first locale only (each
         submission files a separate request, so one is enough), or instead when the adapter is ``form_only``.
         """
+        _refuse_withdrawn(case)
         pending = self.store.list_findings(case.id, states=[FindingState.EVIDENCED])
         supported = frozenset(locale for template in self.templates for locale in template.locales)
         done = 0

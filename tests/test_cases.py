@@ -6,6 +6,7 @@ matching picture and one that only needs an officer's eye, each with the site's 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -24,7 +25,7 @@ from takedown.cases import (
     withdraw_case,
 )
 from takedown.cli import app
-from takedown.errors import InvalidTransitionError, UsageError
+from takedown.errors import InvalidTransitionError, NotApprovedError, UsageError
 from takedown.models import (
     Case,
     CaseStatus,
@@ -316,3 +317,47 @@ def test_follow_up_leaves_a_withdrawn_case_alone(data: Path) -> None:
         send_notice(store, notice.id, transport=CapturingTransport(), sender="takedown@agency.example")
         withdraw_case(store, "case-sample", by="Officer Kim", reason="consent withdrawn")
         assert run(store) == 0 and fetched == [], "no re-check and no reminder once consent is withdrawn"
+
+
+def test_nothing_of_a_withdrawn_case_is_approved_drafted_resolved_or_sent(data: Path) -> None:
+    from takedown.report.review import confirm_sent, send_notice
+
+    with _store(data) as store:
+        first, second, *_ = store.list_notices("case-sample", states=[NoticeState.DRAFT])
+        approve_notice(store, first.id, by="Officer Kim")
+        store.set_checkpoint(f"sending:{first.id}", "<x@agency.example>")  # a send that stopped half-way
+        (review,) = store.list_findings("case-sample", decision=Decision.REVIEW)
+        matched = store.list_findings("case-sample", decision=Decision.MATCH)[0]
+        assert {f.candidate.query for f in store.list_findings("case-sample")} == {"sample"}
+        withdraw_case(store, "case-sample", by="Officer Kim", reason="consent withdrawn")
+        assert {f.candidate.query for f in store.list_findings("case-sample")} == {None}, "the keyword is erased"
+        with pytest.raises(UsageError, match="withdrawn"):
+            approve_notice(store, second.id, by="Officer Kim")
+        with pytest.raises(UsageError, match="withdrawn"):
+            resolve_finding(store, review.id, Decision.MATCH, by="Officer Kim")
+        with pytest.raises(UsageError, match="withdrawn"):
+            redraft_finding(store, matched.id, by="Officer Kim", reason="new wording")
+        workflow = _workflow(store, data)
+        with pytest.raises(UsageError, match="withdrawn"):
+            asyncio.run(workflow.draft(store.get_case("case-sample")))
+        confirm_sent(store, first.id, by="Officer Kim", sent=False)  # it did not leave after all
+        assert store.get_notice(first.id).state is NoticeState.WITHDRAWN, "and now it never will"
+        with pytest.raises(NotApprovedError, match="approved"):
+            send_notice(store, first.id, transport=CapturingTransport(), sender="takedown@agency.example")
+
+
+def test_an_id_prefix_is_matched_exactly(data: Path) -> None:
+    with _store(data) as store:
+        create_case(store, Case(id="Alpha-1", title="Upper case"), by="Officer Kim")
+    result = runner.invoke(app, ["case", "show", "alpha", "--json"], env=_env(data))
+    assert result.exit_code != 0 and "no case 'alpha'" in str(result.exception)
+    assert runner.invoke(app, ["case", "show", "Alph", "--json"], env=_env(data)).exit_code == 0
+
+
+def test_reject_goes_on_past_a_notice_it_cannot_reject(data: Path) -> None:
+    rows = json.loads(runner.invoke(app, ["review", "--json"], env=_env(data)).output)
+    result = runner.invoke(app, ["reject", "ntc-nope", rows[0]["id"], "--by", "Officer Kim", "--reason", "dup"],
+                           env=_env(data))
+    assert result.exit_code == 1 and "not rejected ntc-nope" in result.output.replace("\n", " ")
+    with _store(data) as store:
+        assert store.get_notice(rows[0]["id"]).state is NoticeState.REJECTED

@@ -135,6 +135,11 @@ def login_account() -> str:
         return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
 
 
+def cli_context() -> dict[str, str]:
+    """How the officer acting was authenticated, for the custody log: the login account, through the CLI."""
+    return {"account": login_account(), "via": "cli"}
+
+
 def parse_variables(var: list[str] | None) -> dict[str, str]:
     """``--var NAME=VALUE`` options as a mapping."""
     pairs = [item.split("=", 1) for item in var or []]

@@ -14,9 +14,9 @@ from rich.table import Table
 from takedown.cli._common import (
     ByOption,
     ConfigOption,
+    cli_context,
     console,
     err_console,
-    login_account,
     officer,
     open_existing_store,
     open_or_create_store,
@@ -88,7 +88,7 @@ def case_create(
         notes=notes, priority=priority,
     )
     with open_or_create_store(settings) as store:
-        create_case(store, case, by=f"{who} ({login_account()})")
+        create_case(store, case, by=who, context=cli_context())
     items = len({r.reference for r in references})
     console.print(f"Created case {escape(case.id)}: {len(references)} hash(es) of {items} reference item(s), "
                   f"{len(case.keywords)} keyword(s). No media was copied. "
@@ -127,9 +127,13 @@ def case_list(
     console.print(table)
 
 
-def cases(config: ConfigOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def cases(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    status: Annotated[CaseStatus | None, typer.Option("--status", help="only cases in this status")] = None,
+) -> None:
     """List the cases in the store (the same as: takedown case list)."""
-    case_list(config=config, as_json=as_json, status=None)
+    case_list(config=config, as_json=as_json, status=status)
 
 
 @case_app.command("show")
@@ -184,7 +188,7 @@ def case_close(
     who = officer(by)
     with open_existing_store(settings_from(config)) as store:
         case = set_case_status(store, resolve_id(store, "case", case_id), CaseStatus.CLOSED,
-                               by=f"{who} ({login_account()})", reason=reason)
+                               by=who, context=cli_context(), reason=reason)
     console.print(f"Case {escape(case.id)} is closed.")
 
 
@@ -201,7 +205,7 @@ def case_reopen(
     who = officer(by)
     with open_existing_store(settings_from(config)) as store:
         case = set_case_status(store, resolve_id(store, "case", case_id), CaseStatus.OPEN,
-                               by=f"{who} ({login_account()})", reason=reason)
+                               by=who, context=cli_context(), reason=reason)
     console.print(f"Case {escape(case.id)} is open.")
 
 
@@ -223,7 +227,7 @@ def case_withdraw(
         if not yes:
             _confirm(f"Withdraw case {full_id}? Its hashes and keywords are erased and its drafts withdrawn; "
                      "this cannot be undone.")
-        report = withdraw_case(store, full_id, by=f"{who} ({login_account()})", reason=reason)
+        report = withdraw_case(store, full_id, by=who, context=cli_context(), reason=reason)
     console.print(f"Case {escape(report.case_id)} is withdrawn: {report.references_erased} reference hash(es) and "
                   f"{report.keywords_erased} keyword(s) erased, {len(report.notices_withdrawn)} unsent notice(s) "
                   "withdrawn; it will not be scanned or monitored again.")
@@ -255,7 +259,10 @@ def case_export(
 
     with open_existing_store(settings_from(config)) as store:
         case = store.get_case(resolve_id(store, "case", case_id))
-    out.write_text(export_case(case), encoding="utf-8")
+    try:
+        out.write_text(export_case(case), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc}") from exc
     console.print(f"Wrote case {escape(case.id)} to {escape(str(out))} ({len(case.references)} hash(es), no media).")
 
 
@@ -275,7 +282,7 @@ def case_import(
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc}") from exc
     with open_or_create_store(settings_from(config)) as store:
-        case = import_case(store, text, by=f"{who} ({login_account()})", case_id=case_id)
+        case = import_case(store, text, by=who, context=cli_context(), case_id=case_id)
     console.print(f"Imported case {escape(case.id)} ({len(case.references)} hash(es)).")
 
 
@@ -327,7 +334,7 @@ def resolve(
     settings = settings_from(config)
     with open_existing_store(settings) as store:
         full_id = resolve_id(store, "finding", finding_id)
-        finding = resolve_finding(store, full_id, decision, by=f"{who} ({login_account()})", reason=reason)
+        finding = resolve_finding(store, full_id, decision, by=who, context=cli_context(), reason=reason)
         console.print(f"Finding {escape(full_id)} is resolved as {decision.value}.")
         if decision is not Decision.MATCH or not draft:
             return

@@ -15,6 +15,7 @@ from takedown.cli._common import (
     console,
     err_console,
     open_existing_store,
+    open_or_create_store,
     settings_from,
 )
 from takedown.errors import UsageError
@@ -91,7 +92,7 @@ def banks_create(
 
     kind = BankKind.NEGATIVE if negative else BankKind.POSITIVE
     bank = HashBank(name=name, kind=kind, max_distance=max_distance, min_quality=min_quality, description=description)
-    with open_existing_store(settings_from(config)) as store:
+    with open_or_create_store(settings_from(config)) as store:  # banks come before any case
         store.put_bank(bank)
     console.print(f"Bank {name} ({kind.value}) is ready.")
 

@@ -24,9 +24,9 @@ from takedown.cli._common import (
     ByOption,
     ConfigOption,
     VarOption,
+    cli_context,
     console,
     err_console,
-    login_account,
     officer,
     open_existing_store,
     parse_variables,
@@ -193,7 +193,7 @@ def approve(
     from takedown.report.review import approve_notice
 
     who = officer(by)
-    context = {"account": login_account(), "via": "cli"}
+    context = cli_context()
     failed = 0
     with open_existing_store(settings_from(config)) as store:
         chosen = _chosen_notices(store, notice_ids, finding, case, [NoticeState.DRAFT])
@@ -208,7 +208,8 @@ def approve(
             else:
                 console.print(f"Approved {notice_id} by {escape(who)}.")
     if len(chosen) > failed:
-        console.print(f"Send with: takedown send {chosen[0] if len(chosen) == 1 else '--case CASE'}")
+        target = chosen[0] if len(chosen) == 1 else f"--case {case}" if case else " ".join(chosen)
+        console.print(f"Send with: takedown send {target}", soft_wrap=True)
     if failed:
         raise typer.Exit(1)
 
@@ -223,11 +224,19 @@ def reject(
     from takedown.report.review import reject_notice
 
     who = officer(by)
+    failed = 0
     with open_existing_store(settings_from(config)) as store:
         for text in notice_ids:
-            notice_id = resolve_id(store, "notice", text)
-            reject_notice(store, notice_id, by=f"{who} ({login_account()})", reason=reason)
-            console.print(f"Rejected {notice_id}.")
+            try:
+                notice_id = resolve_id(store, "notice", text)
+                reject_notice(store, notice_id, by=who, context=cli_context(), reason=reason)
+            except TakedownError as exc:
+                failed += 1
+                err_console.print(f"[red]not rejected[/] {escape(text)}: {escape(str(exc))}")
+            else:
+                console.print(f"Rejected {notice_id}.")
+    if failed:
+        raise typer.Exit(1)
 
 
 def edit(
@@ -248,10 +257,13 @@ def edit(
         if not sep or not key.strip():
             raise UsageError(f"--set takes KEY=VALUE, got {item!r}")
         fields[key.strip()] = value
-    body = body_file.read_text(encoding="utf-8") if body_file else None
+    try:
+        body = body_file.read_text(encoding="utf-8") if body_file else None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the body from {body_file}: {exc}") from exc
     with open_existing_store(settings_from(config)) as store:
         full_id = resolve_id(store, "notice", notice_id)
-        edit_notice(store, full_id, by=f"{who} ({login_account()})", subject=subject, body_text=body,
+        edit_notice(store, full_id, by=who, context=cli_context(), subject=subject, body_text=body,
                     legal=fields or None)
     console.print(f"Edited {full_id}; it is a draft again and needs approval.")
 
@@ -266,7 +278,8 @@ def redraft(
     """Draft a finding's requests again after a change of settings, templates or site files.
 
     Its unsent notices (drafts, approved, rejected) are withdrawn, with the reason, and new drafts are made
-    from the current settings; they need approval again. Findings with a sent notice get reminders instead.
+    from the current settings; they need approval again. A finding with a sent notice is refused (follow-up
+    drafts its reminders); a finding that is refused never stops the others, and the command then exits 1.
     """
     import asyncio
 
@@ -285,22 +298,30 @@ def redraft(
                                                          states=[FindingState.DRAFTED, FindingState.APPROVED])]
         if not chosen:
             raise UsageError("nothing to redraft: name findings, or --case with drafted findings")
-        cases: set[str] = set()
-        for finding_id in dict.fromkeys(chosen):
-            withdrawn = redraft_finding(store, finding_id, by=f"{who} ({login_account()})", reason=reason)
-            cases.add(store.get_finding(finding_id).case_id)
-            console.print(f"Withdrew {len(withdrawn)} notice(s) of {finding_id}.")
+        # Built first: a settings or site-file error stops the command before any draft is withdrawn.
         workflow = build_workflow(settings, store, operator=who)
+        redrafted: list[str] = []
+        failed = 0
 
         async def run() -> None:
+            nonlocal failed
             try:
-                for case_id in sorted(cases):
+                for finding_id in dict.fromkeys(chosen):
+                    try:
+                        withdrawn = redraft_finding(store, finding_id, by=who, context=cli_context(), reason=reason)
+                    except TakedownError as exc:
+                        failed += 1
+                        err_console.print(f"[red]not redrafted[/] {finding_id}: {escape(str(exc))}")
+                        continue
+                    redrafted.append(finding_id)
+                    console.print(f"Withdrew {len(withdrawn)} notice(s) of {finding_id}.")
+                for case_id in sorted({store.get_finding(f).case_id for f in redrafted}):
                     await workflow.draft(store.get_case(case_id))
             finally:
                 await workflow.aclose()
 
         asyncio.run(run())
-        drafts = {f: len(store.list_notices(finding_id=f, states=[NoticeState.DRAFT])) for f in set(chosen)}
+        drafts = {f: len(store.list_notices(finding_id=f, states=[NoticeState.DRAFT])) for f in redrafted}
     for error in workflow.errors:
         err_console.print(f"[yellow]note:[/] {escape(error)}")
     console.print(f"{sum(drafts.values())} new draft(s) wait for approval.")
@@ -308,6 +329,7 @@ def redraft(
     if undrafted:
         err_console.print(f"[red]no new drafts for[/] {', '.join(undrafted)}: see the notes above, fix the settings or "
                           "site files, and run takedown scan to draft them")
+    if undrafted or failed:
         raise typer.Exit(1)
 
 
@@ -350,7 +372,11 @@ def send(
             console.print("No approved notices to send.")
             return
         if dry_run:
-            _print_plan(notices, "Would send")
+            ready = [n for n in notices if n.state is NoticeState.APPROVED]
+            _print_plan(ready, "Would send")
+            for notice in notices:
+                if notice.state is not NoticeState.APPROVED:
+                    err_console.print(f"[yellow]would not send[/] {notice.id}: it is {notice.state.value}")
             return
         cases = sorted({n.case_id for n in notices})
         if len(cases) > 1 and not yes and not notice_ids and not case:
@@ -358,10 +384,14 @@ def send(
         to_forms = {n.id: n.recipient.address for n in notices
                     if n.recipient.channel == "web_form" and store.get_delivery(n.id) is None}
         adapters: list[SiteAdapter] = []
+        sites_problem = ""
         if to_forms and (sites is not None or settings.sites.dir is not None):
             from takedown.pipeline import build_sites
 
-            adapters = build_sites(settings, directory=sites, variables=parse_variables(var))
+            try:
+                adapters = build_sites(settings, directory=sites, variables=parse_variables(var))
+            except TakedownError as exc:  # the e-mails still go; each web-form notice says why it did not
+                sites_problem = f"the site files cannot be read: {exc}"
         forms = {url: a for url in set(to_forms.values()) for a in adapters
                  if isinstance(a, FormReporter) and submits_to(a, url)}
         chosen = _transport(transport, settings, outbox)
@@ -374,6 +404,8 @@ def send(
                     try:
                         if notice.id in to_forms:
                             form = forms.get(to_forms[notice.id])
+                            if form is None and sites_problem:
+                                raise UsageError(f"it goes to the web form {to_forms[notice.id]}, and {sites_problem}")
                             if form is None:
                                 raise UsageError(
                                     f"it goes to the web form {to_forms[notice.id]}, and no site file "
@@ -452,7 +484,7 @@ def confirm_sent(
     who = officer(by)
     with open_existing_store(settings_from(config)) as store:
         full_id = resolve_id(store, "notice", notice_id)
-        delivery = confirm(store, full_id, by=f"{who} ({login_account()})", sent=sent, detail=detail)
+        delivery = confirm(store, full_id, by=who, context=cli_context(), sent=sent, detail=detail)
     if delivery is None:
         console.print(f"Recorded that {full_id} was not sent; takedown send may send it now.")
     else:

@@ -27,6 +27,7 @@ from takedown.cli._common import (
 )
 
 if TYPE_CHECKING:
+    from takedown.models import Case
     from takedown.workflow import WorkflowResult
 
 SitesOption = Annotated[
@@ -86,7 +87,10 @@ def demo(
     console.print(f"Wrote {out / 'summary.json'}. Drafts wait for an officer's approval:\n"
                   f"  takedown review --config {config}\n"
                   f"  takedown approve --case {result.case_id} --by \"Your Name\" --config {config}\n"
-                  f"  takedown send --case {result.case_id} --transport outbox --config {config}", soft_wrap=True)
+                  f"  takedown send --case {result.case_id} --transport outbox --outbox {out / 'outbox'} "
+                  f"--config {config}\n"
+                  "(Requests through the demo site's web form can be sent only while a demo site runs; the e-mails "
+                  "go to the outbox folder.)", soft_wrap=True)
 
 
 def scan(
@@ -108,12 +112,12 @@ def scan(
     settings = settings_from(config)
     with open_existing_store(settings) as store:
         case_id = resolve_id(store, "case", case_id)
-        store.get_case(case_id)
+        refuse_unless_open(store.get_case(case_id))
+        if sites is None and settings.sites.dir is None:
+            raise_no_sites()
         with progress_bars() as progress:
             workflow = build_workflow(settings, store, sites_dir=sites, variables=parse_variables(var),
                                       progress=progress, operator="scan")
-            if not workflow.sites:
-                raise_no_sites()
 
             async def run() -> "WorkflowResult":
                 try:
@@ -127,6 +131,17 @@ def scan(
         err_console.print(f"[yellow]not finished (run scan again to retry):[/] {escape(error)}")
     console.print(f"Review what needs an officer with: takedown findings --case {case_id} --decision review; "
                   f"the drafts with: takedown review --case {case_id}")
+
+
+def refuse_unless_open(case: "Case") -> None:
+    """Refuse, before any site is contacted, to scan or watch a case that is closed or withdrawn."""
+    from takedown.errors import UsageError
+    from takedown.states import CaseStatus
+
+    if case.status is CaseStatus.CLOSED:
+        raise UsageError(f"case {case.id} is closed; reopen it first: takedown case reopen {case.id} --by NAME")
+    if case.status is CaseStatus.WITHDRAWN:
+        raise UsageError(f"case {case.id} was withdrawn: it is never searched again")
 
 
 def raise_no_sites() -> None:
@@ -177,11 +192,11 @@ def monitor(
 
     with open_existing_store(settings) as store:
         case_id = resolve_id(store, "case", case_id)
-        store.get_case(case_id)  # an unknown case is an error before any site is contacted
+        refuse_unless_open(store.get_case(case_id))  # before any site is contacted
+        if sites is None and settings.sites.dir is None:
+            raise_no_sites()
         workflow = build_workflow(settings, store, sites_dir=sites, variables=parse_variables(var),
                                   progress=progress, operator="monitor")
-        if not workflow.sites:
-            raise_no_sites()
         watcher = Monitor.for_workflow(workflow, interval=interval, on_tick=show)
         console.print(f"Watching {escape(case_id)} on {', '.join(escape(s) for s in workflow.sites)} every {every}"
                       f"{' (one tick)' if once else '; Ctrl+C stops'}")

@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from takedown.errors import NotFoundError, ReportError, SiteError
 from takedown.models import (
     Candidate,
-    CaseStatus,
     DetectionLabel,
     Finding,
     FindingState,
@@ -39,6 +38,7 @@ from takedown.report.base import NoticeTemplate
 from takedown.report.draft import draft_notices
 from takedown.report.jurisdictions import get_jurisdiction
 from takedown.report.recipients import recipients_for
+from takedown.report.review import case_withdrawn
 from takedown.settings import AgencySettings, NetworkSettings
 from takedown.sites.base import FormReporter, submits_to
 from takedown.sites.http import HttpSite, HttpSiteConfig
@@ -176,7 +176,7 @@ async def follow_up(
     withdrawn: dict[str, bool] = {}
     for finding in store.list_findings(case_id, states=_ACTIVE):
         if finding.case_id not in withdrawn:
-            withdrawn[finding.case_id] = store.get_case(finding.case_id).status is CaseStatus.WITHDRAWN
+            withdrawn[finding.case_id] = case_withdrawn(store, finding.case_id)
         if withdrawn[finding.case_id]:  # the victim withdrew consent: no re-check, no reminder
             continue
         thread = _thread(store, finding.id)

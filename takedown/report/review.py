@@ -22,9 +22,10 @@ from takedown.errors import (
     DeliveryStateUnknownError,
     IncompleteNoticeError,
     NotApprovedError,
+    NotFoundError,
     UsageError,
 )
-from takedown.models import Delivery, FindingState, Notice, NoticeState, utcnow
+from takedown.models import CaseStatus, Delivery, FindingState, Notice, NoticeState, utcnow
 from takedown.report.base import Transport
 from takedown.report.jurisdictions import missing_fields
 from takedown.report.message import (
@@ -41,8 +42,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "approve_notice",
+    "case_withdrawn",
     "confirm_sent",
     "edit_notice",
+    "intent_key",
     "redraft_finding",
     "reject_notice",
     "send_notice",
@@ -60,7 +63,7 @@ def approve_notice(
     the operating-system account, the console its session).
 
     Raises:
-        UsageError: ``by`` is empty: an approval names a person.
+        UsageError: ``by`` is empty: an approval names a person, or the notice's case was withdrawn.
         IncompleteNoticeError: the notice lacks fields its jurisdiction requires (the error lists them).
         InvalidTransitionError: the notice is not a draft.
     """
@@ -68,6 +71,7 @@ def approve_notice(
         raise UsageError("an approval must name the officer who gives it")
     with store.transaction():
         notice = store.get_notice(notice_id)
+        _refuse_if_withdrawn(store, notice)
         missing = missing_fields(notice)
         if missing:
             raise IncompleteNoticeError(notice_id, notice.jurisdiction, missing)
@@ -91,6 +95,7 @@ def edit_notice(
     body_text: str | None = None,
     body_html: str | None = None,
     legal: dict[str, str] | None = None,
+    context: Mapping[str, str] | None = None,
 ) -> Notice:
     """Change a draft (or an approved notice, which withdraws the approval: it must be approved again).
 
@@ -114,11 +119,14 @@ def edit_notice(
         edited = notice.advance(NoticeState.DRAFT, by=by, note="edited", approved_by=None, approved_at=None,
                                 **changes)
         store.update_notice(edited, expected=notice.state)
-        store.append_custody(notice_id, "edited", actor=by, details={"fields": ", ".join(sorted(changes))})
+        store.append_custody(notice_id, "edited", actor=by,
+                             details={"fields": ", ".join(sorted(changes)), **(context or {})})
     return edited
 
 
-def reject_notice(store: CaseStore, notice_id: str, *, by: str, reason: str) -> Notice:
+def reject_notice(
+    store: CaseStore, notice_id: str, *, by: str, reason: str, context: Mapping[str, str] | None = None
+) -> Notice:
     """Record an officer's rejection of a draft, with the reason.
 
     Raises:
@@ -131,11 +139,13 @@ def reject_notice(store: CaseStore, notice_id: str, *, by: str, reason: str) -> 
         notice = store.get_notice(notice_id)
         rejected = notice.advance(NoticeState.REJECTED, by=by, note=reason, rejected_reason=reason)
         store.update_notice(rejected, expected=notice.state)
-        store.append_custody(notice_id, "rejected", actor=by, details={"reason": reason})
+        store.append_custody(notice_id, "rejected", actor=by, details={"reason": reason, **(context or {})})
     return rejected
 
 
-def withdraw_notice(store: CaseStore, notice_id: str, *, by: str, reason: str) -> Notice:
+def withdraw_notice(
+    store: CaseStore, notice_id: str, *, by: str, reason: str, context: Mapping[str, str] | None = None
+) -> Notice:
     """Withdraw a notice that was not sent (a draft, an approved or a rejected one); it can never be sent.
 
     Raises:
@@ -152,11 +162,13 @@ def withdraw_notice(store: CaseStore, notice_id: str, *, by: str, reason: str) -
                              "confirm_sent before withdrawing it")
         withdrawn = notice.advance(NoticeState.WITHDRAWN, by=by, note=reason)
         store.update_notice(withdrawn, expected=notice.state)
-        store.append_custody(notice_id, "withdrawn", actor=by, details={"reason": reason})
+        store.append_custody(notice_id, "withdrawn", actor=by, details={"reason": reason, **(context or {})})
     return withdrawn
 
 
-def redraft_finding(store: CaseStore, finding_id: str, *, by: str, reason: str) -> list[Notice]:
+def redraft_finding(
+    store: CaseStore, finding_id: str, *, by: str, reason: str, context: Mapping[str, str] | None = None
+) -> list[Notice]:
     """Withdraw a finding's unsent notices and send it back to be drafted again (after a settings, template or
     site-file change). The next ``Workflow.draft`` drafts new notices (a new ``revision``, so new ids).
 
@@ -164,19 +176,23 @@ def redraft_finding(store: CaseStore, finding_id: str, *, by: str, reason: str) 
         The notices withdrawn.
 
     Raises:
-        UsageError: nobody or no reason is given, the finding has no drafts to replace (it was not drafted, or a
-            notice of it was sent: follow-up drafts reminders then), or a send of one may have happened.
+        UsageError: nobody or no reason is given, the finding's case was withdrawn, the finding has no drafts to
+            replace (it was not drafted, or a notice of it was sent: follow-up drafts reminders then), or a send of
+            one may have happened.
     """
     if not by.strip() or not reason.strip():
         raise UsageError("a redraft names the officer and gives a reason")
     with store.transaction():
         finding = store.get_finding(finding_id)
+        if case_withdrawn(store, finding.case_id):
+            raise UsageError(f"case {finding.case_id} was withdrawn; nothing of it is drafted again")
         if finding.state not in (FindingState.DRAFTED, FindingState.APPROVED):
             raise UsageError(f"finding {finding_id} is {finding.state.value}; only a drafted or approved finding "
                              "(nothing sent yet) is redrafted")
         pending = store.list_notices(finding_id=finding_id,
                                      states=[NoticeState.DRAFT, NoticeState.APPROVED, NoticeState.REJECTED])
-        withdrawn = [withdraw_notice(store, n.id, by=by, reason=f"redraft: {reason}") for n in pending]
+        withdrawn = [withdraw_notice(store, n.id, by=by, reason=f"redraft: {reason}", context=context)
+                     for n in pending]
         store.update_finding(finding.advance(FindingState.EVIDENCED, by=by, note=f"redraft: {reason}"),
                              expected=finding.state)
     return withdrawn
@@ -186,11 +202,33 @@ def _intent_key(notice_id: str) -> str:
     return f"sending:{notice_id}"
 
 
+def intent_key(notice_id: str) -> str:
+    """The checkpoint key under which a send in flight is recorded (its Message-ID; empty when none)."""
+    return _intent_key(notice_id)
+
+
+def case_withdrawn(store: CaseStore, case_id: str) -> bool:
+    """Whether the case was withdrawn (a record whose case is not in the store belongs to no withdrawn case)."""
+    try:
+        return store.get_case(case_id).status is CaseStatus.WITHDRAWN
+    except NotFoundError:
+        return False
+
+
+def _refuse_if_withdrawn(store: CaseStore, notice: Notice) -> None:
+    if case_withdrawn(store, notice.case_id):
+        raise UsageError(f"notice {notice.id} belongs to case {notice.case_id}, which was withdrawn: it is never "
+                         "approved or sent")
+
+
 def _approved(store: CaseStore, notice_id: str) -> Notice:
-    """The notice, if it is approved by a named officer; else ``NotApprovedError``."""
+    """The notice, if it is approved by a named officer and its case was not withdrawn; else ``NotApprovedError``."""
     notice = store.get_notice(notice_id)
     if notice.state is not NoticeState.APPROVED or not notice.approved_by or notice.approved_at is None:
         raise NotApprovedError(f"notice {notice_id} is {notice.state.value}; only an approved notice is sent")
+    if case_withdrawn(store, notice.case_id):
+        raise NotApprovedError(f"notice {notice_id} belongs to case {notice.case_id}, which was withdrawn: it is "
+                               "never sent")
     return notice
 
 
@@ -225,22 +263,24 @@ def send_notice(
             (nothing is recorded as sent), or an earlier attempt may have sent it and was never confirmed (see
             ``confirm_sent``).
     """
-    existing = store.get_delivery(notice_id)
-    if existing is not None:
-        return existing
-    notice = _approved(store, notice_id)
-    if notice.recipient.channel != "email":
-        raise DeliveryError(f"notice {notice_id} goes to a web form ({notice.recipient.address}), not by email; "
-                            "submit it with submit_notice through the site's adapter")
-    _refuse_if_in_flight(store, notice_id)
-    # Everything that can refuse (a bad address, altered evidence) runs before the intent is recorded.
-    domain = check_address(sender, what="sender").rpartition("@")[2]  # punycode: the Message-ID stays ASCII
-    message_id = f"<{notice_id}.{secrets.token_hex(6)}@{domain}>"  # short enough never to be folded
-    files = attachment_files(notice, evidence_root) if evidence_root is not None else []
-    email = build_message(notice, sender=sender, sender_name=sender_name, message_id=message_id,
-                          attachments=files, max_attachment_bytes=max_attachment_bytes)
-    outgoing = outgoing_message(notice, email)
-    store.set_checkpoint(_intent_key(notice_id), message_id)
+    # The checks and the record of the intent form one transaction: two senders cannot both pass them.
+    with store.transaction():
+        existing = store.get_delivery(notice_id)
+        if existing is not None:
+            return existing
+        notice = _approved(store, notice_id)
+        if notice.recipient.channel != "email":
+            raise DeliveryError(f"notice {notice_id} goes to a web form ({notice.recipient.address}), not by email; "
+                                "submit it with submit_notice through the site's adapter")
+        _refuse_if_in_flight(store, notice_id)
+        # Everything that can refuse (a bad address, altered evidence) runs before the intent is recorded.
+        domain = check_address(sender, what="sender").rpartition("@")[2]  # punycode: the Message-ID stays ASCII
+        message_id = f"<{notice_id}.{secrets.token_hex(6)}@{domain}>"  # short enough never to be folded
+        files = attachment_files(notice, evidence_root) if evidence_root is not None else []
+        email = build_message(notice, sender=sender, sender_name=sender_name, message_id=message_id,
+                              attachments=files, max_attachment_bytes=max_attachment_bytes)
+        outgoing = outgoing_message(notice, email)
+        store.set_checkpoint(_intent_key(notice_id), message_id)
     try:
         delivery = transport.send(outgoing)
     except DeliveryStateUnknownError:
@@ -280,23 +320,24 @@ async def submit_notice(store: CaseStore, notice_id: str, *, site: FormReporter)
             submitted it and was never confirmed.
         DeliveryStateUnknownError: the site may have the request; see ``confirm_sent``.
     """
-    existing = store.get_delivery(notice_id)
-    if existing is not None:
-        return existing
-    notice = _approved(store, notice_id)
-    if notice.recipient.channel != "web_form":
-        raise DeliveryError(f"notice {notice_id} goes by {notice.recipient.channel} to {notice.recipient.address}, "
-                            "not to a web form; send it with send_notice")
     from takedown.sites.base import submits_to  # here: sending by email needs nothing of the site adapters
 
-    if not submits_to(site, notice.recipient.address):
-        raise UsageError(f"notice {notice_id} is addressed to the form {notice.recipient.address}; this site adapter "
-                         f"submits to {site.form_url or 'no form'}")
-    _refuse_if_in_flight(store, notice_id)
-    host = urlsplit(notice.recipient.address).hostname or "web-form.invalid"
-    token = secrets.token_hex(6)
-    intent = f"<{notice_id}.form.{token}@{host}>"  # the shape FormSubmission.delivery() gives its message_id
-    store.set_checkpoint(_intent_key(notice_id), intent)
+    with store.transaction():  # the checks and the record of the intent, together (see send_notice)
+        existing = store.get_delivery(notice_id)
+        if existing is not None:
+            return existing
+        notice = _approved(store, notice_id)
+        if notice.recipient.channel != "web_form":
+            raise DeliveryError(f"notice {notice_id} goes by {notice.recipient.channel} to "
+                                f"{notice.recipient.address}, not to a web form; send it with send_notice")
+        if not submits_to(site, notice.recipient.address):
+            raise UsageError(f"notice {notice_id} is addressed to the form {notice.recipient.address}; this site "
+                             f"adapter submits to {site.form_url or 'no form'}")
+        _refuse_if_in_flight(store, notice_id)
+        host = urlsplit(notice.recipient.address).hostname or "web-form.invalid"
+        token = secrets.token_hex(6)
+        intent = f"<{notice_id}.form.{token}@{host}>"  # the shape FormSubmission.delivery() gives its message_id
+        store.set_checkpoint(_intent_key(notice_id), intent)
     try:
         submission = await site.report_form(notice)
     except DeliveryStateUnknownError:
@@ -319,27 +360,39 @@ def _clear_intent(store: CaseStore, notice_id: str) -> None:
     store.set_checkpoint(_intent_key(notice_id), "")
 
 
-def confirm_sent(store: CaseStore, notice_id: str, *, by: str, sent: bool, detail: str = "") -> Delivery | None:
+def confirm_sent(
+    store: CaseStore, notice_id: str, *, by: str, sent: bool, detail: str = "",
+    context: Mapping[str, str] | None = None,
+) -> Delivery | None:
     """Record what an officer found after an unconfirmed send or form submission: it went out (record the
-    delivery, under the intent's id) or it did not (allow a retry).
+    delivery, under the intent's id) or it did not (allow a retry; if the case was withdrawn meanwhile, the
+    notice is withdrawn instead, so it can never be sent).
 
     Raises:
-        UsageError: the notice has no unconfirmed send.
+        UsageError: nobody is named, or the notice has no unconfirmed send.
         NotApprovedError: the notice has no recorded approval.
     """
+    if not by.strip():
+        raise UsageError("a confirmation names the officer who checked")
     intent = store.get_checkpoint(_intent_key(notice_id))
     if not intent:
         raise UsageError(f"notice {notice_id} has no unconfirmed send")
     if not sent:
-        _clear_intent(store, notice_id)
-        store.append_custody(notice_id, "send_not_confirmed", actor=by, details={"message_id": intent})
+        with store.transaction():
+            _clear_intent(store, notice_id)
+            store.append_custody(notice_id, "send_not_confirmed", actor=by,
+                                 details={"message_id": intent, **(context or {})})
+            notice = store.get_notice(notice_id)
+            if case_withdrawn(store, notice.case_id):
+                withdraw_notice(store, notice_id, by=by, reason="not sent, and its case was withdrawn",
+                                context=context)
         return None
     notice = store.get_notice(notice_id)
     if notice.approved_by is None or notice.approved_at is None:
         raise NotApprovedError(f"notice {notice_id} has no recorded approval")
     delivery = Delivery(notice_id=notice_id, transport="confirmed", message_id=intent, approved_by=notice.approved_by,
                         approved_at=notice.approved_at, detail=detail or f"confirmed by {by}")
-    _record(store, notice, delivery)
+    _record(store, notice, delivery, details={"confirmed_by": by, **(context or {})})
     return delivery
 
 

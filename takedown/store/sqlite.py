@@ -236,9 +236,9 @@ class SQLiteCaseStore:
         table = {"case": "cases", "finding": "findings", "bundle": "bundles", "notice": "notices"}.get(kind)
         if table is None:
             raise UsageError(f"no ids of kind {kind!r}")
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return self._all(f"SELECT id FROM {table} WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?",
-                         (escaped + "%", limit))
+        # substr, not LIKE: LIKE ignores case, and "alpha" must not name case "Alpha-1".
+        return self._all(f"SELECT id FROM {table} WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT ?",
+                         (len(prefix), prefix, limit))
 
     def _one(self, sql: str, params: Iterable[Any]) -> Any:
         with self._lock:
