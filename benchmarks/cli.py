@@ -1,6 +1,6 @@
 """CLI start-up benchmark: wall time of light ``takedown`` commands as processes, against ``python -c pass``.
 
-    python benchmarks/cli.py [--quick] [--runs N] [--out cli.json]
+    python benchmarks/cli.py [--quick] [--runs N] [--out cli.json] [--plot docs/img/cli.png]
 
 What an officer waits for when she types a light command: the whole process, from ``exec`` to exit, interpreter
 start-up and imports included. Each command is run with ``subprocess.run`` and timed with ``time.perf_counter``
@@ -18,7 +18,8 @@ capture, synthetic media only) on the loopback demo site, stamped by a local TSA
 into a SQLite store in a temporary folder for ``review`` and ``verify``, and into as many more as ``approve`` needs
 drafts; a settings file per store (``[storage] data_dir``, ``[tsa] certificate`` and ``ca_file``). The site and
 the TSA are stopped before timing starts. Commands run in that folder, with the environment less its
-``TAKEDOWN_*`` variables.
+``TAKEDOWN_*`` variables and ``PYTHONDONTWRITEBYTECODE`` (so they run from the bytecode cache, as an installed
+takedown does; the warm-up run writes it).
 
 One untimed warm-up run of each command, then N rounds (``--quick``: 5, else 20); each round runs the baseline
 and every command once, in an order that rotates from round to round, so that machine noise falls on all alike.
@@ -34,6 +35,7 @@ The last line printed is machine-readable:
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -112,8 +114,11 @@ def takedown_command() -> list[str]:
 
 
 def clean_env() -> dict[str, str]:
-    """This process's environment without any ``TAKEDOWN_*`` variable: the settings file alone configures."""
-    return {key: value for key, value in os.environ.items() if not key.upper().startswith("TAKEDOWN_")}
+    """This process's environment without any ``TAKEDOWN_*`` variable (the settings file alone configures), and
+    without ``PYTHONDONTWRITEBYTECODE``: an installed takedown runs from its bytecode cache, which the warm-up run
+    writes here, as pip writes it at install time."""
+    return {key: value for key, value in os.environ.items()
+            if not key.upper().startswith("TAKEDOWN_") and key != "PYTHONDONTWRITEBYTECODE"}
 
 
 def _toml_string(value: Path) -> str:
@@ -256,12 +261,38 @@ def _print_table(summary: dict[str, dict[str, float]], runs: int) -> None:
               f"{over:>16}")
 
 
+def _plot(summary: dict[str, dict[str, float]], path: Path) -> None:
+    """Each command's median over the baseline, with the goal, as a PNG (needs matplotlib)."""
+    try:
+        matplotlib: Any = importlib.import_module("matplotlib")
+    except ImportError:
+        print(f"plot skipped: matplotlib is not installed (pip install matplotlib to write {path})")
+        return
+    matplotlib.use("Agg")
+    plt: Any = importlib.import_module("matplotlib.pyplot")
+    names = list(COMMANDS)
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    over = [summary[n]["over_baseline_s"] for n in names]
+    ax.barh([LABELS[n] for n in names], over, color=["#4c72b0" if o < GOAL_OVERHEAD_S else "#c44e52" for o in over])
+    ax.axvline(GOAL_OVERHEAD_S, color="black", linestyle="--", linewidth=1)
+    ax.invert_yaxis()
+    ax.set_xlim(0, max(GOAL_OVERHEAD_S, *over) * 1.25)
+    ax.text(GOAL_OVERHEAD_S, -0.6, f" goal {GOAL_OVERHEAD_S} s", va="bottom", ha="left", fontsize=9)
+    ax.set_xlabel(f"median seconds above `python -c pass` ({summary['baseline']['median_s']:.3f} s)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"plot written to {path}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_RUNS} runs of each command instead of {FULL_RUNS}")
     parser.add_argument("--runs", type=int, default=None, help="timed runs of each command (overrides --quick)")
     parser.add_argument("--out", type=Path, default=None, help="write every timing and the machine as JSON here")
+    parser.add_argument("--plot", type=Path, default=None, help="write the bars here as PNG (needs matplotlib)")
     args = parser.parse_args(argv)
     runs = args.runs if args.runs is not None else (QUICK_RUNS if args.quick else FULL_RUNS)
     if runs < 1:
@@ -307,6 +338,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         print(f"\nfigures written to {args.out}")
+
+    if args.plot is not None:
+        _plot(summary, args.plot)
 
     print(f"RESULT max_overhead_s={max_overhead:.3f} "
           + " ".join(f"{name}_s={summary[name]['median_s']:.3f}" for name in COMMANDS)

@@ -82,6 +82,11 @@ def _notice_row(store: "CaseStore", settings: "Settings", notice: "Notice", miss
     }
 
 
+def _check_channel(channel: str | None) -> None:
+    if channel not in (None, "email", "web_form"):
+        raise UsageError(f"--channel is email or web_form, not {channel!r}")
+
+
 def review(
     notice_id: Annotated[str | None, typer.Argument(help="show this notice in full (an id or a unique prefix)")] = None,
     config: ConfigOption = None,
@@ -90,6 +95,7 @@ def review(
     locale: Annotated[str | None, typer.Option("--locale", help="only this language, e.g. ko")] = None,
     jurisdiction: Annotated[str | None, typer.Option("--jurisdiction", help="only this legal basis, e.g. KR")] = None,
     state: Annotated[NoticeState | None, typer.Option("--state", help="only this state (default: draft)")] = None,
+    channel: Annotated[str | None, typer.Option("--channel", help="only email or web_form notices")] = None,
     all_states: Annotated[bool, typer.Option("--all", help="every notice, whatever its state")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON (with the URL and the evidence path)")] = False,
 ) -> None:
@@ -100,6 +106,7 @@ def review(
     """
     from takedown.report.jurisdictions import missing_fields
 
+    _check_channel(channel)
     settings = settings_from(config)
     with open_existing_store(settings) as store:
         if notice_id is not None:
@@ -116,7 +123,7 @@ def review(
         finding_id = resolve_id(store, "finding", finding) if finding else None
         states = None if all_states else [state or NoticeState.DRAFT]
         notices = [n for n in store.list_notices(case_id, finding_id=finding_id, states=states)
-                   if (locale is None or n.locale == locale)
+                   if (locale is None or n.locale == locale) and (channel is None or n.recipient.channel == channel)
                    and (jurisdiction is None or n.jurisdiction.upper() == jurisdiction.upper())]
         rows = [_notice_row(store, settings, n, missing_fields(n)) for n in notices]
     if as_json:
@@ -339,6 +346,9 @@ def redraft(
 def send(
     notice_ids: Annotated[list[str] | None, typer.Argument(help="notices to send (ids or unique prefixes)")] = None,
     case: Annotated[str | None, typer.Option("--case", help="every approved notice of this case")] = None,
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="only email or web_form notices (with --case or no ids)")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="list what would be sent; send nothing")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="no confirmation when several cases would be sent")] = False,
     transport: Annotated[str, typer.Option("--transport", help="smtp (settings [smtp]) or outbox")] = "smtp",
@@ -360,13 +370,15 @@ def send(
     from takedown.report.review import send_notice, submit_notice
     from takedown.sites.base import FormReporter, submits_to
 
+    _check_channel(channel)
     settings = settings_from(config)
     with open_existing_store(settings) as store:
         if notice_ids:
             ids = [resolve_id(store, "notice", i) for i in notice_ids]
         else:
             case_id = resolve_id(store, "case", case) if case else None
-            ids = [n.id for n in store.list_notices(case_id, states=[NoticeState.APPROVED])]
+            ids = [n.id for n in store.list_notices(case_id, states=[NoticeState.APPROVED])
+                   if channel is None or n.recipient.channel == channel]
         notices = [store.get_notice(i) for i in ids]
         if not notices:
             console.print("No approved notices to send.")

@@ -87,10 +87,10 @@ def demo(
     console.print(f"Wrote {out / 'summary.json'}. Drafts wait for an officer's approval:\n"
                   f"  takedown review --config {config}\n"
                   f"  takedown approve --case {result.case_id} --by \"Your Name\" --config {config}\n"
-                  f"  takedown send --case {result.case_id} --transport outbox --outbox {out / 'outbox'} "
-                  f"--config {config}\n"
-                  "(Requests through the demo site's web form can be sent only while a demo site runs; the e-mails "
-                  "go to the outbox folder.)", soft_wrap=True)
+                  f"  takedown send --case {result.case_id} --channel email --transport outbox "
+                  f"--outbox {out / 'outbox'} --config {config}\n"
+                  "(The e-mails go to the outbox folder; requests through the demo site's web form can be sent only "
+                  "while a demo site runs.)", soft_wrap=True)
 
 
 def scan(
