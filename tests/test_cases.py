@@ -361,3 +361,16 @@ def test_reject_goes_on_past_a_notice_it_cannot_reject(data: Path) -> None:
     assert result.exit_code == 1 and "not rejected ntc-nope" in result.output.replace("\n", " ")
     with _store(data) as store:
         assert store.get_notice(rows[0]["id"]).state is NoticeState.REJECTED
+
+
+def test_review_and_send_filter_by_channel(data: Path, tmp_path: Path) -> None:
+    with _store(data) as store:
+        for notice in store.list_notices(states=[NoticeState.DRAFT]):
+            approve_notice(store, notice.id, by="Officer Kim")
+    outbox = ["--transport", "outbox", "--outbox", str(tmp_path / "outbox")]
+    none = runner.invoke(app, ["send", "--case", "case-sample", "--channel", "web_form", *outbox], env=_env(data))
+    assert none.exit_code == 0 and "No approved notices" in none.output, "the mock site's notices are all emails"
+    bad = runner.invoke(app, ["review", "--channel", "fax"], env=_env(data))
+    assert bad.exit_code != 0 and "email or web_form" in str(bad.exception)
+    sent = runner.invoke(app, ["send", "--case", "case-sample", "--channel", "email", *outbox], env=_env(data))
+    assert sent.exit_code == 0 and len(list((tmp_path / "outbox").glob("*.eml"))) == 4
