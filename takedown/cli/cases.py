@@ -175,38 +175,30 @@ def case_show(
         console.print(f"  {event.at.isoformat()[:19]} {escape(event.action)} by {escape(event.actor)}")
 
 
-@case_app.command("close")
-def case_close(
-    case_id: Annotated[str, typer.Argument(help="the case (an id or a unique prefix)")],
-    by: ByOption,
-    reason: Annotated[str, typer.Option("--reason")] = "",
-    config: ConfigOption = None,
-) -> None:
-    """Close a finished case: nothing is searched any more; its records stay (reopen it with case reopen)."""
+CaseArgument = Annotated[str, typer.Argument(help="the case (an id or a unique prefix)")]
+ReasonOption = Annotated[str, typer.Option("--reason", help="why (recorded)")]
+
+
+def _set_status(case_id: str, status: CaseStatus, by: str, reason: str, config: Path | None) -> None:
     from takedown.cases import set_case_status
 
     who = officer(by)
     with open_existing_store(settings_from(config)) as store:
-        case = set_case_status(store, resolve_id(store, "case", case_id), CaseStatus.CLOSED,
-                               by=who, context=cli_context(), reason=reason)
-    console.print(f"Case {escape(case.id)} is closed.")
+        case = set_case_status(store, resolve_id(store, "case", case_id), status, by=who, context=cli_context(),
+                               reason=reason)
+    console.print(f"Case {escape(case.id)} is {case.status.value}.")
+
+
+@case_app.command("close")
+def case_close(case_id: CaseArgument, by: ByOption, reason: ReasonOption = "", config: ConfigOption = None) -> None:
+    """Close a finished case: nothing is searched any more; its records stay (reopen it with case reopen)."""
+    _set_status(case_id, CaseStatus.CLOSED, by, reason, config)
 
 
 @case_app.command("reopen")
-def case_reopen(
-    case_id: Annotated[str, typer.Argument(help="the case (an id or a unique prefix)")],
-    by: ByOption,
-    reason: Annotated[str, typer.Option("--reason")] = "",
-    config: ConfigOption = None,
-) -> None:
+def case_reopen(case_id: CaseArgument, by: ByOption, reason: ReasonOption = "", config: ConfigOption = None) -> None:
     """Reopen a closed case (a withdrawn case cannot be reopened)."""
-    from takedown.cases import set_case_status
-
-    who = officer(by)
-    with open_existing_store(settings_from(config)) as store:
-        case = set_case_status(store, resolve_id(store, "case", case_id), CaseStatus.OPEN,
-                               by=who, context=cli_context(), reason=reason)
-    console.print(f"Case {escape(case.id)} is open.")
+    _set_status(case_id, CaseStatus.OPEN, by, reason, config)
 
 
 @case_app.command("withdraw")
