@@ -13,21 +13,23 @@ What comes from where:
 - **sites**: the site files in ``[sites] dir`` (``{NAME}`` filled from ``[sites] vars``), or those passed in;
 - **detectors**, in this order: the case's reference hashes (exact, PDQ, vPDQ, dHash) when ``[detect] hashes``;
   the store's active hash banks when ``[detect] banks`` and the store has any; the keyword detector when
-  ``[detect] keywords``; then each plugin named in ``[detect] extra`` with its ``[detect.options.NAME]``;
+  ``[detect] keywords``; then each plugin named in ``[detect] extra`` with its ``[detect.options.NAME]`` (the
+  LLM judge, ``llm_judge``, with its backend: see ``judge_from_options``);
 - **evidence**: a live ``Capturer`` (WARC, Chromium screenshot and MHTML) when ``[evidence] live``, else what the
   site adapter fetched; the writers named in ``[evidence] writers``; the TSA in ``[tsa] url``;
 - **notices**: the locale packs with the plain-text template behind them, in ``[report] locales`` (or chosen per
   recipient), addressed over RDAP when ``[report] rdap``.
 
 The workflow owns what is built here: ``Workflow.aclose()`` (which ``run_sync`` calls) closes the sites, the
-capturer, the TSA client and the RDAP client.
+capturer, the TSA client, the RDAP client and an LLM judge's HTTP client.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from takedown.detect.banks import BankKind
 from takedown.detect.base import Detector
@@ -41,7 +43,15 @@ from takedown.sites.base import SiteAdapter
 from takedown.store.base import CaseStore
 from takedown.workflow import ProgressEvent, Workflow
 
-__all__ = ["build_detectors", "build_sites", "build_templates", "build_workflow", "build_writers"]
+__all__ = [
+    "JUDGE",
+    "build_detectors",
+    "build_sites",
+    "build_templates",
+    "build_workflow",
+    "build_writers",
+    "judge_from_options",
+]
 
 
 def build_sites(settings: Settings, *, directory: Path | None = None,
@@ -63,17 +73,64 @@ def build_sites(settings: Settings, *, directory: Path | None = None,
     return list(load_sites(folder, network=settings.network, variables=merged, evidence=settings.evidence))
 
 
+JUDGE = "llm_judge"
+"""The plugin name of the multimodal LLM judge, which ``[detect] extra`` may name (see ``judge_from_options``)."""
+
+
+def judge_from_options(options: Mapping[str, Any]) -> tuple[Detector, Callable[[], None]]:
+    """The LLM judge ``[detect.options.llm_judge]`` describes, and how to close its backend.
+
+    Keys: ``backend`` (``openai_compatible``, the default, or ``transformers``); the backend's own settings
+    (``OpenAICompatibleConfig``: ``base_url``, ``model``, ``api_key``, ...; ``TransformersJudgeConfig``: ``model``,
+    ``device``, ...); and ``judge``, a table of ``JudgeConfig`` fields (prompts, limits, the verdict mapping).
+
+    Raises:
+        UsageError: an unknown backend, or an option its config does not have.
+    """
+    from pydantic import ValidationError
+
+    from takedown.detect.judge import JudgeConfig, LlmJudgeDetector
+
+    fields = dict(options)
+    backend_name = fields.pop("backend", "openai_compatible")
+    judge_fields = fields.pop("judge", {})
+    try:
+        judge_config = JudgeConfig.model_validate(judge_fields)
+        if backend_name == "openai_compatible":
+            from takedown.detect.judge_openai import OpenAICompatibleBackend, OpenAICompatibleConfig
+
+            backend = OpenAICompatibleBackend(OpenAICompatibleConfig.model_validate(fields))
+            return LlmJudgeDetector(backend, judge_config), backend.close
+        if backend_name == "transformers":
+            from takedown.detect.judge_transformers import TransformersJudgeBackend, TransformersJudgeConfig
+
+            local = TransformersJudgeBackend(TransformersJudgeConfig.model_validate(fields))
+            return LlmJudgeDetector(local, judge_config), lambda: None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
+        raise UsageError(f"[detect.options.{JUDGE}]: {problems}") from exc
+    raise UsageError(f"[detect.options.{JUDGE}] backend is openai_compatible or transformers, not {backend_name!r}")
+
+
 def build_detectors(settings: Settings, store: CaseStore | None = None) -> list[Detector]:
     """The detectors ``[detect]`` asks for, in the order they run (see the module docstring).
 
     Hash banks are consulted whenever the store holds an active positive bank (and ``[detect] banks`` is on):
-    a bank imported with ``takedown banks import`` matters without further configuration.
+    a bank imported with ``takedown banks import`` matters without further configuration. An LLM judge built
+    here holds an HTTP client: ``build_workflow`` closes it with the workflow; alone, close it with
+    ``detector.backend.close()``.
 
     Raises:
         UnknownPluginError: an ``extra`` detector is not registered.
         UsageError: an extra detector's options are invalid.
         NotFoundError: a bank in ``bank_names`` is not in the store.
     """
+    return _detectors_and_closers(settings, store)[0]
+
+
+def _detectors_and_closers(
+    settings: Settings, store: CaseStore | None
+) -> tuple[list[Detector], list[Callable[[], None]]]:
     from takedown.detect.dhash import DHashDetector
     from takedown.detect.exact import ExactHashDetector
     from takedown.detect.keywords import KeywordDetector
@@ -96,14 +153,20 @@ def build_detectors(settings: Settings, store: CaseStore | None = None) -> list[
             detectors.append(HashBankDetector.from_store(store, [b.name for b in banks]))
     if config.keywords:
         detectors.append(KeywordDetector())
-    if config.extra:
-        from takedown.detect.bench import build_detectors as by_name
+    closers: list[Callable[[], None]] = []
+    unnamed = sorted(set(config.options) - set(config.extra))
+    if unnamed:
+        raise UsageError(f"[detect.options] configures {', '.join(unnamed)}, which [detect] extra does not name")
+    for name in config.extra:  # in the order named
+        if name == JUDGE:
+            judge, close = judge_from_options(config.options.get(JUDGE, {}))
+            detectors.append(judge)
+            closers.append(close)
+        else:
+            from takedown.detect.bench import build_detectors as by_name
 
-        detectors += by_name(list(config.extra), options=config.options)
-    elif config.options:
-        raise UsageError(f"[detect.options] configures {', '.join(sorted(config.options))}, which [detect] extra "
-                         "does not name")
-    return detectors
+            detectors += by_name([name], options={k: v for k, v in config.options.items() if k == name})
+    return detectors, closers
 
 
 def build_writers(settings: Settings) -> list[EvidenceWriter]:
@@ -180,7 +243,7 @@ def build_workflow(
         MissingDependencyError: a configured part needs an extra that is not installed.
     """
     # What holds no connection is built first, so an invalid setting leaves nothing open.
-    detectors = build_detectors(settings, store)
+    detectors, closers = _detectors_and_closers(settings, store)
     writers = build_writers(settings)
     adapters: list[SiteAdapter]
     if sites is not None:
@@ -210,5 +273,5 @@ def build_workflow(
         store, settings=settings, sites=adapters, detectors=detectors, writers=writers, templates=build_templates(),
         policy=policy or DecisionPolicy(),
         locales=list(settings.report.locales) or None, bilingual=settings.report.bilingual, rdap=rdap,
-        capturer=capturer, tsa=tsa, progress=progress, operator=operator,
+        capturer=capturer, tsa=tsa, progress=progress, operator=operator, closing=closers,
     )

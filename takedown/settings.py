@@ -267,7 +267,7 @@ class DetectSettings(BaseModel):
     bank_names: tuple[str, ...] = Field(default=(), description="only these banks (empty: every active bank)")
     keywords: bool = Field(default=True, description="the case's keywords, however disguised, in titles and text")
     extra: tuple[str, ...] = Field(
-        default=(), description="more detector plugins by name, e.g. 'image_classifier' (see docs: Classifiers)"
+        default=(), description="more detector plugins by name, e.g. 'image_classifier' or 'llm_judge' (see docs)"
     )
     options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="the config of each extra detector: {name: {field: value}}"
@@ -427,9 +427,13 @@ hashes = true                     # the case's reference hashes (exact, PDQ, vPD
 banks = true                      # the store's active hash banks (takedown banks ...)
 bank_names = []                   # only these banks; empty: every active one
 keywords = true                   # the case's keywords, however disguised
-extra = []                        # more detectors by plugin name, e.g. ["image_classifier"]
+extra = []                        # more detectors by plugin name, e.g. ["image_classifier", "llm_judge"]
 # [detect.options.image_classifier]   # each extra detector's config
 # model = "/models/nsfw-vit"          # a local model folder (loaded offline)
+# [detect.options.llm_judge]          # the multimodal LLM judge: its backend, then [...llm_judge.judge] options
+# backend = "openai_compatible"       # or "transformers" (a local model folder)
+# base_url = "http://127.0.0.1:8000/v1"
+# model = "Qwen/Qwen2.5-VL-7B-Instruct"
 
 [report]
 locales = []                      # empty: the recipient's country or the page's language, English beside it

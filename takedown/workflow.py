@@ -138,6 +138,7 @@ class Workflow:
         cpu_workers: threads for hashing and detection.
         progress: called with a ``ProgressEvent`` as work completes.
         operator: who runs the workflow, recorded in the custody log.
+        closing: called by ``aclose()``, for other resources the owner hands over (an LLM judge's HTTP client).
     """
 
     def __init__(
@@ -160,6 +161,7 @@ class Workflow:
         cpu_workers: int = 2,
         progress: Callable[[ProgressEvent], None] | None = None,
         operator: str = "takedown",
+        closing: Sequence[Callable[[], object]] = (),
     ) -> None:
         if concurrency < 1 or cpu_workers < 1:
             raise UsageError("concurrency and cpu_workers must be at least 1")
@@ -182,6 +184,7 @@ class Workflow:
         self.cpu_workers = cpu_workers
         self.progress = progress
         self.operator = operator
+        self.closing = list(closing)
         self.evidence_root = Path(self.settings.storage.evidence_root)
         self._errors: list[str] = []
         self._pool: ThreadPoolExecutor | None = None  # run() provides one; stages alone use the loop's default
@@ -233,6 +236,8 @@ class Workflow:
             await self.rdap.aclose()
         if self.tsa is not None:
             self.tsa.close()
+        for close in self.closing:
+            close()
 
     @property
     def errors(self) -> list[str]:

@@ -81,3 +81,26 @@ def test_the_monitor_stops_watching_a_withdrawn_case(tmp_path: Path) -> None:
         store.put_case(store.get_case("case-1").model_copy(update={"status": CaseStatus.WITHDRAWN}))
         ticks = asyncio.run(monitor.run(["case-1"], max_ticks=5))
         assert ticks == 1 and site.searches == [], "no site is searched for a withdrawn case, and the loop ends"
+
+
+def test_the_llm_judge_is_configured_from_settings_and_closed_with_the_workflow(tmp_path: Path) -> None:
+    from takedown.detect.judge import LlmJudgeDetector
+    from takedown.detect.judge_openai import OpenAICompatibleBackend
+
+    options = {"base_url": "http://127.0.0.1:9/v1", "model": "tiny-vlm", "judge": {"retries": 1}}
+    settings = _settings(tmp_path, report={"rdap": False}, evidence={"live": False},
+                         detect={"extra": ["llm_judge"], "options": {"llm_judge": options}})
+    with SQLiteCaseStore(tmp_path / "s.sqlite") as store:
+        workflow = build_workflow(settings, store)
+        judge = workflow.detectors[-1]
+        assert isinstance(judge, LlmJudgeDetector) and judge.config.retries == 1
+        backend = judge.backend
+        assert isinstance(backend, OpenAICompatibleBackend) and backend.model == "tiny-vlm"
+        asyncio.run(workflow.aclose())
+        assert backend._client.is_closed, "the workflow closes the judge's HTTP client"
+    wrong = _settings(tmp_path, detect={"extra": ["llm_judge"], "options": {"llm_judge": {"model": "m"}}})
+    with pytest.raises(UsageError, match=r"llm_judge.*base_url"):
+        build_detectors(wrong)
+    unknown = _settings(tmp_path, detect={"extra": ["llm_judge"], "options": {"llm_judge": {"backend": "gpt"}}})
+    with pytest.raises(UsageError, match="openai_compatible or transformers"):
+        build_detectors(unknown)
