@@ -326,8 +326,30 @@ def _env_overrides(env: Mapping[str, str]) -> dict[tuple[str, str], tuple[str, s
     return out
 
 
+_FILE_PATHS = (("storage", "data_dir"), ("storage", "evidence_dir"), ("tsa", "certificate"), ("tsa", "ca_file"),
+               ("sites", "dir"), ("evidence", "chromium"), ("evidence", "chromedriver"))
+"""Settings that name a file or folder: a relative one in a settings file is read from that file's folder."""
+
+
+def _anchor_paths(data: dict[str, Any], folder: Path) -> None:
+    """Make the relative paths of a settings file's ``data`` relative to ``folder`` (in place)."""
+    for section, field in _FILE_PATHS:
+        table = data.get(section)
+        value = table.get(field) if isinstance(table, dict) else None
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            table[field] = str(folder / value)  # type: ignore[index]  # a dict, checked above
+    storage = data.get("storage")
+    store = storage.get("store") if isinstance(storage, dict) else None
+    if isinstance(store, str) and store.startswith("sqlite:///") and not store.startswith("sqlite:////"):
+        storage["store"] = f"sqlite:///{folder / store.removeprefix('sqlite:///')}"  # type: ignore[index]
+
+
 def load_settings(path: Path | str | None = None, *, env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from a TOML file and the environment (the environment wins).
+
+    A relative path in the file (``[storage] data_dir``, ``[sites] dir``, ``[tsa] certificate`` ...) is read from
+    the file's own folder, so a command finds the same store wherever it is run; one in the environment is read
+    from the working folder.
 
     Args:
         path: the TOML file; default: ``$TAKEDOWN_CONFIG``, else ``./takedown.toml`` if it exists, else none.
@@ -347,6 +369,7 @@ def load_settings(path: Path | str | None = None, *, env: Mapping[str, str] | No
             raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+        _anchor_paths(data, Path(path).resolve().parent)
     overrides = _env_overrides(env)
     for (section, field), (_, value) in overrides.items():
         current = data.setdefault(section, {})
@@ -388,7 +411,7 @@ jurisdiction = "KR"               # the requester's default legal basis
 language = "ko"                   # the agency's own language
 
 [storage]
-data_dir = ".takedown"            # the SQLite store and evidence live here by default
+data_dir = ".takedown"            # the SQLite store and evidence; relative paths here are read from this file's folder
 # store = "sqlite:///.takedown/takedown.sqlite"
 # evidence_dir = ".takedown/evidence"
 

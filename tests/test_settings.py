@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from takedown.errors import ConfigError
-from takedown.settings import Settings, example_toml, load_settings
+from takedown.settings import Settings, StorageSettings, example_toml, load_settings
 
 
 def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -19,7 +19,8 @@ def test_the_example_file_is_valid_and_equals_the_defaults(tmp_path: Path) -> No
     path = tmp_path / "takedown.toml"
     path.write_text(example_toml(), encoding="utf-8")
     assert tomllib.loads(example_toml())  # parses
-    assert load_settings(path, env={}) == Settings()
+    expected = Settings(storage=StorageSettings(data_dir=tmp_path / ".takedown"))  # the file's folder, see below
+    assert load_settings(path, env={}) == expected
 
 
 def test_file_then_environment(tmp_path: Path) -> None:
@@ -76,3 +77,21 @@ def test_an_invalid_environment_value_names_its_variable(tmp_path: Path) -> None
     message = str(info.value)
     assert "agency.time_zone (from $TAKEDOWN_AGENCY__TIME_ZONE)" in message
     assert f"smtp.port (in {path})" in message
+
+
+def test_relative_paths_in_a_settings_file_are_read_from_its_folder(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    agency = tmp_path / "agency"
+    agency.mkdir()
+    (agency / "takedown.toml").write_text(
+        '[storage]\ndata_dir = "data"\nstore = "sqlite:///data/cases.sqlite"\n'
+        '[sites]\ndir = "sites"\n[tsa]\ncertificate = "/etc/tsa.pem"\n', encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(agency / "takedown.toml", env={})
+    assert settings.storage.data_dir == agency / "data" and settings.sites.dir == agency / "sites"
+    assert settings.storage.store_url == f"sqlite:///{agency / 'data' / 'cases.sqlite'}"
+    assert settings.tsa.certificate == Path("/etc/tsa.pem"), "an absolute path stays as it is"
+    from_env = load_settings(agency / "takedown.toml", env={"TAKEDOWN_SITES__DIR": "mine"})
+    assert from_env.sites.dir == Path("mine"), "the environment's paths are the working folder's"
