@@ -35,7 +35,7 @@ from takedown.models import (
     ReferenceHash,
     utcnow,
 )
-from takedown.report.review import intent_key
+from takedown.report.review import case_withdrawn, intent_key
 from takedown.store.base import CaseStore
 
 __all__ = [
@@ -303,7 +303,7 @@ def resolve_finding(
         raise UsageError("resolve a finding as match or clear")
     with store.transaction():
         finding = store.get_finding(finding_id)
-        if store.get_case(finding.case_id).status is CaseStatus.WITHDRAWN:
+        if case_withdrawn(store, finding.case_id):
             raise UsageError(f"case {finding.case_id} was withdrawn; its findings are not resolved any more")
         if finding.state is not FindingState.JUDGED:
             raise UsageError(f"finding {finding_id} is {finding.state.value}; only a judged finding is resolved "

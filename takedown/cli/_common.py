@@ -140,6 +140,16 @@ def cli_context() -> dict[str, str]:
     return {"account": login_account(), "via": "cli"}
 
 
+def confirm(question: str, *, unanswered: str) -> None:
+    """Ask ``question``; a no ends the command (exit 1). With no terminal to answer, refuse with ``unanswered``."""
+    import sys
+
+    if not sys.stdin.isatty():
+        raise UsageError(f"{question} {unanswered}")
+    if not typer.confirm(question, default=False):
+        raise typer.Exit(1)
+
+
 def parse_variables(var: list[str] | None) -> dict[str, str]:
     """``--var NAME=VALUE`` options as a mapping."""
     pairs = [item.split("=", 1) for item in var or []]

@@ -15,6 +15,7 @@ from takedown.cli._common import (
     ByOption,
     ConfigOption,
     cli_context,
+    confirm,
     console,
     err_console,
     officer,
@@ -217,8 +218,8 @@ def case_withdraw(
     with open_existing_store(settings_from(config)) as store:
         full_id = resolve_id(store, "case", case_id)
         if not yes:
-            _confirm(f"Withdraw case {full_id}? Its hashes and keywords are erased and its drafts withdrawn; "
-                     "this cannot be undone.")
+            confirm(f"Withdraw case {full_id}? Its hashes and keywords are erased and its drafts withdrawn; "
+                    "this cannot be undone.", unanswered="Pass --yes to confirm when no one can answer a prompt")
         report = withdraw_case(store, full_id, by=who, context=cli_context(), reason=reason)
     console.print(f"Case {escape(report.case_id)} is withdrawn: {report.references_erased} reference hash(es) and "
                   f"{report.keywords_erased} keyword(s) erased, {len(report.notices_withdrawn)} unsent notice(s) "
@@ -229,15 +230,6 @@ def case_withdraw(
     for notice_id in report.unconfirmed_sends:
         err_console.print(f"[yellow]notice {notice_id} may have been sent before the withdrawal: check the outbox or "
                           f"the site and settle it with: takedown confirm-sent {notice_id} --sent|--not-sent[/]")
-
-
-def _confirm(question: str) -> None:
-    import sys
-
-    if not sys.stdin.isatty():
-        raise UsageError(f"{question} Pass --yes to confirm when no one can answer a prompt")
-    if not typer.confirm(question, default=False):
-        raise typer.Exit(1)
 
 
 @case_app.command("export")

@@ -25,6 +25,7 @@ from takedown.cli._common import (
     ConfigOption,
     VarOption,
     cli_context,
+    confirm,
     console,
     err_console,
     officer,
@@ -37,7 +38,7 @@ from takedown.errors import TakedownError, UnknownPluginError, UsageError
 from takedown.states import NoticeState
 
 if TYPE_CHECKING:
-    from takedown.models import Delivery, Notice
+    from takedown.models import Delivery, Finding, Notice
     from takedown.report.base import Transport
     from takedown.report.followup import FollowUpReport
     from takedown.settings import Settings
@@ -55,13 +56,12 @@ def register(app: typer.Typer) -> None:
 # -- review ---------------------------------------------------------------------------------------------------
 
 
-def _pdf_of(store: "CaseStore", settings: "Settings", finding_id: str) -> str | None:
-    """The path of the finding's evidence PDF (or other report), if it has a bundle."""
+def _evidence_of(store: "CaseStore", settings: "Settings", finding: "Finding") -> str | None:
+    """The path of the finding's evidence PDF (or other report, or its manifest), if it has a bundle."""
     from takedown.errors import NotFoundError
-    from takedown.models import make_id
 
     try:
-        bundle = store.get_bundle(make_id("bnd", finding_id))
+        bundle = store.get_bundle(finding.bundle_id)
     except NotFoundError:
         return None
     reports = [a for a in bundle.artifacts if a.role == "report"]
@@ -71,15 +71,25 @@ def _pdf_of(store: "CaseStore", settings: "Settings", finding_id: str) -> str | 
     return str(settings.storage.evidence_root / chosen.path) if chosen else None
 
 
-def _notice_row(store: "CaseStore", settings: "Settings", notice: "Notice", missing: list[str]) -> dict[str, Any]:
-    finding = store.get_finding(notice.finding_id)
-    return {
-        "id": notice.id, "case": notice.case_id, "finding": notice.finding_id, "state": notice.state.value,
-        "kind": notice.kind, "attempt": notice.attempt, "revision": notice.revision, "locale": notice.locale,
-        "jurisdiction": notice.jurisdiction, "to": notice.recipient.address, "channel": notice.recipient.channel,
-        "subject": notice.subject, "url": finding.candidate.url, "evidence": _pdf_of(store, settings, finding.id),
-        "missing": missing, "approved_by": notice.approved_by,
-    }
+def _notice_rows(store: "CaseStore", settings: "Settings", notices: "list[Notice]") -> list[dict[str, Any]]:
+    """One row per notice, with its finding's URL and evidence (each finding read once, however many notices)."""
+    from takedown.report.jurisdictions import missing_fields
+
+    findings: dict[str, tuple[str, str | None]] = {}
+    rows = []
+    for notice in notices:
+        if notice.finding_id not in findings:
+            finding = store.get_finding(notice.finding_id)
+            findings[notice.finding_id] = (finding.candidate.url, _evidence_of(store, settings, finding))
+        url, evidence = findings[notice.finding_id]
+        rows.append({
+            "id": notice.id, "case": notice.case_id, "finding": notice.finding_id, "state": notice.state.value,
+            "kind": notice.kind, "attempt": notice.attempt, "revision": notice.revision, "locale": notice.locale,
+            "jurisdiction": notice.jurisdiction, "to": notice.recipient.address,
+            "channel": notice.recipient.channel, "subject": notice.subject, "url": url, "evidence": evidence,
+            "missing": missing_fields(notice), "approved_by": notice.approved_by,
+        })
+    return rows
 
 
 def _check_channel(channel: str | None) -> None:
@@ -104,15 +114,13 @@ def review(
     Each row gives the notice, its finding and URL, the recipient, the language and legal basis, the subject,
     and the evidence report to open before approving.
     """
-    from takedown.report.jurisdictions import missing_fields
-
     _check_channel(channel)
     settings = settings_from(config)
     with open_existing_store(settings) as store:
         if notice_id is not None:
             notice = store.get_notice(resolve_id(store, "notice", notice_id))
             delivery = store.get_delivery(notice.id)
-            row = _notice_row(store, settings, notice, missing_fields(notice))
+            (row,) = _notice_rows(store, settings, [notice])
             if as_json:
                 console.print_json(json.dumps({**row, "body_text": notice.body_text, "legal": notice.legal},
                                               ensure_ascii=False))
@@ -125,7 +133,7 @@ def review(
         notices = [n for n in store.list_notices(case_id, finding_id=finding_id, states=states)
                    if (locale is None or n.locale == locale) and (channel is None or n.recipient.channel == channel)
                    and (jurisdiction is None or n.jurisdiction.upper() == jurisdiction.upper())]
-        rows = [_notice_row(store, settings, n, missing_fields(n)) for n in notices]
+        rows = _notice_rows(store, settings, notices)
     if as_json:
         console.print_json(json.dumps(rows, ensure_ascii=False))
         return
@@ -392,7 +400,8 @@ def send(
             return
         cases = sorted({n.case_id for n in notices})
         if len(cases) > 1 and not yes and not notice_ids and not case:
-            _confirm(f"Send {len(notices)} notice(s) of {len(cases)} cases ({', '.join(cases)})?")
+            confirm(f"Send {len(notices)} notice(s) of {len(cases)} cases ({', '.join(cases)})?",
+                    unanswered="Nothing was sent: pass --yes, or --case CASE, when no one can answer a prompt")
         to_forms = {n.id: n.recipient.address for n in notices
                     if n.recipient.channel == "web_form" and store.get_delivery(n.id) is None}
         adapters: list[SiteAdapter] = []
@@ -455,15 +464,6 @@ def _print_plan(notices: "list[Notice]", title: str) -> None:
         table.add_row(notice.id, escape(notice.case_id), notice.recipient.channel, escape(notice.recipient.address),
                       escape(notice.subject))
     console.print(table)
-
-
-def _confirm(question: str) -> None:
-    import sys
-
-    if not sys.stdin.isatty():
-        raise UsageError(f"{question} Nothing was sent: pass --yes, or --case CASE, when no one can answer a prompt")
-    if not typer.confirm(question, default=False):
-        raise typer.Exit(1)
 
 
 def _transport(name: str, settings: "Settings", outbox: Path) -> "Transport":

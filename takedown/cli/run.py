@@ -107,17 +107,15 @@ def scan(
     """
     import asyncio
 
-    from takedown.pipeline import build_workflow
+    from takedown.pipeline import build_sites, build_workflow
 
     settings = settings_from(config)
     with open_existing_store(settings) as store:
         case_id = resolve_id(store, "case", case_id)
         refuse_unless_open(store.get_case(case_id))
-        if sites is None and settings.sites.dir is None:
-            raise_no_sites()
+        adapters = build_sites(settings, directory=sites, variables=parse_variables(var))
         with progress_bars() as progress:
-            workflow = build_workflow(settings, store, sites_dir=sites, variables=parse_variables(var),
-                                      progress=progress, operator="scan")
+            workflow = build_workflow(settings, store, sites=adapters, progress=progress, operator="scan")
 
             async def run() -> "WorkflowResult":
                 try:
@@ -144,14 +142,6 @@ def refuse_unless_open(case: "Case") -> None:
         raise UsageError(f"case {case.id} was withdrawn: it is never searched again")
 
 
-def raise_no_sites() -> None:
-    """Refuse to scan without sites, saying where they are configured."""
-    from takedown.errors import ConfigError
-
-    raise ConfigError("no site files: set [sites] dir in the settings (a folder of site TOML files), "
-                      "or pass --sites DIR")
-
-
 def monitor(
     case_id: Annotated[str, typer.Argument(help="the case to watch (an id or a unique prefix)")],
     sites: SitesOption = None,
@@ -168,7 +158,7 @@ def monitor(
     """
     import asyncio
 
-    from takedown.pipeline import build_workflow
+    from takedown.pipeline import build_sites, build_workflow
     from takedown.sites.monitor import Monitor, MonitorTick, parse_interval
     from takedown.workflow import ProgressEvent
 
@@ -193,10 +183,8 @@ def monitor(
     with open_existing_store(settings) as store:
         case_id = resolve_id(store, "case", case_id)
         refuse_unless_open(store.get_case(case_id))  # before any site is contacted
-        if sites is None and settings.sites.dir is None:
-            raise_no_sites()
-        workflow = build_workflow(settings, store, sites_dir=sites, variables=parse_variables(var),
-                                  progress=progress, operator="monitor")
+        adapters = build_sites(settings, directory=sites, variables=parse_variables(var))
+        workflow = build_workflow(settings, store, sites=adapters, progress=progress, operator="monitor")
         watcher = Monitor.for_workflow(workflow, interval=interval, on_tick=show)
         console.print(f"Watching {escape(case_id)} on {', '.join(escape(s) for s in workflow.sites)} every {every}"
                       f"{' (one tick)' if once else '; Ctrl+C stops'}")
