@@ -56,7 +56,7 @@ from takedown.settings import Settings
 from takedown.sites.base import FormReporter, SiteAdapter, submits_to
 from takedown.store.base import CaseStore
 
-__all__ = ["STAGES", "ProgressEvent", "SealedEvidence", "Workflow", "WorkflowResult"]
+__all__ = ["STAGES", "ProgressEvent", "SealedEvidence", "Workflow", "WorkflowResult", "require_open"]
 
 T = TypeVar("T")
 STAGES = ("discover", "judge", "evidence", "draft")
@@ -93,6 +93,18 @@ class WorkflowResult(BaseModel):
     def summary(self) -> dict[str, object]:
         """The result as plain JSON-ready data."""
         return self.model_dump(mode="json")
+
+
+def require_open(case: Case) -> None:
+    """Refuse to search for a case that is closed or withdrawn (``run()`` and the CLI's scan and monitor).
+
+    Raises:
+        UsageError: the case is not open; the message says whether and how it can be reopened.
+    """
+    if case.status is CaseStatus.CLOSED:
+        raise UsageError(f"case {case.id} is closed; reopen it first: takedown case reopen {case.id} --by NAME")
+    if case.status is CaseStatus.WITHDRAWN:
+        raise UsageError(f"case {case.id} was withdrawn: it is never searched again")
 
 
 def _refuse_withdrawn(case: Case) -> None:
@@ -196,9 +208,7 @@ class Workflow:
         started = time.perf_counter()
         self.clear_errors()
         case = self.store.get_case(case_id)
-        if case.status is not CaseStatus.OPEN:
-            how = f" (reopen it with: takedown case reopen {case_id})" if case.status is CaseStatus.CLOSED else ""
-            raise UsageError(f"case {case_id} is {case.status.value}; only open cases are scanned{how}")
+        require_open(case)
         with ThreadPoolExecutor(max_workers=self.cpu_workers, thread_name_prefix="takedown-cpu") as pool:
             self._pool = pool
             try:

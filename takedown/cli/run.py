@@ -27,7 +27,6 @@ from takedown.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from takedown.models import Case
     from takedown.workflow import WorkflowResult
 
 SitesOption = Annotated[
@@ -108,11 +107,12 @@ def scan(
     import asyncio
 
     from takedown.pipeline import build_sites, build_workflow
+    from takedown.workflow import require_open
 
     settings = settings_from(config)
     with open_existing_store(settings) as store:
         case_id = resolve_id(store, "case", case_id)
-        refuse_unless_open(store.get_case(case_id))
+        require_open(store.get_case(case_id))
         adapters = build_sites(settings, directory=sites, variables=parse_variables(var))
         with progress_bars() as progress:
             workflow = build_workflow(settings, store, sites=adapters, progress=progress, operator="scan")
@@ -129,17 +129,6 @@ def scan(
         err_console.print(f"[yellow]not finished (run scan again to retry):[/] {escape(error)}")
     console.print(f"Review what needs an officer with: takedown findings --case {case_id} --decision review; "
                   f"the drafts with: takedown review --case {case_id}")
-
-
-def refuse_unless_open(case: "Case") -> None:
-    """Refuse, before any site is contacted, to scan or watch a case that is closed or withdrawn."""
-    from takedown.errors import UsageError
-    from takedown.states import CaseStatus
-
-    if case.status is CaseStatus.CLOSED:
-        raise UsageError(f"case {case.id} is closed; reopen it first: takedown case reopen {case.id} --by NAME")
-    if case.status is CaseStatus.WITHDRAWN:
-        raise UsageError(f"case {case.id} was withdrawn: it is never searched again")
 
 
 def monitor(
@@ -160,7 +149,7 @@ def monitor(
 
     from takedown.pipeline import build_sites, build_workflow
     from takedown.sites.monitor import Monitor, MonitorTick, parse_interval
-    from takedown.workflow import ProgressEvent
+    from takedown.workflow import ProgressEvent, require_open
 
     interval = parse_interval(every)
     settings = settings_from(config)
@@ -182,7 +171,7 @@ def monitor(
 
     with open_existing_store(settings) as store:
         case_id = resolve_id(store, "case", case_id)
-        refuse_unless_open(store.get_case(case_id))  # before any site is contacted
+        require_open(store.get_case(case_id))  # before any site is contacted
         adapters = build_sites(settings, directory=sites, variables=parse_variables(var))
         workflow = build_workflow(settings, store, sites=adapters, progress=progress, operator="monitor")
         watcher = Monitor.for_workflow(workflow, interval=interval, on_tick=show)
