@@ -131,16 +131,13 @@ def build_detectors(settings: Settings, store: CaseStore | None = None) -> list[
 def _detectors_and_closers(
     settings: Settings, store: CaseStore | None
 ) -> tuple[list[Detector], list[Callable[[], None]]]:
-    from takedown.detect.dhash import DHashDetector
-    from takedown.detect.exact import ExactHashDetector
+    from takedown.detect.defaults import hash_detectors
     from takedown.detect.keywords import KeywordDetector
-    from takedown.detect.pdq import PdqDetector
-    from takedown.detect.video import VideoPdqDetector
 
     config = settings.detect
     detectors: list[Detector] = []
     if config.hashes:
-        detectors += [ExactHashDetector(), PdqDetector(), VideoPdqDetector(), DHashDetector()]
+        detectors += hash_detectors()
     if config.banks and store is not None:
         names = list(config.bank_names) or None
         banks = [b for b in store.list_banks() if b.active and (names is None or b.name in names)]

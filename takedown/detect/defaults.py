@@ -1,7 +1,8 @@
 """The detectors a case is judged by when nobody chose others: hashes for known media, keywords for text.
 
-``takedown demo`` and ``takedown monitor`` use them. They need no model and no configuration; classifiers, the
-LLM judge and NudeNet are added by choice (they need a model, an endpoint or an opt-in licence).
+``takedown.pipeline.build_detectors`` starts from them (``[detect] hashes`` and ``keywords``). They need no model
+and no configuration; classifiers, the LLM judge and NudeNet are added by choice (they need a model, an endpoint
+or an opt-in licence).
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ from takedown.detect.keywords import KeywordDetector
 from takedown.detect.pdq import PdqDetector
 from takedown.detect.video import VideoPdqDetector
 
-__all__ = ["builtin_detector_types", "default_detectors"]
+__all__ = ["builtin_detector_types", "default_detectors", "hash_detectors"]
+
+
+def hash_detectors() -> list[Detector]:
+    """Fresh instances of the detectors of a case's reference hashes, in order: exact, PDQ, vPDQ, dHash."""
+    return [ExactHashDetector(), PdqDetector(), VideoPdqDetector(), DHashDetector()]
 
 
 def default_detectors() -> list[Detector]:
-    """Fresh instances, in order: exact hashes, PDQ, vPDQ, dHash, then the keyword detector."""
-    return [ExactHashDetector(), PdqDetector(), VideoPdqDetector(), DHashDetector(), KeywordDetector()]
+    """Fresh instances, in order: the hash detectors, then the keyword detector."""
+    return [*hash_detectors(), KeywordDetector()]
 
 
 def builtin_detector_types() -> tuple[type[Detector], ...]:
