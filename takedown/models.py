@@ -60,6 +60,7 @@ __all__ = [
     "MediaKind",
     "MediaRef",
     "Notice",
+    "NoticeItem",
     "NoticeState",
     "OutgoingMessage",
     "Page",
@@ -220,6 +221,12 @@ class ContactHint(BaseModel):
     kind: str = Field(description="email, url, form or security_txt")
     value: str
     source: str = Field(description="the URL where the hint was found")
+    country: str | None = Field(
+        default=None, description="the operator's country (ISO 3166-1 alpha-2), where the site file declares it",
+    )
+    language: str | None = Field(
+        default=None, description="the language the operator reads (BCP 47), where the site file declares it",
+    )
 
 
 class FetchedMedia(BaseModel):
@@ -390,6 +397,12 @@ class Finding(BaseModel):
     detections: tuple[Detection, ...] = ()
     decision: Decision | None = None
     reasons: tuple[str, ...] = ()
+    canonical_id: str | None = Field(
+        default=None,
+        description="set when this page only repeats media matched on another finding of its site (a home, "
+        "archive, category, tag, author or search page): that finding's id. The page is listed under it as "
+        "'also shown at', with its own evidence, and is not counted as a finding of its own",
+    )
     history: tuple[StateChange, ...] = ()
 
     @property
@@ -515,6 +528,7 @@ class Recipient(BaseModel):
     name: str = ""
     source: str = Field(default="", description="how the address was found: mailto, security.txt, rdap, ...")
     country: str | None = None
+    language: str | None = Field(default=None, description="the language the recipient declared it reads (BCP 47)")
 
 
 _N = NoticeState
@@ -529,13 +543,36 @@ NOTICE_TRANSITIONS: Mapping[NoticeState, frozenset[NoticeState]] = {
 ``withdrawn`` is final too: a redraft or a withdrawn case replaced or cancelled the notice before it was sent."""
 
 
+class NoticeItem(BaseModel):
+    """One location a notice lists: a finding's page, its media files' URLs, and the evidence that proves it.
+
+    A page that only repeats another finding's media (``Finding.canonical_id``) is listed after that finding, with
+    ``also_shown_at_of`` naming it.
+    """
+
+    model_config = _Frozen
+
+    finding_id: str
+    url: str = Field(description="the page's URL")
+    media: tuple[str, ...] = Field(default=(), description="the URLs of the matched media files on the page")
+    sha256: tuple[str, ...] = Field(default=(), description="the SHA-256 of each of those media files, in order")
+    bundle_id: str | None = Field(default=None, description="the page's sealed evidence bundle")
+    also_shown_at_of: str | None = Field(default=None, description="the finding whose media this page repeats")
+
+
 class Notice(BaseModel):
-    """A deletion request: to whom, under which law, in which language, and whether an officer approved it."""
+    """A deletion request: to whom, under which law, in which language, and whether an officer approved it.
+
+    A notice lists one or more locations (``items``): by default every finding of a case that goes to the same
+    recipient in the same language is listed in one notice. ``finding_id`` is the first item's finding. A notice
+    stored before items existed has none; ``finding_ids`` then gives its one finding.
+    """
 
     model_config = _Frozen
 
     case_id: str
-    finding_id: str
+    finding_id: str = Field(description="the first listed finding (the only one of a notice with one item)")
+    items: tuple[NoticeItem, ...] = Field(default=(), description="every location the notice lists, in order")
     recipient: Recipient
     jurisdiction: str
     locale: str
@@ -558,9 +595,23 @@ class Notice(BaseModel):
     history: tuple[StateChange, ...] = ()
 
     @property
+    def finding_ids(self) -> tuple[str, ...]:
+        """The findings the notice lists, in order (its one ``finding_id`` when it has no items)."""
+        return tuple(item.finding_id for item in self.items) or (self.finding_id,)
+
+    @property
     def id(self) -> str:
-        """Stable per finding, recipient, language, attempt and revision."""
-        parts = [self.finding_id, self.recipient.address, self.locale]
+        """Stable per listed findings, recipient, language, attempt and revision.
+
+        A notice listing one finding keeps the id it had before notices were grouped; one listing several is
+        identified by its case and the sorted ids of its findings, so a later notice to the same recipient that
+        lists other findings is a different notice.
+        """
+        findings = self.finding_ids
+        if len(findings) == 1:
+            parts = [findings[0], self.recipient.address, self.locale]
+        else:
+            parts = ["group", self.case_id, *sorted(findings), self.recipient.address, self.locale]
         if self.attempt != 1:
             parts.append(str(self.attempt))
         if self.revision != 1:
@@ -645,7 +696,7 @@ class FormSubmission(BaseModel):
 
 
 class FollowUp(BaseModel):
-    """One re-check of a sent notice's URLs."""
+    """One re-check of one location a sent notice listed."""
 
     model_config = _Frozen
 
@@ -653,6 +704,8 @@ class FollowUp(BaseModel):
     checked_at: AwareDatetime = Field(default_factory=utcnow)
     outcome: str = Field(description="removed, still_up or unreachable")
     detail: str = ""
+    finding_id: str | None = Field(default=None, description="the listed finding re-checked (None: the notice's one)")
+    url: str | None = Field(default=None, description="the URL re-checked")
 
 
 # -- hash banks -----------------------------------------------------------------------------------------------------

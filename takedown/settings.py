@@ -292,8 +292,18 @@ class ReportSettings(BaseModel):
     rdap: bool = Field(
         default=True, description="find site operators', hosts' and registrars' abuse contacts over RDAP"
     )
+    group: bool = Field(
+        default=True,
+        description="one notice per recipient, language and material type listing every location of a case; "
+                    "false: one notice per finding",
+    )
+    per_url: tuple[str, ...] = Field(
+        default=(),
+        description="recipients that get one notice per finding all the same: jurisdiction codes (JP), "
+                    "addresses (abuse@host.example) or domains (host.example)",
+    )
 
-    _lists = field_validator("locales", mode="before")(_split_list)
+    _lists = field_validator("locales", "per_url", mode="before")(_split_list)
 
 
 class Settings(BaseModel):

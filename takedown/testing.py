@@ -365,10 +365,12 @@ class CapturingFormReporter:
     name: ClassVar[str] = "capture_form"
 
     def __init__(self, form_url: str = "https://mock.example/report", *, site: str = "mock.example",
-                 fail_times: int = 0, unknown_times: int = 0, form_only: bool = False) -> None:
+                 fail_times: int = 0, unknown_times: int = 0, form_only: bool = False,
+                 takes_lists: bool = True) -> None:
         self._form_url = form_url
         self._site = site
         self._form_only = form_only
+        self._takes_lists = takes_lists
         self.fail_times = fail_times
         self.unknown_times = unknown_times
         self.submissions: list[FormSubmission] = []
@@ -387,6 +389,11 @@ class CapturingFormReporter:
     def form_only(self) -> bool:
         """Whether the form replaces email requests, as given at construction."""
         return self._form_only
+
+    @property
+    def form_takes_lists(self) -> bool:
+        """Whether one submission carries several URLs, as given at construction (``takes_lists``)."""
+        return self._takes_lists
 
     async def report_form(self, notice: Notice) -> FormSubmission:
         """File the notice (its subject, body and URLs as fields), unless told to fail."""

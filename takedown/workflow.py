@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from takedown.detect.base import Detector, detect_items
 from takedown.detect.policy import DecisionPolicy
+from takedown.detect.repeats import find_repeats
 from takedown.errors import EvidenceError, ReportError, SiteError, UsageError
 from takedown.evidence.base import EvidenceWriter
 from takedown.evidence.capture import Capturer, bundle_folder, capture_finding, capture_finding_live
@@ -40,6 +41,7 @@ from takedown.models import (
     FindingState,
     ItemKind,
     Media,
+    Notice,
     NoticeState,
     Page,
     PageRecord,
@@ -49,6 +51,7 @@ from takedown.models import (
 )
 from takedown.report.base import NoticeTemplate
 from takedown.report.draft import draft_notices
+from takedown.report.grouping import NoticeGroup, group_findings, sites_language
 from takedown.report.language import notice_locales
 from takedown.report.rdap import RdapClient
 from takedown.report.recipients import recipients_for, resolve_recipients
@@ -81,9 +84,10 @@ class WorkflowResult(BaseModel):
 
     case_id: str
     candidates: int
-    findings: int = Field(description="candidates decided match or review")
+    findings: int = Field(description="candidates decided match or review, less the pages that repeat another's media")
     matches: int
     reviews: int
+    also_shown_at: int = Field(default=0, description="pages that only repeat a finding's media, listed under it")
     bundles: int
     notices: int
     locales: list[str]
@@ -260,14 +264,16 @@ class Workflow:
 
     def result(self, case_id: str, *, seconds: float = 0.0) -> WorkflowResult:
         """The case's counts as they stand in the store."""
-        findings = self.store.list_findings(case_id)
+        everything = self.store.list_findings(case_id)
+        findings = [f for f in everything if f.canonical_id is None]
         notices = self.store.list_notices(case_id)
         return WorkflowResult(
             case_id=case_id,
-            candidates=len(findings),
+            candidates=len(everything),
             findings=sum(f.decision in (Decision.MATCH, Decision.REVIEW) for f in findings),
             matches=sum(f.decision is Decision.MATCH for f in findings),
             reviews=sum(f.decision is Decision.REVIEW for f in findings),
+            also_shown_at=len(everything) - len(findings),
             bundles=len(self.store.list_bundles(case_id)),
             notices=len(notices),
             locales=sorted({n.locale for n in notices}),
@@ -326,6 +332,36 @@ class Workflow:
         """Fetch each ``found`` page, store its bytes, run the detectors and record the policy's decision."""
         pending = self.store.list_findings(case.id, states=[FindingState.FOUND])
         await self._bounded("judge", pending, lambda finding: self._judge_one(case, finding))
+        self.mark_repeats(case)
+
+    def mark_repeats(self, case: Case) -> list[Finding]:
+        """Mark the judged pages that only repeat another finding's media on their site (``find_repeats``: home,
+        archive, tag, author and search pages) as listed under that finding ("also shown at").
+
+        Only findings whose decision gets evidence are considered, and only judged ones are decided; one decided
+        earlier keeps what it is. ``judge`` calls this when it is done.
+
+        Returns:
+            The findings marked now.
+        """
+        wanted = [f for f in self.store.list_findings(case.id) if f.decision in self.evidence_for]
+        undecided = {f.id for f in wanted if f.state is FindingState.JUDGED and f.canonical_id is None}
+        by_site: dict[str, list[Finding]] = {}
+        for finding in wanted:
+            by_site.setdefault(finding.candidate.site, []).append(finding)
+        marked = []
+        byid = {f.id: f for f in wanted}
+        for findings in by_site.values():
+            for repeat_id, canonical_id in find_repeats(findings, undecided=undecided).items():
+                finding = byid[repeat_id]
+                moved = finding.advance(
+                    FindingState.JUDGED, canonical_id=canonical_id,
+                    note=f"only repeats the media of {canonical_id} ({byid[canonical_id].candidate.url}): "
+                         "listed under it as also shown at",
+                )
+                self.store.update_finding(moved, expected=FindingState.JUDGED)
+                marked.append(moved)
+        return marked
 
     async def _judge_one(self, case: Case, finding: Finding) -> None:
         site = self.sites.get(finding.candidate.site)
@@ -512,55 +548,89 @@ class Workflow:
                 return recipient
         return Recipient(address=site.form_url, channel="web_form", source=f"web form of site {site.site}")
 
-    async def draft(self, case: Case) -> None:
-        """Draft notices for each evidenced finding; they wait for an officer's approval.
+    async def _targets(self, finding: Finding) -> list[tuple[Recipient, bool]]:
+        """Who a finding's notices go to: its first email recipient (with an English copy beside the local
+        language) and its site's web form (one language), or the form only when the adapter is ``form_only``."""
+        found = await self._recipients(finding)
+        emails = [r for r in found if r.channel == "email"]
+        form = self._form_recipient(finding, found)
+        if not emails and form is None:
+            raise ReportError(f"no email recipient or web form for {finding.candidate.url}")
+        site = self.sites.get(finding.candidate.site)
+        if form is not None and isinstance(site, FormReporter) and site.form_only:
+            emails = []  # the operator answers only its form: one request, not two
+        targets = [(emails[0], self.bilingual)] if emails else []
+        if form is not None:
+            targets.append((form, False))
+        return targets
 
-        The first email recipient gets a notice in every locale; when the finding's site adapter can file
-        requests through the site's web form, the form gets one notice besides, in the first locale only (each
-        submission files a separate request, so one is enough), or instead when the adapter is ``form_only``.
+    def _draft_group(self, case: Case, group: NoticeGroup, supported: frozenset[str]) -> list[Notice]:
+        """One notice per locale to the group's recipient, listing its findings."""
+        recipient = group.recipient
+        bundles = {f.id: self.store.get_bundle(f.bundle_id) for f in group.findings}
+        withdrawn = [n for f in group.findings
+                     for n in self.store.list_notices(finding_id=f.id, states=[NoticeState.WITHDRAWN])]
+        revision = 1 + max((n.revision for n in withdrawn), default=0)
+        locales = self.locales or notice_locales(
+            recipient_country=recipient.country,
+            site_language=recipient.language or sites_language(group.findings),
+            agency_language=self.settings.agency.language, bilingual=group.bilingual, supported=supported,
+        )
+        if recipient.channel == "web_form":
+            locales = locales[:1]  # each submission files a request: one language is enough
+        return draft_notices(group.findings, case=case, agency=self.settings.agency, templates=self.templates,
+                             locales=locales, bundles=bundles, recipient=recipient, revision=revision)
+
+    async def draft(self, case: Case) -> None:
+        """Draft notices for the evidenced findings; they wait for an officer's approval.
+
+        Each recipient gets one notice per language listing every finding that goes to it (``group_findings``:
+        by default per recipient and material type; ``[report] group = false`` or ``per_url`` keep one per
+        finding), the pages that repeat a finding's media listed under it. A finding goes to its first email
+        recipient, in its language with an English copy, and, when its site adapter can file requests through
+        the site's web form, to that form in one language (or only there, when the adapter is ``form_only``).
+        A finding whose notices cannot be drafted stays evidenced, and the others are drafted without it.
         """
         _refuse_withdrawn(case)
         pending = self.store.list_findings(case.id, states=[FindingState.EVIDENCED])
         supported = frozenset(locale for template in self.templates for locale in template.locales)
-        done = 0
         self._report("draft", 0, len(pending))
+        targets = []
         for finding in pending:
             try:
-                bundle = self.store.get_bundle(finding.bundle_id)
-                withdrawn = self.store.list_notices(finding_id=finding.id, states=[NoticeState.WITHDRAWN])
-                revision = 1 + max((n.revision for n in withdrawn), default=0)
-                found = await self._recipients(finding)
-                emails = [r for r in found if r.channel == "email"]
-                form = self._form_recipient(finding, found)
-                if not emails and form is None:
-                    raise ReportError(f"no email recipient or web form for {finding.candidate.url}")
-                site_language = finding.page.language if finding.page else finding.candidate.language
-                # (recipient, bilingual): the email recipient in every locale, the form in one.
-                site = self.sites.get(finding.candidate.site)
-                if form is not None and isinstance(site, FormReporter) and site.form_only:
-                    emails = []  # the operator answers only its form: one request, not two
-                targets = [(emails[0], self.bilingual)] if emails else []
-                if form is not None:
-                    targets.append((form, False))
-                notices = []
-                for recipient, bilingual in targets:
-                    locales = self.locales or notice_locales(
-                        recipient_country=recipient.country, site_language=site_language,
-                        agency_language=self.settings.agency.language, bilingual=bilingual, supported=supported,
-                    )
-                    if recipient is form:
-                        locales = locales[:1]
-                    notices += draft_notices(finding, case=case, agency=self.settings.agency,
-                                             templates=self.templates, locales=locales, bundle=bundle,
-                                             recipient=recipient, revision=revision)
+                targets.append((finding, await self._targets(finding)))
             except ReportError as exc:
                 self._fail(f"draft for {finding.id}", exc)
-                continue
-            with self.store.transaction():
+        report = self.settings.report
+        groups = group_findings(targets, jurisdiction=case.jurisdiction or self.settings.agency.jurisdiction,
+                                group=report.group, per_url=report.per_url)
+        failed: set[str] = set()
+        while True:  # a group that fails takes its findings out of every group, which are drafted again
+            drafted: list[tuple[NoticeGroup, list[Notice]]] = []
+            newly: set[str] = set()
+            for group in groups:
+                members = tuple(f for f in group.findings if f.id not in failed)
+                if not members:
+                    continue
+                group = NoticeGroup(recipient=group.recipient, bilingual=group.bilingual, findings=members)
+                try:
+                    drafted.append((group, self._draft_group(case, group, supported)))
+                except ReportError as exc:
+                    self._fail(f"draft for {', '.join(f.id for f in members)}", exc)
+                    newly |= {f.id for f in members}
+            if not newly:
+                break
+            failed |= newly
+        done_ids = {f.id for group, _ in drafted for f in group.findings}
+        with self.store.transaction():
+            for _, notices in drafted:
                 for notice in notices:
                     if self.store.add_notice(notice):
-                        self.store.append_custody(notice.id, "drafted", actor=self.operator,
-                                                  details={"locale": notice.locale, "to": notice.recipient.address})
-                self.store.update_finding(finding.advance(FindingState.DRAFTED), expected=FindingState.EVIDENCED)
-            done += 1
-            self._report("draft", done, len(pending))
+                        self.store.append_custody(notice.id, "drafted", actor=self.operator, details={
+                            "locale": notice.locale, "to": notice.recipient.address,
+                            "findings": str(len(notice.finding_ids)),
+                        })
+            for finding in pending:
+                if finding.id in done_ids:
+                    self.store.update_finding(finding.advance(FindingState.DRAFTED), expected=FindingState.EVIDENCED)
+        self._report("draft", len(done_ids), len(pending))

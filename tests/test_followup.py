@@ -1,4 +1,4 @@
-"""Follow-up on the demo site: one post taken down, one still up → one removed, one reminder drafted."""
+"""Follow-up on the demo site: one post taken down, the rest still up → one removed, one reminder listing the rest."""
 
 from __future__ import annotations
 
@@ -25,14 +25,14 @@ def test_followup_marks_removed_and_drafts_a_reminder(tmp_path: Path, demo_site:
     with SQLiteCaseStore(tmp_path / "takedown.sqlite") as store:
         store.put_case(demo_case(demo_site))
         demo_workflow(store, demo_site, settings).run_sync(DEMO_CASE_ID)
-        matches = store.list_findings(DEMO_CASE_ID, decision=Decision.MATCH)[:2]
+        matches = store.list_findings(DEMO_CASE_ID, decision=Decision.MATCH)
+        notice = next(n for n in store.list_notices(DEMO_CASE_ID)
+                      if n.locale == "en" and n.recipient.channel == "email")
+        assert set(notice.finding_ids) == {m.id for m in matches}, "one request lists every match"
         transport = CapturingTransport()
-        sent = {}
-        for finding in matches:
-            notice = next(n for n in store.list_notices(finding_id=finding.id) if n.locale == "en")
-            approve_notice(store, notice.id, by="Officer Demo")
-            sent[finding.id] = send_notice(store, notice.id, transport=transport, sender="t@agency.example")
-        assert len(transport.messages) == 2
+        approve_notice(store, notice.id, by="Officer Demo")
+        sent = send_notice(store, notice.id, transport=transport, sender="t@agency.example")
+        assert len(transport.messages) == 1
         removed_post = matches[0].candidate.url.rsplit("/", 1)[1]
 
         fetch, close = http_fetcher(settings.network)
@@ -45,25 +45,29 @@ def test_followup_marks_removed_and_drafts_a_reminder(tmp_path: Path, demo_site:
                 await close()
 
         early = asyncio.run(run(FollowUpConfig()))
-        assert early.checked == 0 and len(early.not_due) == 2, "nothing is re-checked before its deadline"
+        assert early.checked == 0 and len(early.not_due) == len(matches), "nothing is re-checked before its deadline"
 
         demo_site.take_down(removed_post)
         try:
             report = asyncio.run(run(FollowUpConfig(recheck_after=timedelta(0))))
         finally:
             demo_site.restore(removed_post)
+        others = [m.id for m in matches[1:]]
         assert report.removed == [matches[0].id], report
-        assert report.still_up == [matches[1].id]
+        assert sorted(report.still_up) == sorted(others)
         assert store.get_finding(matches[0].id).state is FindingState.REMOVED
-        assert store.get_finding(matches[1].id).state is FindingState.RENOTIFIED
+        assert all(store.get_finding(i).state is FindingState.RENOTIFIED for i in others)
         reminders = [store.get_notice(i) for i in report.reminders]
-        assert len(reminders) == 1
+        assert len(reminders) == 1, "one reminder, in the language the request was sent in"
         reminder = reminders[0]
         assert reminder.kind == "reminder" and reminder.attempt == 2 and reminder.state is NoticeState.DRAFT
-        assert reminder.in_reply_to == sent[matches[1].id].message_id
-        assert [f.outcome for f in store.list_followups(sent[matches[1].id].notice_id)] == ["still_up"]
+        assert reminder.locale == "en" and sorted(reminder.finding_ids) == sorted(others), "only what is still up"
+        assert matches[0].candidate.url not in reminder.body_text
+        assert reminder.in_reply_to == sent.message_id
+        outcomes = {f.finding_id: f.outcome for f in store.list_followups(sent.notice_id)}
+        assert outcomes == {matches[0].id: "removed", **dict.fromkeys(others, "still_up")}
 
         stats = {s.recipient: s for s in compliance_stats(store)}
         (only,) = stats.values()
-        assert only.findings == 2 and only.removed == 1 and only.share_removed == 0.5
+        assert only.findings == len(matches) and only.removed == 1
         assert only.median_hours_to_removal is not None

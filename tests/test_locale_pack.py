@@ -218,14 +218,14 @@ def test_hostile_title_is_inert(template: LocalePackTemplate, locale: str) -> No
 def test_hostile_url_stays_one_token(template: LocalePackTemplate) -> None:
     finding = make_finding(url="https://mock.example/post/1\r\nBcc: x@evil.example")
     rendered = template.render(make_context("en", "OTHER", finding=finding))
-    assert "  - https://mock.example/post/1%0D%0ABcc:%20x@evil.example\n" in rendered.body_text
+    assert "  1. https://mock.example/post/1%0D%0ABcc:%20x@evil.example\n" in rendered.body_text
     assert "\nBcc:" not in rendered.body_text
     assert rendered.legal["urls"].split()[0] == "https://mock.example/post/1%0D%0ABcc:%20x@evil.example"
 
 
 def test_long_titles_are_cut(template: LocalePackTemplate) -> None:
     rendered = template.render(make_context("en", "OTHER", finding=make_finding(title="x" * 1000)))
-    title_line = next(line for line in rendered.body_text.splitlines() if line.startswith("Page title:"))
+    title_line = next(line.strip() for line in rendered.body_text.splitlines() if "Page title:" in line)
     assert len(title_line) < 220 and title_line.endswith("…")
 
 
@@ -302,7 +302,7 @@ def test_override_strings_merge_key_by_key(template: LocalePackTemplate, tmp_pat
     (tmp_path / "en").mkdir()
     (tmp_path / "en" / "strings.toml").write_text('[labels]\nlocation = "Where it is"\n', encoding="utf-8")
     rendered = render(LocalePackTemplate(overrides=tmp_path, clock=fixed_clock), "en", "US")
-    assert "Where it is:\n  - https://mock.example/post/1" in rendered.body_text
+    assert "Where it is:\n  1. https://mock.example/post/1" in rendered.body_text
     assert "Date of detection:" in rendered.body_text
 
 

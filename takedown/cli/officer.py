@@ -72,24 +72,46 @@ def _evidence_of(store: "CaseStore", settings: "Settings", finding: "Finding") -
 
 
 def _notice_rows(store: "CaseStore", settings: "Settings", notices: "list[Notice]") -> list[dict[str, Any]]:
-    """One row per notice, with its finding's URL and evidence (each finding read once, however many notices)."""
+    """One row per notice, with each finding it lists (URL, evidence, the finding it repeats); each finding is read
+    once, however many notices list it. ``finding``, ``url`` and ``evidence`` are the first listed finding's."""
     from takedown.report.jurisdictions import missing_fields
 
-    findings: dict[str, tuple[str, str | None]] = {}
+    findings: dict[str, dict[str, Any]] = {}
     rows = []
     for notice in notices:
-        if notice.finding_id not in findings:
-            finding = store.get_finding(notice.finding_id)
-            findings[notice.finding_id] = (finding.candidate.url, _evidence_of(store, settings, finding))
-        url, evidence = findings[notice.finding_id]
+        items = []
+        for finding_id in notice.finding_ids:
+            if finding_id not in findings:
+                finding = store.get_finding(finding_id)
+                findings[finding_id] = {"finding": finding_id, "url": finding.candidate.url,
+                                        "evidence": _evidence_of(store, settings, finding),
+                                        "also_shown_at_of": finding.canonical_id, "state": finding.state.value}
+            items.append(findings[finding_id])
+        lead = items[0]
         rows.append({
             "id": notice.id, "case": notice.case_id, "finding": notice.finding_id, "state": notice.state.value,
             "kind": notice.kind, "attempt": notice.attempt, "revision": notice.revision, "locale": notice.locale,
             "jurisdiction": notice.jurisdiction, "to": notice.recipient.address,
-            "channel": notice.recipient.channel, "subject": notice.subject, "url": url, "evidence": evidence,
-            "missing": missing_fields(notice), "approved_by": notice.approved_by,
+            "channel": notice.recipient.channel, "subject": notice.subject, "url": lead["url"],
+            "evidence": lead["evidence"], "items": items, "missing": missing_fields(notice),
+            "approved_by": notice.approved_by,
         })
     return rows
+
+
+def _item_lines(items: list[dict[str, Any]]) -> list[str]:
+    """The locations a notice lists, numbered; a page that repeats a listed finding's media is shown under it."""
+    listed = {item["finding"] for item in items}
+    lines, number = [], 0
+    for item in items:
+        evidence = escape(item["evidence"] or "(no evidence report)")
+        if item["also_shown_at_of"] in listed:
+            lines.append(f"       also shown at {escape(item['url'])}  [dim]{item['finding']} · {evidence}[/]")
+            continue
+        number += 1
+        lines.append(f"    {number}. {escape(item['url'])}  [dim]{item['finding']} · {item['state']}[/]")
+        lines.append(f"       evidence: {evidence}")
+    return lines
 
 
 def _check_channel(channel: str | None) -> None:
@@ -138,22 +160,27 @@ def review(
         console.print_json(json.dumps(rows, ensure_ascii=False))
         return
     what = "notices" if all_states else f"{(state or NoticeState.DRAFT).value} notices"
-    findings: dict[str, list[dict[str, Any]]] = {}
+    requests: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # one request: its copies in each language
     for row in rows:
-        findings.setdefault(row["finding"], []).append(row)
-    lines = [f"[bold]{len(rows)} {what}[/] of {len(findings)} finding(s)"]
-    for finding_id, group in findings.items():
+        key = (row["to"], row["kind"], str(row["attempt"]), *(i["finding"] for i in row["items"]))
+        requests.setdefault(key, []).append(row)
+    listed = {i["finding"] for row in rows for i in row["items"]}
+    lines = [f"[bold]{len(rows)} {what}[/] in {len(requests)} request(s), listing {len(listed)} location(s)"]
+    for group in requests.values():
         first = group[0]
-        lines += ["", f"[bold]{finding_id}[/]  {escape(first['url'])}  [dim](case {escape(first['case'])})[/]",
-                  f"  evidence: {escape(first['evidence'] or '(no evidence report)')}"]
+        count = len(first["items"])
+        lines += ["", f"[bold]to {escape(first['to'])}[/] ({first['channel']})  {count} location(s)  "
+                      f"[dim](case {escape(first['case'])})[/]"]
         for row in group:
             state_text = row["state"] if row["kind"] == "initial" else f"{row['state']} ({row['kind']})"
-            lines.append(f"  {row['id']}  {state_text}  {row['locale']}/{row['jurisdiction']}  {row['channel']} "
-                         f"{escape(row['to'])}  {escape(row['subject'])}")
+            lines.append(f"  {row['id']}  {state_text}  {row['locale']}/{row['jurisdiction']}  "
+                         f"{escape(row['subject'])}")
             if row["missing"]:
                 lines.append(f"    [red]missing: {escape(', '.join(row['missing']))}[/]")
+        lines += _item_lines(first["items"])
     if rows and not all_states and (state or NoticeState.DRAFT) is NoticeState.DRAFT:
-        lines += ["", "Approve a finding's drafts together with: takedown approve --finding ID --by NAME"]
+        lines += ["", "Read a notice in full with: takedown review ID; approve a case's drafts with: "
+                      "takedown approve --case ID --by NAME"]
     console.print("\n".join(lines), soft_wrap=True, highlight=False)
 
 
@@ -162,9 +189,12 @@ def _notice_panel(notice: "Notice", row: dict[str, Any], delivery: "Delivery | N
     fields.add_column(style="bold")
     fields.add_column(overflow="fold")
     rows = [("state", notice.state.value), ("to", f"{notice.recipient.address} ({notice.recipient.source})"),
-            ("case", notice.case_id), ("finding", notice.finding_id), ("url", row["url"]),
-            ("evidence", row["evidence"] or "(none)"), ("jurisdiction", notice.jurisdiction),
-            ("locale", notice.locale), ("subject", notice.subject)]
+            ("case", notice.case_id)]
+    for number, item in enumerate(row["items"], start=1):
+        also = f" (also shown at: repeats {item['also_shown_at_of']})" if item["also_shown_at_of"] else ""
+        rows += [(f"location {number}", f"{item['url']}{also}"),
+                 ("  finding", f"{item['finding']} ({item['state']})"), ("  evidence", item["evidence"] or "(none)")]
+    rows += [("jurisdiction", notice.jurisdiction), ("locale", notice.locale), ("subject", notice.subject)]
     if notice.approved_by:
         rows.append(("approved", f"{notice.approved_by} at {notice.approved_at}"))
     if notice.in_reply_to:

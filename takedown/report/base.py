@@ -6,14 +6,19 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from takedown.models import Case, Delivery, EvidenceBundle, Finding, OutgoingMessage, Recipient
+from takedown.models import Case, Delivery, EvidenceBundle, Finding, NoticeItem, OutgoingMessage, Recipient
 from takedown.settings import AgencySettings
 
 __all__ = ["NoticeContext", "NoticeTemplate", "RenderedNotice", "Transport"]
 
 
 class NoticeContext(BaseModel):
-    """Everything a template may use to render one notice."""
+    """Everything a template may use to render one notice.
+
+    A notice lists one or more locations: ``items`` (with ``findings`` and ``bundles`` behind them, in the same
+    order). ``finding`` and ``bundle`` are the first; a template that lists only them renders a notice approval
+    refuses when it lists more (its body must state every listed URL).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
@@ -24,6 +29,14 @@ class NoticeContext(BaseModel):
     jurisdiction: str
     locale: str
     bundle: EvidenceBundle | None = None
+    findings: tuple[Finding, ...] = Field(default=(), description="every listed finding, in order; () means finding")
+    items: tuple[NoticeItem, ...] = Field(default=(), description="what the notice lists of each finding")
+    bundles: dict[str, EvidenceBundle] = Field(default_factory=dict, description="finding id -> its bundle")
+
+    @property
+    def listed(self) -> tuple[Finding, ...]:
+        """Every listed finding, in order (``finding`` alone for a context built without ``findings``)."""
+        return self.findings or (self.finding,)
 
 
 class RenderedNotice(BaseModel):

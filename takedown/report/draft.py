@@ -1,12 +1,14 @@
-"""Drafting: one notice per locale for a finding's best recipient, rendered by the first template that can."""
+"""Drafting: one notice per locale for a recipient, listing one or more findings, rendered by the first template
+that can."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from takedown.errors import ReportError
 from takedown.models import Case, EvidenceBundle, Finding, Notice, Recipient
 from takedown.report.base import NoticeContext, NoticeTemplate
+from takedown.report.grouping import notice_items
 from takedown.report.recipients import recipients_for
 from takedown.settings import AgencySettings
 
@@ -14,31 +16,48 @@ __all__ = ["draft_notices"]
 
 
 def draft_notices(
-    finding: Finding,
+    findings: Finding | Sequence[Finding],
     *,
     case: Case,
     agency: AgencySettings,
     templates: Sequence[NoticeTemplate],
     locales: Sequence[str],
     bundle: EvidenceBundle | None = None,
+    bundles: Mapping[str, EvidenceBundle] | None = None,
     recipient: Recipient | None = None,
     revision: int = 1,
 ) -> list[Notice]:
-    """Draft notices (state ``draft``) for ``finding`` in each of ``locales``.
+    """Draft notices (state ``draft``) listing ``findings`` (one, or several in notice order), in each of ``locales``.
 
     Templates are tried in list order; the first whose ``locales`` include the locale renders it. ``revision``
-    is 2 or more when the finding's earlier drafts were withdrawn (a redraft): the new notices get new ids.
+    is 2 or more when earlier drafts of these findings were withdrawn (a redraft): the new notices get new ids.
+    The evidence manifests of every listed finding's bundle are attached.
+
+    Args:
+        bundle: the bundle of a single finding (as ``bundles={finding.id: bundle}``).
+        bundles: each listed finding's evidence bundle, by finding id.
+        recipient: who the notice goes to; default: the first finding's best email recipient.
 
     Raises:
-        ReportError: no recipient could be found, an address the site declared is refused (when ``recipient`` is
-            not given: see ``recipients_for``), or no template renders one of the locales.
+        ReportError: no findings, no recipient could be found, an address the site declared is refused (when
+            ``recipient`` is not given: see ``recipients_for``), or no template renders one of the locales.
     """
+    listed = [findings] if isinstance(findings, Finding) else list(findings)
+    if not listed:
+        raise ReportError("a notice lists at least one finding")
+    lead = listed[0]
+    by_finding = dict(bundles or {})
+    if bundle is not None:
+        by_finding.setdefault(bundle.finding_id, bundle)
     if recipient is None:
-        found = [r for r in recipients_for(finding) if r.channel == "email"]
+        found = [r for r in recipients_for(lead) if r.channel == "email"]
         if not found:
-            raise ReportError(f"no email recipient for {finding.candidate.url}")
+            raise ReportError(f"no email recipient for {lead.candidate.url}")
         recipient = found[0]
     jurisdiction = case.jurisdiction or agency.jurisdiction
+    items = notice_items(listed, by_finding)
+    attachments = tuple(a for f in listed if (b := by_finding.get(f.id)) is not None
+                        for a in b.artifacts if a.role == "manifest")
     notices = []
     for locale in dict.fromkeys(locales):
         template = next((t for t in templates if locale in t.locales), None)
@@ -46,15 +65,15 @@ def draft_notices(
             names = ", ".join(t.name for t in templates) or "(none)"
             raise ReportError(f"no template renders locale {locale!r} (templates: {names})")
         rendered = template.render(
-            NoticeContext(case=case, finding=finding, recipient=recipient, agency=agency,
-                          jurisdiction=jurisdiction, locale=locale, bundle=bundle)
+            NoticeContext(case=case, finding=lead, recipient=recipient, agency=agency, jurisdiction=jurisdiction,
+                          locale=locale, bundle=by_finding.get(lead.id), findings=tuple(listed), items=items,
+                          bundles=by_finding)
         )
         notices.append(
             Notice(
-                case_id=case.id, finding_id=finding.id, recipient=recipient, jurisdiction=jurisdiction,
+                case_id=case.id, finding_id=lead.id, items=items, recipient=recipient, jurisdiction=jurisdiction,
                 locale=locale, subject=rendered.subject, body_text=rendered.body_text, body_html=rendered.body_html,
-                legal=rendered.legal, template=template.name, revision=revision,
-                attachments=tuple(a for a in (bundle.artifacts if bundle else ()) if a.role == "manifest"),
+                legal=rendered.legal, template=template.name, revision=revision, attachments=attachments,
             )
         )
     return notices

@@ -1,10 +1,12 @@
 """Follow-up: re-check sent notices after their deadline, record what happened, and draft reminders.
 
-A sent notice's finding is re-checked once its jurisdiction's deadline has passed: the page is gone (HTTP 404 or
-410), or the matched media's hashes are no longer on it, and the finding is ``removed``; otherwise a reminder is
-drafted that refers to the earlier messages (In-Reply-To / References), to the same recipient until it has had
-``attempts_per_recipient`` notices, then to the next recipient in escalation order (site operator → host →
-registrar). Reminders are drafts like any other notice: an officer approves them before anything is sent.
+Removal is tracked per listed location: each finding a sent notice listed is re-checked once its jurisdiction's
+deadline has passed: the page is gone (HTTP 404 or 410), or the matched media's hashes are no longer on it, and
+that finding is ``removed``; the others still up get a reminder that lists only them and refers to the earlier
+messages (In-Reply-To / References), to the same recipient until it has had ``attempts_per_recipient`` notices
+(a notice and its copies in other languages count once), then to the next recipient in escalation order (site
+operator → host → registrar). Reminders are drafts like any other notice: an officer approves them before
+anything is sent.
 
 A reminder to a web form is a web-form notice again: it is submitted through the site's form
 (``review.submit_notice``), never emailed. Escalation moves on to a web form only when one of the ``forms``
@@ -16,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import statistics
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -36,6 +39,7 @@ from takedown.models import (
 )
 from takedown.report.base import NoticeTemplate
 from takedown.report.draft import draft_notices
+from takedown.report.grouping import order_findings
 from takedown.report.jurisdictions import get_jurisdiction
 from takedown.report.recipients import recipients_for
 from takedown.report.review import case_withdrawn
@@ -126,13 +130,17 @@ def _thread(store: CaseStore, finding_id: str) -> list[tuple[Notice, datetime, s
     return sorted(sent, key=lambda item: item[1])
 
 
+def _attempts(thread: Sequence[tuple[Notice, datetime, str]], address: str) -> int:
+    """How many times ``address`` was written to: a notice and its copies in other languages count once."""
+    return len({n.attempt for n, _, _ in thread if n.recipient.address == address})
+
+
 def _next_recipient(
     finding: Finding, thread: Sequence[tuple[Notice, datetime, str]], attempts: int, forms: Sequence[FormReporter],
     errors: list[str],
 ) -> Recipient:
     last = thread[-1][0].recipient
-    to_last = sum(1 for n, _, _ in thread if n.recipient.address == last.address)
-    if to_last < attempts:
+    if _attempts(thread, last.address) < attempts:
         return last
     used = {n.recipient.address for n, _, _ in thread}
     for candidate in recipients_for(finding, on_error=lambda exc: errors.append(f"reminder for {finding.id}: {exc}")):
@@ -143,6 +151,23 @@ def _next_recipient(
             continue
         return candidate
     return last  # nobody left to escalate to: keep reminding the last recipient
+
+
+@dataclass(frozen=True)
+class _StillUp:
+    """A listed finding that is still up, with the thread of notices it was sent in and who is reminded next."""
+
+    finding: Finding
+    thread: list[tuple[Notice, datetime, str]]
+    recipient: Recipient
+    why: str
+
+
+def _last_batch(thread: Sequence[tuple[Notice, datetime, str]]) -> list[Notice]:
+    """The notices of the last send: the last notice and its copies in other languages (same recipient, attempt)."""
+    last = thread[-1][0]
+    return [n for n, _, _ in thread if n.recipient.address == last.recipient.address and n.attempt == last.attempt
+            and n.kind == last.kind]
 
 
 async def follow_up(
@@ -157,7 +182,13 @@ async def follow_up(
     actor: str = "takedown",
     forms: Sequence[FormReporter] = (),
 ) -> FollowUpReport:
-    """Re-check every sent finding that is due, record the outcome, and draft reminders where content is still up.
+    """Re-check every listed location that is due, record the outcome, and draft reminders for what is still up.
+
+    Each finding a sent notice listed is re-checked on its own (a page that repeats a finding's media is a finding
+    of its own here), and recorded as a ``FollowUp`` naming the notice, the finding and its URL. The findings
+    still up that were sent together, and go to the same recipient next, get one reminder per language of the
+    last send, listing only them; escalation to the next recipient likewise carries only those. A notice and its
+    copies in other languages count as one attempt.
 
     Findings of a withdrawn case are left alone: nothing is fetched and no reminder is drafted for them.
 
@@ -174,6 +205,7 @@ async def follow_up(
                                                     "errors")}
     checked = 0
     withdrawn: dict[str, bool] = {}
+    still_up: list[_StillUp] = []
     for finding in store.list_findings(case_id, states=_ACTIVE):
         if finding.case_id not in withdrawn:
             withdrawn[finding.case_id] = case_withdrawn(store, finding.case_id)
@@ -190,50 +222,89 @@ async def follow_up(
             report["not_due"].append(finding.id)
             continue
         checked += 1
+        url = finding.candidate.url
         try:
             page = await fetch(finding.candidate)
         except SiteError as exc:
             store.add_followup(FollowUp(notice_id=last_notice.id, checked_at=now, outcome="unreachable",
-                                        detail=str(exc)))
+                                        detail=str(exc), finding_id=finding.id, url=url))
             report["unreachable"].append(finding.id)
             continue
         up, why = _still_up(finding, page)
         if not up:
             with store.transaction():
-                store.add_followup(FollowUp(notice_id=last_notice.id, checked_at=now, outcome="removed", detail=why))
+                store.add_followup(FollowUp(notice_id=last_notice.id, checked_at=now, outcome="removed", detail=why,
+                                            finding_id=finding.id, url=url))
                 store.update_finding(finding.advance(FindingState.REMOVED, by=actor, note=why), expected=finding.state)
-                store.append_custody(last_notice.id, "removal_confirmed", actor=actor, details={"why": why})
+                store.append_custody(last_notice.id, "removal_confirmed", actor=actor,
+                                     details={"why": why, "finding": finding.id, "url": url})
             report["removed"].append(finding.id)
             continue
         report["still_up"].append(finding.id)
         recipient = _next_recipient(finding, thread, config.attempts_per_recipient, forms, report["errors"])
-        attempt = 1 + sum(1 for n, _, _ in thread if n.recipient.address == recipient.address)
-        message_ids = tuple(mid for _, _, mid in thread)
-        case = store.get_case(finding.case_id)
+        still_up.append(_StillUp(finding=finding, thread=thread, recipient=recipient, why=why))
+
+    # One reminder per language for the findings that were sent together and go to the same recipient next.
+    batches: dict[tuple[str, ...], list[_StillUp]] = {}
+    for item in still_up:
+        sent_in = sorted(n.id for n in _last_batch(item.thread))
+        key = (item.finding.case_id, item.recipient.channel, item.recipient.address.casefold(), *sent_in)
+        batches.setdefault(key, []).append(item)
+    for members in batches.values():
         try:
-            bundle = store.get_bundle(finding.bundle_id)
-        except NotFoundError:
-            bundle = None
-        try:
-            drafts = draft_notices(finding, case=case, agency=agency, templates=templates,
-                                   locales=[last_notice.locale], bundle=bundle, recipient=recipient)
+            ids = _remind(store, members, agency=agency, templates=templates, now=now, actor=actor)
         except ReportError as exc:
-            report["errors"].append(f"reminder for {finding.id}: {exc}")
+            report["errors"].append(f"reminder for {', '.join(m.finding.id for m in members)}: {exc}")
             continue
-        escalated = recipient.address != last_notice.recipient.address
-        target = FindingState.ESCALATED if escalated else FindingState.RENOTIFIED
-        with store.transaction():
-            store.add_followup(FollowUp(notice_id=last_notice.id, checked_at=now, outcome="still_up", detail=why))
-            for draft in drafts:
-                reminder = Notice.model_validate({**draft.model_dump(), "kind": "reminder", "attempt": attempt,
-                                                  "in_reply_to": message_ids[0], "references": message_ids})
-                if store.add_notice(reminder):
-                    store.append_custody(reminder.id, "drafted", actor=actor,
-                                         details={"kind": "reminder", "to": recipient.address,
-                                                  "in_reply_to": message_ids[0]})
-                report["reminders"].append(reminder.id)
-            store.update_finding(finding.advance(target, by=actor, note=why), expected=finding.state)
+        report["reminders"] += ids
     return FollowUpReport(checked=checked, **report)
+
+
+def _remind(
+    store: CaseStore, members: Sequence[_StillUp], *, agency: AgencySettings, templates: Sequence[NoticeTemplate],
+    now: datetime, actor: str,
+) -> list[str]:
+    """Draft the reminders listing ``members`` (findings still up, sent together) and record their re-checks."""
+    recipient = members[0].recipient
+    findings = order_findings([m.finding for m in members])
+    lead = next(m for m in members if m.finding.id == findings[0].id)
+    last_batch = _last_batch(lead.thread)
+    locales = list(dict.fromkeys(n.locale for n in last_batch))
+    if recipient.channel == "web_form":
+        locales = locales[:1]
+    attempt = 1 + max(_attempts(m.thread, recipient.address) for m in members)
+    sent = sorted({(at, mid) for m in members for _, at, mid in m.thread})
+    message_ids = tuple(dict.fromkeys(mid for _, mid in sent))
+    root = lead.thread[0][2]
+    bundles = {}
+    for finding in findings:
+        try:
+            bundles[finding.id] = store.get_bundle(finding.bundle_id)
+        except NotFoundError:
+            continue
+    case = store.get_case(lead.finding.case_id)
+    drafts = draft_notices(findings, case=case, agency=agency, templates=templates, locales=locales,
+                           bundles=bundles, recipient=recipient)
+    ids = []
+    with store.transaction():
+        for member in members:
+            last_notice = member.thread[-1][0]
+            store.add_followup(FollowUp(notice_id=last_notice.id, checked_at=now, outcome="still_up", detail=member.why,
+                                        finding_id=member.finding.id, url=member.finding.candidate.url))
+        for draft in drafts:
+            reminder = Notice.model_validate({**draft.model_dump(), "kind": "reminder", "attempt": attempt,
+                                              "in_reply_to": root, "references": message_ids})
+            if store.add_notice(reminder):
+                store.append_custody(reminder.id, "drafted", actor=actor,
+                                     details={"kind": "reminder", "to": recipient.address, "in_reply_to": root,
+                                              "findings": str(len(findings))})
+            ids.append(reminder.id)
+        for member in members:
+            finding = member.finding
+            escalated = recipient.address != member.thread[-1][0].recipient.address
+            target = FindingState.ESCALATED if escalated else FindingState.RENOTIFIED
+            store.update_finding(finding.advance(target, by=actor, note=member.why), expected=finding.state)
+    return ids
 
 
 class RecipientStats(BaseModel):

@@ -261,10 +261,16 @@ def jurisdiction_for_country(country: str | None) -> Jurisdiction:
 def missing_fields(notice: Notice) -> list[str]:
     """The required keys of ``notice``'s jurisdiction that are absent or blank in ``notice.legal``, in registry order.
 
-    An empty list means the notice holds everything its legal basis asks for.
+    An empty list means the notice holds everything its legal basis asks for. ``urls`` is also missing when the
+    body does not state the URL of every page the notice lists (``Notice.items``), whatever the jurisdiction.
 
     Raises:
         UsageError: the notice has no jurisdiction.
     """
     jurisdiction = get_jurisdiction(notice.jurisdiction)
-    return [key for key in jurisdiction.required_fields if not notice.legal.get(key, "").strip()]
+    missing = [key for key in jurisdiction.required_fields if not notice.legal.get(key, "").strip()]
+    # A notice that lists several locations must state each page's URL in its body (the template's, or an edit's).
+    body = notice.body_text
+    if "urls" not in missing and any(item.url.strip() not in body for item in notice.items):
+        missing.append("urls")
+    return missing

@@ -31,7 +31,7 @@ from datetime import datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
 from itertools import groupby
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -42,9 +42,10 @@ from jinja2 import ChoiceLoader, FileSystemLoader, FunctionLoader, StrictUndefin
 from jinja2.sandbox import SandboxedEnvironment
 
 from takedown.errors import ReportError, UsageError
-from takedown.models import utcnow
+from takedown.models import EvidenceBundle, Finding, utcnow
 from takedown.report.base import NoticeContext, RenderedNotice
 from takedown.report.jurisdictions import FIELD_KEYS, Jurisdiction, get_jurisdiction
+from takedown.report.message import attachment_name
 
 __all__ = ["MATERIAL_TYPES", "LocalePackTemplate", "one_line", "text_to_html"]
 
@@ -149,6 +150,54 @@ def text_to_html(text: str, *, lang: str, title: str) -> str:
                 parts.append("<p>" + "<br>\n".join(html.escape(line.strip()) for line in lines) + "</p>")
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+def _bundle_of(context: NoticeContext, finding_id: str) -> EvidenceBundle | None:
+    bundle = context.bundles.get(finding_id)
+    if bundle is None and context.bundle is not None and context.bundle.finding_id == finding_id:
+        return context.bundle
+    return bundle
+
+
+def _locations(context: NoticeContext) -> tuple[list[dict[str, Any]], list[str]]:
+    """What the body lists: each finding of its own with its title, media files (URL and SHA-256) and evidence
+    bundle, and under it the pages that also show its media; and every URL listed, in order, once."""
+    items = {item.finding_id: item for item in context.items}
+    listed = context.listed
+    ids = {f.id for f in listed}
+    locations: list[dict[str, Any]] = []
+    by_id: dict[str, dict[str, Any]] = {}
+    seen: set[str] = set()
+    urls: list[str] = []
+
+    def media_of(finding: Finding) -> list[dict[str, str]]:
+        item = items.get(finding.id)
+        pairs = list(zip(item.media, item.sha256, strict=False)) if item is not None else [
+            (m.url, m.sha256) for m in finding.media]
+        out = []
+        for url, sha in pairs:
+            clean = _clean_url(url)
+            if clean not in seen:
+                seen.add(clean)
+                urls.append(clean)
+                out.append({"url": clean, "sha256": sha})
+        return out
+
+    for finding in listed:
+        page = _clean_url(finding.candidate.url)
+        if page not in seen:
+            seen.add(page)
+            urls.append(page)
+        bundle = _bundle_of(context, finding.id)
+        entry = {"url": page, "title": _title(finding.candidate.title), "media": media_of(finding),
+                 "bundle": bundle.id if bundle is not None else "", "also": []}
+        canonical = finding.canonical_id
+        if canonical in ids and canonical in by_id:
+            by_id[canonical]["also"].append(entry)
+        else:
+            locations.append(entry)
+        by_id[finding.id] = entry
+    return locations, urls
 
 
 class LocalePackTemplate:
@@ -325,13 +374,14 @@ class LocalePackTemplate:
                 include={"name", "registration_number", "email", "phone", "address", "signer", "signer_title"}
             ).items()
         }
-        urls = list(dict.fromkeys(_clean_url(u) for u in [candidate.url, *(m.url for m in finding.media)]))
+        locations, urls = _locations(context)
         now = self._clock()
+        listed = context.listed
+        manifests = [a for f in listed if (b := _bundle_of(context, f.id)) is not None
+                     for a in b.artifacts if a.role == "manifest"]  # what draft_notices attaches
         attachments = [
-            {"name": PurePosixPath(a.path).name, "path": a.path, "sha256": a.sha256, "role": a.role}
-            # The same artifacts draft_notices attaches: the evidence manifests.
-            for a in (context.bundle.artifacts if context.bundle else ())
-            if a.role == "manifest"
+            {"name": attachment_name(a, manifests), "path": a.path, "sha256": a.sha256, "role": a.role}
+            for a in manifests
         ]
         values: dict[str, Any] = {
             "locale": locale,
@@ -345,12 +395,14 @@ class LocalePackTemplate:
             "site": one_line(candidate.site),
             "title": _title(candidate.title),
             "urls": urls,
+            "locations": locations,
             "page_url": urls[0],
-            "media_count": len(finding.media),
-            "searched": candidate.query is not None,
-            "case_ref": f"{context.case.id}/{finding.id}",
+            "media_count": sum(len(f.media) for f in listed),
+            "page_count": len(listed),
+            "searched": any(f.candidate.query is not None for f in listed),
+            "case_ref": f"{context.case.id}/{finding.id}" if len(listed) == 1 else context.case.id,
             "dated": when(now),
-            "detected_at": when(candidate.found_at),
+            "detected_at": when(min(f.candidate.found_at for f in listed)),
             "recheck_at": when(now + jurisdiction.deadline) if jurisdiction.deadline is not None else "",
             "material_code": material_code,
             "material_type": one_line(str(material_names[material_code])),

@@ -54,6 +54,7 @@ __all__ = [
     "DEFAULT_MAX_ATTACHMENT_BYTES",
     "SIZE_FOOTER",
     "attachment_files",
+    "attachment_name",
     "build_message",
     "check_address",
     "check_message_id",
@@ -302,9 +303,19 @@ def _read_sealed(artifact: Artifact, path: Path) -> bytes:
     return data
 
 
-def _filename(artifact: Artifact) -> str:
-    name = sanitize_header(PurePosixPath(artifact.path).name).replace('"', "").replace("\\", "")
-    return name or "attachment"
+def _clean_name(name: str) -> str:
+    return sanitize_header(name).replace('"', "").replace("\\", "")
+
+
+def attachment_name(artifact: Artifact, among: Sequence[Artifact] = ()) -> str:
+    """The file name ``artifact`` is attached under: its own (``manifest.json``), or, when another of ``among``
+    (a notice's attachments) has the same name, its folder's name before it (``bnd-…-manifest.json``): a notice
+    listing several findings attaches a manifest of each bundle."""
+    path = PurePosixPath(artifact.path)
+    name = _clean_name(path.name) or "attachment"
+    if sum(1 for other in among if PurePosixPath(other.path).name == path.name) > 1 and path.parent.name:
+        name = _clean_name(f"{path.parent.name}-{path.name}") or name
+    return name
 
 
 def _set_text(message: EmailMessage, name: str, value: str) -> None:
@@ -387,7 +398,7 @@ def build_message(
         if kind is None or (kind == "hwp" and not attach_korean):
             continue
         if total + artifact.size > max_attachment_bytes:
-            left_out.append(_filename(artifact))
+            left_out.append(attachment_name(artifact, notice.attachments))
             continue
         total += artifact.size
         chosen.append((artifact, path))
@@ -417,7 +428,8 @@ def build_message(
         maintype, _, subtype = artifact.media_type.split(";")[0].strip().lower().partition("/")
         if not (_TOKEN.fullmatch(maintype) and _TOKEN.fullmatch(subtype)):
             maintype, subtype = "application", "octet-stream"
-        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=_filename(artifact))
+        name = attachment_name(artifact, notice.attachments)
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return message
 
 

@@ -59,10 +59,12 @@ class PlainTextTemplate:
         legal_basis = LEGAL_BASES.get(context.jurisdiction, "DMCA 17 U.S.C. 512(c)(3) (closest general template)")
         values = {
             "agency": context.agency.model_dump(),
-            "case_ref": f"{context.case.id}/{finding.id}",
+            "case_ref": f"{context.case.id}/{finding.id}" if len(context.listed) == 1 else context.case.id,
             "site": finding.candidate.site,
             "recipient_name": context.recipient.name,
-            "urls": [finding.candidate.url, *[m.url for m in finding.media]],
+            "urls": list(dict.fromkeys(
+                url for f in context.listed for url in (f.candidate.url, *(m.url for m in f.media))
+            )),
             "identification": _IDENTIFICATION.get(context.locale, _IDENTIFICATION["en"]),
             "detected_at": detected.strftime("%Y-%m-%d %H:%M %Z"),
             "legal_basis": legal_basis,

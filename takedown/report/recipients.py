@@ -149,10 +149,11 @@ def recipients_for(finding: Finding, *, on_error: Callable[[ReportError], None] 
     for hint in page.contacts if page else ():
         kind = hint.kind.lower()
         here = hint.source in on_page
+        declared = {"country": hint.country, "language": hint.language}  # where the site file says them
         if kind == "email":
             source = f"mailto on {hint.source}" if here else f"contact page {hint.source}"
             addresses, refused = _checked_addresses(hint.value)
-            emails += [(0 if here else 1, Recipient(address=a, source=source)) for a in addresses]
+            emails += [(0 if here else 1, Recipient(address=a, source=source, **declared)) for a in addresses]
             if refused and _declared(hint):
                 why = "; ".join(str(exc) for exc in refused)
                 error = ReportError(f"{hint.source}: a declared contact address is refused, no notice is drafted "
@@ -164,7 +165,8 @@ def recipients_for(finding: Finding, *, on_error: Callable[[ReportError], None] 
             url = _web_form(hint.value)
             if url is not None:
                 forms.append((0 if here else 1, Recipient(address=url, channel="web_form",
-                                                          source=f"web form linked from {hint.source}")))
+                                                          source=f"web form linked from {hint.source}",
+                                                          **declared)))
         elif kind == "security_txt":
             source = f"security.txt at {hint.source}"
             for contact in _security_contacts(hint):

@@ -25,7 +25,7 @@ from takedown.errors import (
     NotFoundError,
     UsageError,
 )
-from takedown.models import CaseStatus, Delivery, FindingState, Notice, NoticeState, utcnow
+from takedown.models import CaseStatus, Delivery, FindingState, FormSubmission, Notice, NoticeState, utcnow
 from takedown.report.base import Transport
 from takedown.report.jurisdictions import missing_fields
 from takedown.report.message import (
@@ -57,7 +57,7 @@ __all__ = [
 def approve_notice(
     store: CaseStore, notice_id: str, *, by: str, note: str = "", context: Mapping[str, str] | None = None
 ) -> Notice:
-    """Record an officer's approval of a draft (and move its finding to ``approved`` if it was ``drafted``).
+    """Record an officer's approval of a draft (and move each finding it lists to ``approved`` if it was ``drafted``).
 
     ``context`` goes into the custody event beside the note: how the officer was authenticated (the CLI records
     the operating-system account, the console its session).
@@ -77,10 +77,11 @@ def approve_notice(
             raise IncompleteNoticeError(notice_id, notice.jurisdiction, missing)
         approved = notice.advance(NoticeState.APPROVED, by=by, note=note, approved_by=by, approved_at=utcnow())
         store.update_notice(approved, expected=notice.state)
-        finding = store.get_finding(notice.finding_id)
-        if finding.state is FindingState.DRAFTED:
-            store.update_finding(finding.advance(FindingState.APPROVED, by=by, note=f"notice {notice_id}"),
-                                 expected=FindingState.DRAFTED)
+        for finding_id in notice.finding_ids:
+            finding = store.get_finding(finding_id)
+            if finding.state is FindingState.DRAFTED:
+                store.update_finding(finding.advance(FindingState.APPROVED, by=by, note=f"notice {notice_id}"),
+                                     expected=FindingState.DRAFTED)
         details = {**({"note": note} if note else {}), **(context or {})}
         store.append_custody(notice_id, "approved", actor=by, details=details or None)
     return approved
@@ -172,6 +173,9 @@ def redraft_finding(
     """Withdraw a finding's unsent notices and send it back to be drafted again (after a settings, template or
     site-file change). The next ``Workflow.draft`` drafts new notices (a new ``revision``, so new ids).
 
+    A withdrawn notice that listed other findings too sends them back with it (each drafted or approved one is
+    moved back to ``evidenced``): they are listed again in the new notices.
+
     Returns:
         The notices withdrawn.
 
@@ -189,12 +193,21 @@ def redraft_finding(
         if finding.state not in (FindingState.DRAFTED, FindingState.APPROVED):
             raise UsageError(f"finding {finding_id} is {finding.state.value}; only a drafted or approved finding "
                              "(nothing sent yet) is redrafted")
-        pending = store.list_notices(finding_id=finding_id,
-                                     states=[NoticeState.DRAFT, NoticeState.APPROVED, NoticeState.REJECTED])
-        withdrawn = [withdraw_notice(store, n.id, by=by, reason=f"redraft: {reason}", context=context)
-                     for n in pending]
-        store.update_finding(finding.advance(FindingState.EVIDENCED, by=by, note=f"redraft: {reason}"),
-                             expected=finding.state)
+        unsent = [NoticeState.DRAFT, NoticeState.APPROVED, NoticeState.REJECTED]
+        withdrawn: list[Notice] = []
+        todo, seen = [finding_id], {finding_id}
+        while todo:  # the finding, then every finding listed with it in a notice withdrawn here, and so on
+            current = store.get_finding(todo.pop())
+            if current.id != finding_id and current.state not in (FindingState.DRAFTED, FindingState.APPROVED):
+                continue
+            for notice in store.list_notices(finding_id=current.id, states=unsent):
+                withdrawn.append(withdraw_notice(store, notice.id, by=by, reason=f"redraft: {reason}",
+                                                 context=context))
+                fresh = [fid for fid in notice.finding_ids if fid not in seen]
+                seen.update(fresh)
+                todo += fresh
+            note = f"redraft: {reason}" if current.id == finding_id else f"redraft of {finding_id}: {reason}"
+            store.update_finding(current.advance(FindingState.EVIDENCED, by=by, note=note), expected=current.state)
     return withdrawn
 
 
@@ -303,6 +316,11 @@ async def submit_notice(store: CaseStore, notice_id: str, *, site: FormReporter)
     connection lost after the request went out), or the process stops in between, the intent stays: nothing is
     submitted again until an officer checks the site and records the outcome with ``confirm_sent``.
 
+    A notice that lists several pages goes to a form that takes one URL (``site.form_takes_lists`` is false) as
+    one submission per page, all under the one approval: each is recorded as it is filed, so a submission that
+    stops half-way resumes with the pages not yet filed, and none is filed twice. The notice is sent when the
+    last one is.
+
     Args:
         store: the case store holding the notice.
         notice_id: an approved notice whose recipient is a web form (``recipient.channel == "web_form"``).
@@ -320,39 +338,111 @@ async def submit_notice(store: CaseStore, notice_id: str, *, site: FormReporter)
             submitted it and was never confirmed.
         DeliveryStateUnknownError: the site may have the request; see ``confirm_sent``.
     """
-    from takedown.sites.base import submits_to  # here: sending by email needs nothing of the site adapters
-
+    notice = store.get_notice(notice_id)
+    if len(notice.finding_ids) > 1 and not site.form_takes_lists:
+        return await _submit_per_page(store, notice_id, site=site)
     with store.transaction():  # the checks and the record of the intent, together (see send_notice)
         existing = store.get_delivery(notice_id)
         if existing is not None:
             return existing
-        notice = _approved(store, notice_id)
-        if notice.recipient.channel != "web_form":
-            raise DeliveryError(f"notice {notice_id} goes by {notice.recipient.channel} to "
-                                f"{notice.recipient.address}, not to a web form; send it with send_notice")
-        if not submits_to(site, notice.recipient.address):
-            raise UsageError(f"notice {notice_id} is addressed to the form {notice.recipient.address}; this site "
-                             f"adapter submits to {site.form_url or 'no form'}")
-        _refuse_if_in_flight(store, notice_id)
-        host = urlsplit(notice.recipient.address).hostname or "web-form.invalid"
-        token = secrets.token_hex(6)
-        intent = f"<{notice_id}.form.{token}@{host}>"  # the shape FormSubmission.delivery() gives its message_id
+        notice = _checked_for_form(store, notice_id, site)
+        token, intent = _form_intent(notice)
         store.set_checkpoint(_intent_key(notice_id), intent)
+    recorded = await _file(store, notice, site, token)
+    _record(store, notice, recorded.delivery(), details={
+        "form_url": recorded.url, "status": str(recorded.status), "response_sha256": recorded.response_sha256,
+    })
+    return store.get_delivery(notice_id) or recorded.delivery()
+
+
+def _checked_for_form(store: CaseStore, notice_id: str, site: FormReporter) -> Notice:
+    """The notice, if it may be submitted through ``site`` now (approved, to its form, nothing in flight)."""
+    from takedown.sites.base import submits_to  # here: sending by email needs nothing of the site adapters
+
+    notice = _approved(store, notice_id)
+    if notice.recipient.channel != "web_form":
+        raise DeliveryError(f"notice {notice_id} goes by {notice.recipient.channel} to "
+                            f"{notice.recipient.address}, not to a web form; send it with send_notice")
+    if not submits_to(site, notice.recipient.address):
+        raise UsageError(f"notice {notice_id} is addressed to the form {notice.recipient.address}; this site "
+                         f"adapter submits to {site.form_url or 'no form'}")
+    _refuse_if_in_flight(store, notice_id)
+    return notice
+
+
+def _form_intent(notice: Notice) -> tuple[str, str]:
+    host = urlsplit(notice.recipient.address).hostname or "web-form.invalid"
+    token = secrets.token_hex(6)
+    return token, f"<{notice.id}.form.{token}@{host}>"  # the shape FormSubmission.delivery() gives its message_id
+
+
+async def _file(store: CaseStore, notice: Notice, site: FormReporter, token: str) -> FormSubmission:
+    """Submit ``notice`` (or one page of it) with its intent recorded; the submission as the store will record it."""
     try:
         submission = await site.report_form(notice)
     except DeliveryStateUnknownError:
         raise  # the site may have it: the intent stays, and an officer settles it with confirm_sent
     except (DeliveryError, UsageError):
         # The adapter says nothing was filed. Anything else (a crash, a cancellation) leaves the intent in place.
-        _clear_intent(store, notice_id)
+        _clear_intent(store, notice.id)
         raise
     # The record carries the intent's id and the store's approval, whatever the adapter filled in.
-    recorded = submission.model_copy(update={"notice_id": notice_id, "submission_id": token,
-                                             "approved_by": notice.approved_by, "approved_at": notice.approved_at})
-    _record(store, notice, recorded.delivery(), details={
-        "form_url": recorded.url, "status": str(recorded.status), "response_sha256": recorded.response_sha256,
-    })
-    return store.get_delivery(notice_id) or recorded.delivery()
+    return submission.model_copy(update={"notice_id": notice.id, "submission_id": token,
+                                         "approved_by": notice.approved_by, "approved_at": notice.approved_at})
+
+
+def _page_key(notice_id: str, finding_id: str) -> str:
+    return f"submitted:{notice_id}#{finding_id}"
+
+
+def _page_view(notice: Notice, finding_id: str) -> Notice:
+    """The notice as one page's submission: the same approved notice, its URL fields naming that page alone."""
+    item = next((i for i in notice.items if i.finding_id == finding_id), None)
+    urls = [item.url, *item.media] if item is not None else notice.legal.get("urls", "").split()
+    return notice.model_copy(update={"finding_id": finding_id, "legal": {**notice.legal, "urls": " ".join(urls)}})
+
+
+async def _submit_per_page(store: CaseStore, notice_id: str, *, site: FormReporter) -> Delivery:
+    """``submit_notice`` for a form that takes one URL: one submission per listed page, each recorded once."""
+    first: Delivery | None = None
+    filed = 0
+    notice = store.get_notice(notice_id)
+    for finding_id in notice.finding_ids:
+        with store.transaction():
+            existing = store.get_delivery(notice_id)
+            if existing is not None:
+                return existing
+            notice = _checked_for_form(store, notice_id, site)
+            done = store.get_checkpoint(_page_key(notice_id, finding_id))
+            if done:
+                filed += 1
+                continue
+            token, intent = _form_intent(notice)
+            store.set_checkpoint(_intent_key(notice_id), intent)
+            store.set_checkpoint(_page_in_flight_key(notice_id), finding_id)
+        recorded = await _file(store, _page_view(notice, finding_id), site, token)
+        delivery = recorded.delivery()
+        with store.transaction():
+            store.set_checkpoint(_page_key(notice_id, finding_id), delivery.message_id)
+            store.set_checkpoint(_page_in_flight_key(notice_id), "")
+            _clear_intent(store, notice_id)
+            store.append_custody(notice_id, "submitted", actor="web_form", details={
+                "finding": finding_id, "message_id": delivery.message_id, "form_url": recorded.url,
+                "status": str(recorded.status), "response_sha256": recorded.response_sha256,
+            })
+        first = first or delivery
+        filed += 1
+    pages = len(notice.finding_ids)
+    final = (first or Delivery(notice_id=notice_id, transport="web_form",
+                               message_id=store.get_checkpoint(_page_key(notice_id, notice.finding_ids[0])) or "",
+                               approved_by=str(notice.approved_by), approved_at=notice.approved_at or utcnow()))
+    final = final.model_copy(update={"detail": f"{filed} submissions, one per page ({pages} pages)"})
+    _record(store, notice, final, details={"submissions": str(filed)})
+    return store.get_delivery(notice_id) or final
+
+
+def _page_in_flight_key(notice_id: str) -> str:
+    return f"sending-page:{notice_id}"
 
 
 def _clear_intent(store: CaseStore, notice_id: str) -> None:
@@ -368,6 +458,10 @@ def confirm_sent(
     delivery, under the intent's id) or it did not (allow a retry; if the case was withdrawn meanwhile, the
     notice is withdrawn instead, so it can never be sent).
 
+    For one page of a notice submitted page by page (see ``submit_notice``), ``sent=True`` records that page as
+    filed; the notice is recorded as sent only when every page is, and ``None`` is returned while pages are left
+    (the next ``submit_notice`` files them).
+
     Raises:
         UsageError: nobody is named, or the notice has no unconfirmed send.
         NotApprovedError: the notice has no recorded approval.
@@ -380,6 +474,7 @@ def confirm_sent(
     if not sent:
         with store.transaction():
             _clear_intent(store, notice_id)
+            store.set_checkpoint(_page_in_flight_key(notice_id), "")
             store.append_custody(notice_id, "send_not_confirmed", actor=by,
                                  details={"message_id": intent, **(context or {})})
             notice = store.get_notice(notice_id)
@@ -390,6 +485,16 @@ def confirm_sent(
     notice = store.get_notice(notice_id)
     if notice.approved_by is None or notice.approved_at is None:
         raise NotApprovedError(f"notice {notice_id} has no recorded approval")
+    page = store.get_checkpoint(_page_in_flight_key(notice_id))
+    if page:  # one page of a per-page submission: it is filed; the next submit files the pages left
+        with store.transaction():
+            store.set_checkpoint(_page_key(notice_id, page), intent)
+            store.set_checkpoint(_page_in_flight_key(notice_id), "")
+            _clear_intent(store, notice_id)
+            store.append_custody(notice_id, "submitted", actor=by, details={
+                "finding": page, "message_id": intent, "confirmed_by": by, **(context or {})})
+        if any(not store.get_checkpoint(_page_key(notice_id, fid)) for fid in notice.finding_ids):
+            return None
     delivery = Delivery(notice_id=notice_id, transport="confirmed", message_id=intent, approved_by=notice.approved_by,
                         approved_at=notice.approved_at, detail=detail or f"confirmed by {by}")
     _record(store, notice, delivery, details={"confirmed_by": by, **(context or {})})
@@ -400,10 +505,11 @@ def _record(store: CaseStore, notice: Notice, delivery: Delivery, *, details: di
     with store.transaction():
         if store.add_delivery(delivery):
             store.update_notice(notice.advance(NoticeState.SENT, by=delivery.transport), expected=NoticeState.APPROVED)
-            finding = store.get_finding(notice.finding_id)
-            if finding.state is FindingState.APPROVED:
-                store.update_finding(finding.advance(FindingState.SENT, note=f"notice {notice.id}"),
-                                     expected=FindingState.APPROVED)
+            for finding_id in notice.finding_ids:
+                finding = store.get_finding(finding_id)
+                if finding.state is FindingState.APPROVED:
+                    store.update_finding(finding.advance(FindingState.SENT, note=f"notice {notice.id}"),
+                                         expected=FindingState.APPROVED)
             store.append_custody(notice.id, "sent", actor=delivery.transport,
                                  details={"message_id": delivery.message_id, "approved_by": delivery.approved_by,
                                           **(details or {})})

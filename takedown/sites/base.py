@@ -77,6 +77,15 @@ class FormReporter(Protocol):
         """
         ...
 
+    @property
+    def form_takes_lists(self) -> bool:
+        """Whether one submission can carry several URLs (the form has a field for a list of them).
+
+        ``False``: a notice that lists several pages is submitted once per page (``notice.finding_id`` and the
+        ``urls`` legal field then name that page alone), all under the notice's one approval.
+        """
+        ...
+
     async def report_form(self, notice: Notice) -> FormSubmission:
         """Submit an approved notice to the form, once, and return what was submitted and what the site answered.
 

@@ -300,6 +300,14 @@ class ReportSpec(BaseModel):
         description="with both an email and a form: draft requests for both (the officer picks), the form only, "
                     "or email only",
     )
+    country: str | None = Field(
+        default=None, pattern=r"^[A-Za-z]{2}$",
+        description="the operator's country (ISO 3166-1 alpha-2): requests are written in its language",
+    )
+    language: str | None = Field(
+        default=None, pattern=r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$",
+        description="the language the operator reads (BCP 47), when it is not its country's",
+    )
 
     @field_validator("email")
     @classmethod
@@ -941,9 +949,11 @@ class ConfiguredSite:
 
     def _report_hints(self) -> list[ContactHint]:
         report, source = self.spec.report, f"site config {self.origin}"
-        hints = [ContactHint(kind="email", value=report.email, source=source)] if report.email else []
+        declared = {"source": source, "country": report.country.upper() if report.country else None,
+                    "language": report.language}
+        hints = [ContactHint(kind="email", value=report.email, **declared)] if report.email else []
         if report.form is not None:
-            hints.append(ContactHint(kind="form", value=report.form.url, source=source))
+            hints.append(ContactHint(kind="form", value=report.form.url, **declared))
         return hints
 
     async def _extra_media(self, urls: Sequence[str], page: Page) -> tuple[list[FetchedMedia], list[str]]:
@@ -991,6 +1001,12 @@ class ConfiguredSite:
     def form_only(self) -> bool:
         """Whether requests go through the form alone (``[report] use = "form"``)."""
         return self.spec.report.use == "form" and self.spec.report.form is not None
+
+    @property
+    def form_takes_lists(self) -> bool:
+        """Whether the form has a field for a list of URLs (``[report.form] fields`` maps ``urls``)."""
+        form = self.spec.report.form
+        return form is not None and "urls" in form.fields
 
     async def report_form(self, notice: Notice) -> FormSubmission:
         """Submit an approved notice through the site's web form (``[report.form]``), once.

@@ -129,7 +129,7 @@ class CaseStore(Protocol):
         finding_id: str | None = None,
         states: Iterable[NoticeState] | None = None,
     ) -> list[Notice]:
-        """Notices, oldest first, filtered."""
+        """Notices, oldest first, filtered; with ``finding_id``, every notice that lists that finding."""
         ...
 
     # deliveries and follow-ups

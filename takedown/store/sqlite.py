@@ -90,6 +90,14 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (bank, algorithm, value));
     CREATE INDEX bank_entries_bank_seq ON bank_entries (bank, seq);
     """,
+    # 3: a notice lists one or more findings (grouped notices); each notice stored so far lists its one finding.
+    """
+    CREATE TABLE notice_items (
+        notice_id TEXT NOT NULL REFERENCES notices (id), finding_id TEXT NOT NULL, position INTEGER NOT NULL,
+        PRIMARY KEY (notice_id, finding_id));
+    CREATE INDEX notice_items_finding ON notice_items (finding_id);
+    INSERT INTO notice_items (notice_id, finding_id, position) SELECT id, finding_id, 0 FROM notices;
+    """,
 )
 """Each entry moves the schema up one version; never edit one that has shipped, append a new one."""
 
@@ -368,7 +376,7 @@ class SQLiteCaseStore:
     def add_notice(self, notice: Notice) -> bool:
         """Insert a notice unless one with its id exists."""
         with self.transaction():
-            return self._insert(
+            added = self._insert(
                 "INSERT OR IGNORE INTO notices (id, case_id, finding_id, state, seq, updated_at, data) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -376,6 +384,12 @@ class SQLiteCaseStore:
                     utcnow().isoformat(), notice.model_dump_json(),
                 ),
             )
+            if added:
+                self._db.executemany(
+                    "INSERT INTO notice_items (notice_id, finding_id, position) VALUES (?, ?, ?)",
+                    [(notice.id, finding_id, n) for n, finding_id in enumerate(notice.finding_ids)],
+                )
+            return added
 
     def get_notice(self, notice_id: str) -> Notice:
         """The notice with this id."""
@@ -413,8 +427,9 @@ class SQLiteCaseStore:
         sql, params = "SELECT data FROM notices WHERE 1=1", list[str]()
         if case_id is not None:
             sql, params = sql + " AND case_id = ?", [*params, case_id]
-        if finding_id is not None:
-            sql, params = sql + " AND finding_id = ?", [*params, finding_id]
+        if finding_id is not None:  # any notice that lists the finding
+            sql += " AND id IN (SELECT notice_id FROM notice_items WHERE finding_id = ?)"
+            params = [*params, finding_id]
         if states is not None:
             wanted = [NoticeState(s).value for s in states]
             sql += f" AND state IN ({','.join('?' * len(wanted))})"
