@@ -301,7 +301,10 @@ class RecordingWriter:
 
 
 class StaticTemplate:
-    """Renders ``subject`` and ``body`` with ``str.format`` (fields: ``url``, ``agency``, ``locale``)."""
+    """Renders ``subject`` and ``body`` with ``str.format`` (fields: ``url``, ``agency``, ``locale``).
+
+    ``url`` is every listed page's URL, separated by spaces (the one URL of a notice that lists one finding).
+    """
 
     name: ClassVar[str] = "static"
 
@@ -320,7 +323,8 @@ class StaticTemplate:
         """Format the strings; ``ReportError`` for a locale not in ``locales``."""
         if context.locale not in self._locales:
             raise ReportError(f"no {context.locale!r} template", plugin=self.name)
-        fields = {"url": context.finding.candidate.url, "agency": context.agency.name, "locale": context.locale}
+        urls = " ".join(dict.fromkeys(f.candidate.url for f in context.listed))
+        fields = {"url": urls, "agency": context.agency.name, "locale": context.locale}
         # Every field the jurisdiction requires is filled, so notices from this fake can be approved in tests.
         legal = {name: f"{name} (static)" for name in get_jurisdiction(context.jurisdiction).required_fields}
         return RenderedNotice(subject=" ".join(self.subject.format(**fields).split()),

@@ -214,8 +214,12 @@ def test_a_crash_mid_submission_keeps_the_intent_until_an_officer_settles_it(sto
 # -- follow-up: escalation only to forms an adapter can submit to ------------------------------------------------
 
 
-def _escalation(forms: list[FormReporter]) -> Notice:
-    """Two email notices sent to the page's address; the page still up; one reminder drafted, to whom?"""
+def _escalation(forms: list[FormReporter], *, attempts: int = 1) -> list[Notice]:
+    """One request sent to the page's address in two languages; the page still up; the reminders drafted, to whom?
+
+    A notice and its copy in another language are one attempt: with ``attempts`` = 1 that address has had its
+    turn, and the reminder moves on if there is someone to move on to.
+    """
     store = memory_store()
     case = sample_case()
     store.put_case(case)
@@ -238,20 +242,32 @@ def _escalation(forms: list[FormReporter]) -> Notice:
         return Page(url=candidate.url, final_url=candidate.url, status=200, media=(media,))
 
     templates = [StaticTemplate(locales=["en", "ko"])]
-    report = _run(follow_up(store, fetch=still_up, agency=AgencySettings(), templates=templates,
-                            config=FollowUpConfig(recheck_after=timedelta(0)), forms=forms))
-    (reminder_id,) = report.reminders
-    reminder = store.get_notice(reminder_id)
+    config = FollowUpConfig(recheck_after=timedelta(0), attempts_per_recipient=attempts)
+    report = _run(follow_up(store, fetch=still_up, agency=AgencySettings(), templates=templates, config=config,
+                            forms=forms))
+    assert report.still_up == [finding.id]
+    reminders = [store.get_notice(reminder_id) for reminder_id in report.reminders]
     store.close()
-    return reminder
+    assert all(r.finding_ids == (finding.id,) and r.kind == "reminder" and r.in_reply_to for r in reminders)
+    return reminders
+
+
+def _to(reminders: list[Notice]) -> list[tuple[str, str, str]]:
+    return sorted((r.recipient.channel, r.recipient.address, r.locale) for r in reminders)
 
 
 def test_escalation_moves_to_a_web_form_only_when_an_adapter_can_submit_to_it() -> None:
+    email = "abuse@mock.example"
     without = _escalation([])
-    assert without.recipient.channel == "email", "a form nobody can submit to is passed over"
-    with_form = _escalation([CapturingFormReporter()])
-    assert (with_form.recipient.channel, with_form.recipient.address) == ("web_form", FORM)
-    assert with_form.kind == "reminder" and with_form.in_reply_to is not None
+    assert _to(without) == [("email", email, "en"), ("email", email, "ko")], \
+        "a form nobody can submit to is passed over: the address is reminded again, in both languages"
+    (with_form,) = _escalation([CapturingFormReporter()])
+    assert (with_form.recipient.channel, with_form.recipient.address) == ("web_form", FORM), "one request, one form"
+    assert with_form.locale in {"en", "ko"} and with_form.attempt == 1, "the form's first request"
+    assert {r.attempt for r in without} == {2}, "the address's second"
+    not_yet = _escalation([CapturingFormReporter()], attempts=2)
+    assert _to(not_yet) == [("email", email, "en"), ("email", email, "ko")], \
+        "a request in two languages is one attempt: the address gets its second before the form is tried"
 
 
 # -- end to end on the demo site ---------------------------------------------------------------------------------
@@ -298,28 +314,50 @@ def _with_adapter(adapter: ConfiguredSite, steps: Callable[[ConfiguredSite], Awa
     return asyncio.run(run())
 
 
-def test_the_demo_drafts_one_form_notice_per_match(demo_site: DemoSite, opened: SQLiteCaseStore) -> None:
+def _the_form_notice(store: CaseStore) -> Notice:
+    """The demo case's one web-form notice (it lists every match)."""
+    (form,) = _form_notices(store)
+    return form
+
+
+def _filed(notice: Notice) -> list[dict[str, str]]:
+    """What the demo site receives for ``notice``: its form takes one URL, so one request per listed page, in order,
+    each with the notice's approved text."""
+    return [{"url": item.url, "details": notice.body_text, "email": notice.legal["contact_email"], "reason": "ncii"}
+            for item in notice.items]
+
+
+def test_the_demo_drafts_one_form_notice_listing_every_match(demo_site: DemoSite, opened: SQLiteCaseStore) -> None:
     matches = opened.list_findings(DEMO_CASE_ID, decision=Decision.MATCH)
-    assert matches
+    assert len(matches) > 1
+    form = _the_form_notice(opened)
+    assert sorted(form.finding_ids) == sorted(f.id for f in matches), "one request listing every match"
+    assert sorted(item.url for item in form.items) == sorted(f.candidate.url for f in matches)
+    assert form.recipient.address == f"{demo_site.base_url}/report"
+    assert "site config" in form.recipient.source
+    assert form.state is NoticeState.DRAFT
+    emails = [n for n in opened.list_notices(DEMO_CASE_ID) if n.recipient.channel == "email"]
+    assert sorted(n.locale for n in emails) == ["en", "ko"], "the operator is in Korea: Korean, with an English copy"
+    assert all(n.finding_ids == form.finding_ids for n in emails)
+    assert form.locale == "ko", "the form gets the local language, once"
     for finding in matches:
-        notices = opened.list_notices(finding_id=finding.id)
-        emails = [n for n in notices if n.recipient.channel == "email"]
-        (form,) = _form_notices(opened, finding.id)
-        assert form.recipient.address == f"{demo_site.base_url}/report"
-        assert "site config" in form.recipient.source
-        assert form.locale == emails[0].locale, "the form gets the local language, once"
-        assert form.state is NoticeState.DRAFT
-    assert len(_form_notices(opened)) == len(matches), "reviews get no notice until an officer decides"
+        assert [n.id for n in _form_notices(opened, finding.id)] == [form.id]
+    reviews = opened.list_findings(DEMO_CASE_ID, decision=Decision.REVIEW)
+    assert reviews and all(opened.list_notices(finding_id=f.id) == [] for f in reviews), \
+        "reviews get no notice until an officer decides"
+    assert len(opened.list_notices(DEMO_CASE_ID)) == 3, "three requests to approve, not one per match and language"
 
 
-def test_a_form_notice_is_filed_once_and_only_after_approval(
+def test_a_form_notice_is_filed_once_per_page_and_only_after_approval(
     demo_site: DemoSite, data: Path, opened: SQLiteCaseStore
 ) -> None:
-    notice = _form_notices(opened)[0]
-    finding = opened.get_finding(notice.finding_id)
+    notice = _the_form_notice(opened)
+    pages = len(notice.items)
+    assert pages > 1
     before = len(demo_site.reports_received)
 
     async def steps(site: ConfiguredSite) -> tuple[Delivery, Delivery]:
+        assert not site.form_takes_lists, "the demo's form takes one URL"
         with pytest.raises(NotApprovedError):
             await submit_notice(opened, notice.id, site=site)
         assert len(demo_site.reports_received) == before, "nothing reaches the site without an approval"
@@ -328,12 +366,13 @@ def test_a_form_notice_is_filed_once_and_only_after_approval(
         return first, await submit_notice(opened, notice.id, site=site)
 
     first, second = _with_adapter(demo_adapter(demo_site, demo_settings(data)), steps)
-    assert first == second and first.transport == "web_form"
-    received = demo_site.reports_received[before:]
-    assert received == [{"url": finding.candidate.url, "details": notice.body_text,
-                         "email": notice.legal["contact_email"], "reason": "ncii"}]
+    assert first == second and first.transport == "web_form" and first.approved_by == "Officer Demo"
+    assert first.detail == f"{pages} submissions, one per page ({pages} pages)"
+    assert demo_site.reports_received[before:] == _filed(notice), "one request per page, each once"
     assert opened.get_notice(notice.id).state is NoticeState.SENT
-    assert opened.get_finding(finding.id).state is FindingState.SENT
+    assert {opened.get_finding(f).state for f in notice.finding_ids} == {FindingState.SENT}
+    actions = [e.action for e in opened.custody_log(notice.id) if e.action != "drafted"]
+    assert actions == ["approved", *["submitted"] * pages, "sent"], "every page under the one approval"
 
 
 def test_an_unconfirmed_form_submission_is_never_filed_twice(
@@ -345,7 +384,7 @@ def test_an_unconfirmed_form_submission_is_never_filed_twice(
     assert spec.report.form is not None
     unsure = spec.model_copy(update={"report": spec.report.model_copy(
         update={"form": spec.report.form.model_copy(update={"success": "Thank you, case number"})})})
-    notice = _form_notices(opened)[0]
+    notice = _the_form_notice(opened)
     approve_notice(opened, notice.id, by="Officer Demo")
     before = len(demo_site.reports_received)
 
@@ -360,16 +399,26 @@ def test_an_unconfirmed_form_submission_is_never_filed_twice(
             await submit_notice(opened, notice.id, site=site)
 
     _with_adapter(demo_adapter(demo_site, settings), again)
-    assert len(demo_site.reports_received) == before + 1, "filed once, never again"
-    delivery = confirm_sent(opened, notice.id, by="Officer Demo", sent=True)
-    assert delivery is not None and opened.get_notice(notice.id).state is NoticeState.SENT
+    assert demo_site.reports_received[before:] == _filed(notice)[:1], "the first page filed once, then nothing"
+    # The officer finds the first page's request on the site: it is recorded, and the other pages follow.
+    assert confirm_sent(opened, notice.id, by="Officer Demo", sent=True) is None, "pages are left to file"
+    assert opened.get_notice(notice.id).state is NoticeState.APPROVED
+
+    async def rest(site: ConfiguredSite) -> Delivery:
+        return await submit_notice(opened, notice.id, site=site)
+
+    delivery = _with_adapter(demo_adapter(demo_site, settings), rest)
+    assert demo_site.reports_received[before:] == _filed(notice), "each page once, the unconfirmed one never again"
+    assert opened.get_notice(notice.id).state is NoticeState.SENT and opened.get_delivery(notice.id) == delivery
+    assert _with_adapter(demo_adapter(demo_site, settings), rest) == delivery
+    assert len(demo_site.reports_received) == before + len(notice.items)
 
 
 def test_a_reminder_to_a_form_goes_through_the_form_again(
     demo_site: DemoSite, data: Path, opened: SQLiteCaseStore
 ) -> None:
     settings = demo_settings(data)
-    notice = _form_notices(opened)[0]
+    notice = _the_form_notice(opened)
     approve_notice(opened, notice.id, by="Officer Demo")
     before = len(demo_site.reports_received)
 
@@ -388,10 +437,11 @@ def test_a_reminder_to_a_form_goes_through_the_form_again(
             await close()
 
     report = _with_adapter(demo_adapter(demo_site, settings), check)
-    assert report.still_up == [notice.finding_id]
-    (reminder_id,) = report.reminders
+    assert sorted(report.still_up) == sorted(notice.finding_ids), "each listed page is checked, and is still up"
+    (reminder_id,) = report.reminders  # one reminder, in the form's one language, for everything still up
     reminder = opened.get_notice(reminder_id)
     assert reminder.recipient == notice.recipient and (reminder.kind, reminder.attempt) == ("reminder", 2)
+    assert reminder.finding_ids == notice.finding_ids and reminder.locale == notice.locale
     assert reminder.in_reply_to == sent.message_id
     approve_notice(opened, reminder.id, by="Officer Demo")
     with pytest.raises(DeliveryError, match="submit_notice"):
@@ -401,8 +451,8 @@ def test_a_reminder_to_a_form_goes_through_the_form_again(
         return await submit_notice(opened, reminder.id, site=site)
 
     _with_adapter(demo_adapter(demo_site, settings), submit_reminder)
-    received = demo_site.reports_received[before:]
-    assert [r["details"] for r in received] == [notice.body_text, reminder.body_text]
+    assert demo_site.reports_received[before:] == _filed(notice) + _filed(reminder)
+    assert opened.get_notice(reminder.id).state is NoticeState.SENT
 
 
 # -- the CLI ----------------------------------------------------------------------------------------------------
@@ -416,8 +466,8 @@ def _takedown(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_takedown_send_submits_form_notices_through_the_site_files(demo_site: DemoSite, data: Path,
                                                                    tmp_path: Path) -> None:
     with SQLiteCaseStore(data / "takedown.sqlite") as store:
-        form = _form_notices(store)[0]
-        email = next(n for n in store.list_notices(finding_id=form.finding_id) if n.recipient.channel == "email")
+        form = _the_form_notice(store)
+        email = next(n for n in store.list_notices(DEMO_CASE_ID) if n.recipient.channel == "email")
         for notice in (form, email):
             approve_notice(store, notice.id, by="Officer Demo")
     config = tmp_path / "takedown.toml"
@@ -440,20 +490,23 @@ def test_takedown_send_submits_form_notices_through_the_site_files(demo_site: De
     sent = _takedown(*args, cwd=tmp_path)
     assert sent.returncode == 0, sent.stderr
     assert f"Sent {form.id}" in sent.stdout and "via web_form" in sent.stdout
-    assert [r["details"] for r in demo_site.reports_received[before:]] == [form.body_text]
+    assert demo_site.reports_received[before:] == _filed(form), "one request per page, from the one approval"
     assert len(list(outbox.glob("*.eml"))) == 1, "the email notice is not sent twice"
 
     again = _takedown(*args, cwd=tmp_path)
     assert again.returncode == 0 and "No approved notices to send." in again.stdout
-    assert len(demo_site.reports_received) == before + 1
+    assert len(demo_site.reports_received) == before + len(form.items), "nothing is filed twice"
     with SQLiteCaseStore(data / "takedown.sqlite") as store:
         assert {store.get_notice(n.id).state for n in (form, email)} == {NoticeState.SENT}
 
 
-@pytest.mark.parametrize(("use", "channels"), [("both", ["email", "email", "web_form"]), ("form", ["web_form"]),
-                                                ("email", ["email", "email"])])
+@pytest.mark.parametrize(("use", "requests"), [
+    ("both", [("email", "en"), ("email", "ko"), ("web_form", "ko")]),
+    ("form", [("web_form", "ko")]),
+    ("email", [("email", "en"), ("email", "ko")]),
+])
 def test_report_use_decides_which_requests_are_drafted(
-    demo_site: DemoSite, tmp_path: Path, use: str, channels: list[str]
+    demo_site: DemoSite, tmp_path: Path, use: str, requests: list[tuple[str, str]]
 ) -> None:
     text = demo_site_file().read_text(encoding="utf-8").replace("[report]\n", f'[report]\nuse = "{use}"\n', 1)
     site_file = tmp_path / "demo-sns.toml"
@@ -467,7 +520,8 @@ def test_report_use_decides_which_requests_are_drafted(
         asyncio.run(workflow.sites[adapter.site].aclose())  # the demo's own file, replaced by the edited one
         workflow.sites = {adapter.site: adapter}
         workflow.run_sync(DEMO_CASE_ID)
-        [finding] = [f for f in store.list_findings(DEMO_CASE_ID, decision=Decision.MATCH)
-                     if f.candidate.url == demo_site.url_for("p01")]
-        notices = store.list_notices(finding_id=finding.id)
-    assert sorted(n.recipient.channel for n in notices) == channels, "p01 is Korean: ko + en emails, one form"
+        matches = sorted(f.id for f in store.list_findings(DEMO_CASE_ID, decision=Decision.MATCH))
+        notices = store.list_notices(DEMO_CASE_ID)
+    assert sorted((n.recipient.channel, n.locale) for n in notices) == requests, \
+        "the operator is in Korea: emails in Korean and English, the form in Korean"
+    assert len(matches) > 1 and all(sorted(n.finding_ids) == matches for n in notices), "each lists every match"

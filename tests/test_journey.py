@@ -139,7 +139,8 @@ def test_an_officer_works_a_case_from_creation_to_withdrawal(agency: tuple[Path,
     settled = {f["id"]: f for f in as_json(takedown("findings", "--case", "case-journey", "--json", cwd=folder))}
     assert settled[reviews[0]["id"]]["decision"] == "clear"
 
-    # Review shows each draft with its URL and the evidence report to open; approve one finding's in one command.
+    # Review shows each draft with the URLs it lists and the evidence report of each; approve a finding's drafts
+    # (the requests that list it) in one command.
     drafts = as_json(takedown("review", "--case", "case-journey", "--json", cwd=folder))
     first = next(d for d in drafts if d["channel"] == "email")
     assert first["url"].startswith(demo_site.base_url) and first["evidence"].endswith("report.pdf")
@@ -158,7 +159,11 @@ def test_an_officer_works_a_case_from_creation_to_withdrawal(agency: tuple[Path,
     sent = takedown("send", "--case", "case-journey", cwd=folder)
     emails = [d for d in of_finding if d["channel"] == "email"]
     assert len(smtp.received) == len(emails) and sent.stdout.count("Sent ") == len(of_finding)
-    assert len(demo_site.reports_received) - reports_before == len(of_finding) - len(emails)
+    # The demo's form takes one URL: the form request is filed once per page it lists, from its one approval.
+    pages = sum(len(d["items"]) for d in of_finding if d["channel"] == "web_form")
+    assert pages > 1 and len(demo_site.reports_received) - reports_before == pages
+    assert {r["url"] for r in demo_site.reports_received[reports_before:]} == {
+        i["url"] for d in of_finding if d["channel"] == "web_form" for i in d["items"]}
     again = takedown("send", "--case", "case-journey", cwd=folder)
     assert "No approved notices" in again.stdout and len(smtp.received) == len(emails), "never sent twice"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import shutil
 import socket
 import socketserver
@@ -28,7 +29,7 @@ from pydantic import SecretStr
 from takedown.demo.run import DEMO_CASE_ID, demo_case, demo_settings, demo_workflow
 from takedown.demo.site import DemoSite
 from takedown.errors import ConfigError, DeliveryError, NotApprovedError, UsageError
-from takedown.models import Artifact, Notice, NoticeState, OutgoingMessage, Recipient, utcnow
+from takedown.models import Artifact, Decision, Notice, NoticeState, OutgoingMessage, Recipient, utcnow
 from takedown.report.base import Transport
 from takedown.report.message import build_message, outgoing_message
 from takedown.report.review import approve_notice, send_notice
@@ -508,7 +509,9 @@ def test_the_demo_drafts_then_an_approved_notice_reaches_the_smtp_server(tmp_pat
     with SQLiteCaseStore(tmp_path / "takedown.sqlite") as store:
         store.put_case(demo_case(demo_site))
         demo_workflow(store, demo_site, settings).run_sync(DEMO_CASE_ID)
-        notice = next(n for n in store.list_notices(DEMO_CASE_ID) if n.locale == "ko")
+        notices = store.list_notices(DEMO_CASE_ID)
+        (notice,) = [n for n in notices if n.recipient.channel == "email" and n.locale == "ko"]
+        matches = store.list_findings(DEMO_CASE_ID, decision=Decision.MATCH)
         recorder = Recorder()
         with smtp_server(recorder) as server, SmtpTransport(_settings(server.port), retries=0) as transport:
             with pytest.raises(NotApprovedError):
@@ -521,6 +524,13 @@ def test_the_demo_drafts_then_an_approved_notice_reaches_the_smtp_server(tmp_pat
     message = received.message
     assert message["Message-ID"] == delivery.message_id
     assert message["Subject"] == notice.subject and "삭제" in notice.subject
-    assert notice.legal["urls"].split()[0] in message.get_body(preferencelist=("plain",)).get_content()
+    assert sorted(notice.finding_ids) == sorted(f.id for f in matches) and len(matches) > 1, "one request, every match"
+    plain = message.get_body(preferencelist=("plain",))
+    assert plain is not None
+    body = plain.get_content()
+    assert all(f.candidate.url in body for f in matches), "every listed page is named in the one message"
     attached = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
-    assert "manifest.json" in attached, "the sealed evidence manifest travels with the notice"
+    manifests = {f"{item.bundle_id}-manifest.json": item.url for item in notice.items}
+    assert set(attached) == set(manifests) and len(manifests) == len(matches), \
+        "each listed page's sealed evidence manifest travels with the notice"
+    assert all(json.loads(attached[name])["url"] == url for name, url in manifests.items())

@@ -11,13 +11,13 @@ The rule, applied to the pages decided ``match`` that have matched media:
 1. Pages are ranked, most specific first: a page whose URL does not look like a listing (``looks_like_listing``)
    before one that does; then the page with fewer media items; then the one found first; then by URL.
 2. In that order, a page is a finding of its own unless *every* one of its matched media is already held by a page
-   ranked before it that is a finding of its own. A media item is held when that page has the same file (the same
-   media URL or the same SHA-256); for a page that looks like a listing, also when that page's media matched the
-   same reference (an archive's thumbnail is another file of the same image).
+   ranked before it that is a finding of its own. A media item is held when that page embeds the same file (the
+   same media URL); for a page that looks like a listing, also when that page has a file with the same SHA-256 or
+   one that matched the same reference (an archive's thumbnail is another file of the same image).
 3. A repeat's finding (its canonical page) is the one holding its first matched media item.
 
-So a post, and a reposted copy of it in a post of its own (another file), both stay findings; the home page and the
-archives that show them become "also shown at". A page decided earlier is never re-decided: a post found after its
+So a post, and a reposted copy of it in a post of its own (another upload, even of the same bytes), both stay
+findings; the home page and the archives that show them become "also shown at". A page decided earlier is never re-decided: a post found after its
 home page was already notified does not take the home page over.
 """
 
@@ -106,7 +106,7 @@ def find_repeats(findings: Sequence[Finding], *, undecided: Collection[str]) -> 
             listing = looks_like_listing(finding.candidate.url)
 
             def holder(url: str, sha: str, refs: frozenset[str], listing: bool = listing) -> str | None:
-                keys = [f"url:{url}", f"sha:{sha}", *((f"ref:{r}" for r in sorted(refs)) if listing else ())]
+                keys = [f"url:{url}", *((f"sha:{sha}", *(f"ref:{r}" for r in sorted(refs))) if listing else ())]
                 return next((holders[k] for k in keys if k in holders), None)
 
             held = [holder(*item) for item in media]

@@ -114,9 +114,15 @@ def _guess(finding: Finding) -> Recipient | None:
 
 
 def _unique(recipients: Iterable[Recipient]) -> list[Recipient]:
+    """Each address once, at its best rank; a country or language declared for it elsewhere is kept."""
     out: dict[str, Recipient] = {}
     for recipient in recipients:
-        out.setdefault(recipient.address.casefold(), recipient)
+        key = recipient.address.casefold()
+        kept = out.setdefault(key, recipient)
+        declared = {k: v for k in ("country", "language")
+                    if getattr(kept, k) is None and (v := getattr(recipient, k)) is not None}
+        if declared:
+            out[key] = kept.model_copy(update=declared)
     return list(out.values())
 
 

@@ -385,6 +385,7 @@ async def _file(store: CaseStore, notice: Notice, site: FormReporter, token: str
     except (DeliveryError, UsageError):
         # The adapter says nothing was filed. Anything else (a crash, a cancellation) leaves the intent in place.
         _clear_intent(store, notice.id)
+        store.set_checkpoint(_page_in_flight_key(notice.id), "")
         raise
     # The record carries the intent's id and the store's approval, whatever the adapter filled in.
     return submission.model_copy(update={"notice_id": notice.id, "submission_id": token,
@@ -433,10 +434,11 @@ async def _submit_per_page(store: CaseStore, notice_id: str, *, site: FormReport
         first = first or delivery
         filed += 1
     pages = len(notice.finding_ids)
-    final = (first or Delivery(notice_id=notice_id, transport="web_form",
-                               message_id=store.get_checkpoint(_page_key(notice_id, notice.finding_ids[0])) or "",
-                               approved_by=str(notice.approved_by), approved_at=notice.approved_at or utcnow()))
-    final = final.model_copy(update={"detail": f"{filed} submissions, one per page ({pages} pages)"})
+    # The delivery carries the first page's id, whichever run filed it (follow-up replies to it).
+    lead = store.get_checkpoint(_page_key(notice_id, notice.finding_ids[0])) or (first.message_id if first else "")
+    final = Delivery(notice_id=notice_id, transport=first.transport if first else "web_form", message_id=lead,
+                     approved_by=str(notice.approved_by), approved_at=notice.approved_at or utcnow(),
+                     detail=f"{filed} submissions, one per page ({pages} pages)")
     _record(store, notice, final, details={"submissions": str(filed)})
     return store.get_delivery(notice_id) or final
 
