@@ -97,7 +97,7 @@ def _page(path: str, media: list[tuple[str, bytes]], *, title: str = "", languag
     )
 
 
-@pytest.fixture()
+@pytest.fixture
 def blog(tmp_path: Path) -> tuple[Case, MockSite]:
     """A blog: three posts with a copy each, a repost of the first copy (another file), a decoy post, and a home
     page, a tag archive and an author page that show the posts' images again (full size, or as thumbnails)."""
@@ -291,7 +291,8 @@ def test_a_form_that_takes_one_url_gets_one_submission_per_page_from_one_approva
     failing = FailSecond(form, takes_lists=False)
     with pytest.raises(Exception, match="site down"):
         asyncio.run(submit_notice(store, notice.id, site=failing))
-    assert [s.fields["urls"] for s in failing.submissions] == [findings[0].candidate.url + " " + findings[0].media[0].url]
+    first_page = f"{findings[0].candidate.url} {findings[0].media[0].url}"
+    assert [s.fields["urls"] for s in failing.submissions] == [first_page], "the first page was filed"
     delivery = asyncio.run(submit_notice(store, notice.id, site=failing))
     urls = [s.fields["urls"].split()[0] for s in failing.submissions]
     assert urls == [f.candidate.url for f in findings], "each page once, in order"

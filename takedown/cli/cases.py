@@ -277,14 +277,18 @@ def findings(
     decision: Annotated[Decision | None, typer.Option("--decision", help="only this decision")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """List findings with their decision and state (hashes and URLs only; no media is shown)."""
+    """List findings with their decision and state (hashes and URLs only; no media is shown).
+
+    A page that only repeats another finding's media (a home, archive or tag page) is shown as "also shown at"
+    that finding (``also_shown_at_of`` in JSON).
+    """
     settings = settings_from(config)
     with open_existing_store(settings) as store:
         case_id = resolve_id(store, "case", case) if case is not None else None
         found = store.list_findings(case_id, states=[state] if state else None, decision=decision)
     rows: list[dict[str, Any]] = [
         {"id": f.id, "case": f.case_id, "state": f.state.value, "decision": f.decision.value if f.decision else None,
-         "url": f.candidate.url, "reasons": list(f.reasons)}
+         "url": f.candidate.url, "reasons": list(f.reasons), "also_shown_at_of": f.canonical_id}
         for f in found
     ]
     if as_json:
@@ -294,8 +298,10 @@ def findings(
     for column in ("id", "state", "decision", "url", "why"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row["id"], row["state"], row["decision"] or "-", escape(row["url"]),
-                      escape("; ".join(row["reasons"])[:160]))
+        why = "; ".join(row["reasons"])[:160]
+        if row["also_shown_at_of"]:
+            why = f"also shown at: repeats {row['also_shown_at_of']}"
+        table.add_row(row["id"], row["state"], row["decision"] or "-", escape(row["url"]), escape(why))
     console.print(table)
 
 

@@ -106,8 +106,8 @@ def demo_workflow(
     makes a hash match a match and a keyword hit alone a review.
 
     Candidates are discovered through the demo's site file (see ``demo_adapter``): its search, feed and sitemap,
-    and with ``js_feed`` its JavaScript home page too. Notices are drafted in each post's language with an English
-    copy beside it (the posts span seven languages). With ``full_evidence``, each match is captured live (HTTP
+    and with ``js_feed`` its JavaScript home page too. The site's operator gets one request listing every match,
+    in Korean (its site file declares it in Korea) with an English copy, and one through its report form. With ``full_evidence``, each match is captured live (HTTP
     with WARC, a Chromium screenshot and MHTML) and written up as JSON, HWPX, HWP and PDF; without it (quicker,
     for tests), evidence is the fetched page and media with the JSON manifest. Either way every bundle is sealed,
     and time-stamped when ``tsa`` is given.

@@ -17,8 +17,8 @@ The rule, applied to the pages decided ``match`` that have matched media:
 3. A repeat's finding (its canonical page) is the one holding its first matched media item.
 
 So a post, and a reposted copy of it in a post of its own (another upload, even of the same bytes), both stay
-findings; the home page and the archives that show them become "also shown at". A page decided earlier is never re-decided: a post found after its
-home page was already notified does not take the home page over.
+findings; the home page and the archives that show them become "also shown at". A page decided earlier is never
+re-decided: a post found after its home page was already notified does not take the home page over.
 """
 
 from __future__ import annotations
