@@ -6,14 +6,17 @@ submission per page from one approval, and stores written before all this open a
 from __future__ import annotations
 
 import asyncio
+import http.server
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from takedown._server_thread import ServerThread
 from takedown.detect.references import reference_hashes
 from takedown.detect.repeats import find_repeats, looks_like_listing
 from takedown.errors import IncompleteNoticeError
@@ -38,10 +41,12 @@ from takedown.report.review import approve_notice, edit_notice, redraft_finding,
 from takedown.settings import (
     AgencySettings,
     EvidenceSettings,
+    NetworkSettings,
     ReportSettings,
     Settings,
     StorageSettings,
 )
+from takedown.sites.declarative import load_site
 from takedown.store.sqlite import APPLICATION_ID, MIGRATIONS, SQLiteCaseStore
 from takedown.synthetic import jpeg_bytes, png_bytes, to_image
 from takedown.testing import CapturingFormReporter, CapturingTransport, MockSite, memory_store, sample_finding
@@ -77,7 +82,7 @@ def _image(seed: int, size: int = 256) -> Image.Image:
     """A synthetic picture: a grid of random grey-level blocks over colours, distinct per seed at any size."""
     rng = np.random.default_rng(seed)
     blocks = rng.integers(0, 256, (8, 8, 3)).astype(np.float64)
-    pixels = np.kron(blocks, np.ones((size // 8, size // 8, 1)))
+    pixels = np.kron(blocks, np.ones((size // 8, size // 8, 1))).astype(np.float64)
     return to_image(pixels)
 
 
@@ -131,7 +136,7 @@ def blog(tmp_path: Path) -> tuple[Case, MockSite]:
 def _settings(tmp_path: Path, **report: object) -> Settings:
     return Settings(agency=AGENCY, storage=StorageSettings(data_dir=tmp_path),
                     evidence=EvidenceSettings(live=False, writers=("json",)),
-                    report=ReportSettings(rdap=False, **report))  # type: ignore[arg-type]
+                    report=ReportSettings(rdap=False, **report))
 
 
 def _run(tmp_path: Path, case: Case, site: MockSite, **report: object) -> tuple[SQLiteCaseStore, Workflow]:
@@ -187,13 +192,13 @@ def test_a_site_gets_one_notice_per_language_listing_every_location(
     for notice in notices:
         assert set(notice.finding_ids) == listed
         for item in notice.items:
-            assert item.url in notice.body_text and item.bundle_id in notice.body_text
+            assert item.url in notice.body_text and item.bundle_id and item.bundle_id in notice.body_text
             assert all(sha in notice.body_text for sha in item.sha256)
             assert all(url in notice.body_text for url in item.media)
         repeats = [i for i in notice.items if i.also_shown_at_of is not None]
         assert repeats, "the archive pages are listed, under their post"
         positions = {i.finding_id: n for n, i in enumerate(notice.items)}
-        assert all(positions[i.also_shown_at_of] < positions[i.finding_id] for i in repeats)
+        assert all(positions[str(i.also_shown_at_of)] < positions[i.finding_id] for i in repeats)
         assert len(notice.attachments) == len(listed), "one evidence manifest per listed page"
 
 
@@ -356,3 +361,83 @@ def test_a_store_from_before_grouping_opens_and_its_notices_are_found_by_finding
         assert found.id == old.id and found.finding_ids == (finding.id,)
     finally:
         store.close()
+
+
+# -- end to end over HTTP, with a site file ----------------------------------------------------------------------
+
+
+class _Blog(http.server.BaseHTTPRequestHandler):
+    """A loopback blog: posts, a home page and a tag archive that show the posts' images again, a sitemap."""
+
+    files: ClassVar[dict[str, tuple[str, bytes]]] = {}
+
+    def do_GET(self) -> None:
+        found = self.files.get(self.path.split("?", 1)[0])
+        if found is None:
+            self.send_error(404)
+            return
+        kind, body = found
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        return
+
+
+def _html(title: str, images: list[str], links: list[str] = ()) -> tuple[str, bytes]:  # type: ignore[assignment]
+    body = "".join(f'<img src="{src}">' for src in images) + "".join(f'<a href="{h}">{h}</a>' for h in links)
+    return "text/html; charset=utf-8", f"<html lang='en'><title>{title}</title><body>{body}</body></html>".encode()
+
+
+@pytest.mark.slow
+def test_a_blog_over_http_gets_one_request_listing_its_posts_and_their_archives(tmp_path: Path) -> None:
+    images = [_image(seed) for seed in (11, 12)]
+    refs = []
+    for n, image in enumerate(images, start=1):
+        image.save(tmp_path / f"ref-{n}.png")
+        refs += reference_hashes(tmp_path / f"ref-{n}.png", label=f"ref-{n}")
+    posts = ["/2026/05/first/", "/2026/05/second/"]
+    files = {
+        "/uploads/a.png": ("image/png", png_bytes(images[0])),
+        "/uploads/b.png": ("image/png", png_bytes(images[1])),
+        "/uploads/a-150.jpg": ("image/jpeg", _thumbnail(images[0])),
+        "/uploads/b-150.jpg": ("image/jpeg", _thumbnail(images[1])),
+        posts[0]: _html("first", ["/uploads/a.png"]),
+        posts[1]: _html("second", ["/uploads/b.png"]),
+        "/": _html("home", ["/uploads/a.png", "/uploads/b.png"], posts),
+        "/tag/minji/": _html("tag", ["/uploads/a-150.jpg", "/uploads/b-150.jpg"], posts),
+    }
+    pages = [p for p in files if p.endswith("/")]
+    sitemap = "".join(f"<url><loc>{{base}}{p}</loc></url>" for p in pages)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Blog)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    _Blog.files = {**files, "/sitemap.xml": ("application/xml", (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        + sitemap.replace("{base}", base) + "</urlset>").encode())}
+    site_file = tmp_path / "blog.toml"
+    site_file.write_text(f'name = "blog.example"\nbase_url = "{base}"\nsitemaps = ["/sitemap.xml"]\n\n'
+                         '[report]\nemail = "abuse@blog.example"\ncountry = "KR"\n', encoding="utf-8")
+    runner = ServerThread(server, name="blog", poll_interval=0.05)
+    try:
+        settings = _settings(tmp_path).model_copy(update={"network": NetworkSettings(allow_loopback=True)})
+        site = load_site(site_file, network=settings.network)
+        case = Case(id="case-http", title="blog over http", references=refs, jurisdiction="KR")
+        with SQLiteCaseStore(tmp_path / "takedown.sqlite") as store:
+            store.put_case(case)
+            result = build_workflow(settings, store, sites=[site]).run_sync(case.id)
+            found = {f.candidate.url.removeprefix(base): f for f in store.list_findings(case.id)}
+            notices = store.list_notices(case.id)
+    finally:
+        runner.stop()
+    assert result.errors == [] and set(found) == set(pages)
+    assert (result.matches, result.also_shown_at) == (2, 2), "one finding per post; home and tag under them"
+    assert found["/"].canonical_id == found["/tag/minji/"].canonical_id == found[posts[0]].id
+    assert sorted(n.locale for n in notices) == ["en", "ko"]
+    for notice in notices:
+        listed = [i.url.removeprefix(base) for i in notice.items]
+        assert listed == [posts[0], "/", "/tag/minji/", posts[1]], "each post, then the pages that repeat it"
+        assert [i.also_shown_at_of for i in notice.items] == [None, found[posts[0]].id, found[posts[0]].id, None]
+        assert all(i.bundle_id and i.bundle_id in notice.body_text for i in notice.items), "each with its evidence"
