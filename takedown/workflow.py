@@ -14,6 +14,7 @@ import hashlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -51,10 +52,11 @@ from takedown.models import (
 )
 from takedown.report.base import NoticeTemplate
 from takedown.report.draft import draft_notices
-from takedown.report.grouping import NoticeGroup, group_findings, sites_language
+from takedown.report.grouping import NoticeGroup, absorbs, group_findings, order_findings, sites_language
 from takedown.report.language import notice_locales
 from takedown.report.rdap import RdapClient
 from takedown.report.recipients import recipients_for, resolve_recipients
+from takedown.report.review import withdraw_notice
 from takedown.settings import Settings
 from takedown.sites.base import FormReporter, SiteAdapter, submits_to
 from takedown.store.base import CaseStore
@@ -581,6 +583,33 @@ class Workflow:
         return draft_notices(group.findings, case=case, agency=self.settings.agency, templates=self.templates,
                              locales=locales, bundles=bundles, recipient=recipient, revision=revision)
 
+    def _absorb_drafts(self, case: Case, groups: list[NoticeGroup]) -> list[NoticeGroup]:
+        """Each group with the untouched earlier drafts of the case to its recipient (``absorbs``) folded in: their
+        findings are listed again beside the new ones, and the new notices replace them, so a recipient still has
+        one request to approve when monitoring finds more pages before the first was approved."""
+        drafts = self.store.list_notices(case.id, states=[NoticeState.DRAFT])
+        if not drafts:
+            return groups
+        taken: set[str] = set()
+        out = []
+        for group in groups:
+            replaces: list[Notice] = []
+            earlier: list[Finding] = []
+            for notice in drafts:
+                if notice.id in taken:
+                    continue
+                listed = [self.store.get_finding(fid) for fid in notice.finding_ids]
+                if absorbs(group, notice, listed):
+                    replaces.append(notice)
+                    earlier += [f for f in listed if f.id not in {e.id for e in earlier}]
+            if replaces:
+                taken |= {n.id for n in replaces}
+                ids = {f.id for f in group.findings}
+                findings = order_findings([*group.findings, *(f for f in earlier if f.id not in ids)])
+                group = replace(group, findings=tuple(findings), replaces=tuple(replaces))
+            out.append(group)
+        return out
+
     async def draft(self, case: Case) -> None:
         """Draft notices for the evidenced findings; they wait for an officer's approval.
 
@@ -602,8 +631,10 @@ class Workflow:
             except ReportError as exc:
                 self._fail(f"draft for {finding.id}", exc)
         report = self.settings.report
-        groups = group_findings(targets, jurisdiction=case.jurisdiction or self.settings.agency.jurisdiction,
-                                group=report.group, per_url=report.per_url)
+        groups = self._absorb_drafts(case, group_findings(
+            targets, jurisdiction=case.jurisdiction or self.settings.agency.jurisdiction, group=report.group,
+            per_url=report.per_url,
+        ))
         failed: set[str] = set()
         while True:  # a group that fails takes its findings out of every group, which are drafted again
             drafted: list[tuple[NoticeGroup, list[Notice]]] = []
@@ -612,7 +643,7 @@ class Workflow:
                 members = tuple(f for f in group.findings if f.id not in failed)
                 if not members:
                     continue
-                group = NoticeGroup(recipient=group.recipient, bilingual=group.bilingual, findings=members)
+                group = replace(group, findings=members)
                 try:
                     drafted.append((group, self._draft_group(case, group, supported)))
                 except ReportError as exc:
@@ -623,14 +654,17 @@ class Workflow:
             failed |= newly
         done_ids = {f.id for group, _ in drafted for f in group.findings}
         with self.store.transaction():
-            for _, notices in drafted:
+            for group, notices in drafted:
+                for old in group.replaces:  # an untouched earlier draft: the new request lists its pages too
+                    withdraw_notice(self.store, old.id, by=self.operator, reason=f"listed again with "
+                                    f"{len(group.findings) - len(old.finding_ids)} new page(s) in one request")
                 for notice in notices:
                     if self.store.add_notice(notice):
                         self.store.append_custody(notice.id, "drafted", actor=self.operator, details={
                             "locale": notice.locale, "to": notice.recipient.address,
                             "findings": str(len(notice.finding_ids)),
                         })
-            for finding in pending:
+            for finding in pending:  # (the findings of replaced drafts are drafted already)
                 if finding.id in done_ids:
                     self.store.update_finding(finding.advance(FindingState.DRAFTED), expected=FindingState.EVIDENCED)
         self._report("draft", len(done_ids), len(pending))

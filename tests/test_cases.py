@@ -145,8 +145,10 @@ def test_resolving_a_review_finding_as_a_match_leads_to_evidence_and_drafts(data
         resolved = resolve_finding(store, review.id, Decision.MATCH, by="Officer Kim", reason="her room")
         assert resolved.decision is Decision.MATCH and resolved.state is FindingState.JUDGED
         assert "resolved as match by Officer Kim: her room" in resolved.reasons[0]
-        assert _workflow(store, data).run_sync("case-sample").notices == 4, "a new request for the new match"
+        assert _workflow(store, data).run_sync("case-sample").notices == 4, "2 untouched drafts replaced by 2 more"
         assert store.get_finding(review.id).state is FindingState.DRAFTED
+        drafts = store.list_notices("case-sample", states=[NoticeState.DRAFT])
+        assert len(drafts) == 2 and all(review.id in n.finding_ids and len(n.finding_ids) == 3 for n in drafts)
         with pytest.raises(UsageError, match="only a judged finding"):
             resolve_finding(store, review.id, Decision.CLEAR, by="Officer Kim")
         with pytest.raises(UsageError, match="match or clear"):

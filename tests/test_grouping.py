@@ -441,3 +441,39 @@ def test_a_blog_over_http_gets_one_request_listing_its_posts_and_their_archives(
         assert listed == [posts[0], "/", "/tag/minji/", posts[1]], "each post, then the pages that repeat it"
         assert [i.also_shown_at_of for i in notice.items] == [None, found[posts[0]].id, found[posts[0]].id, None]
         assert all(i.bundle_id and i.bundle_id in notice.body_text for i in notice.items), "each with its evidence"
+
+
+def test_pages_found_later_join_the_untouched_request_and_stay_apart_from_an_approved_one(
+    tmp_path: Path, blog: tuple[Case, MockSite]
+) -> None:
+    case, site = blog
+    first_posts = [BASE + "/2026/05/post-1/", BASE + "/2026/05/post-2/"]
+    early = MockSite({u: site.pages[u] for u in first_posts}, site="blog.example",
+                     search_fn=lambda q: first_posts)
+    store = SQLiteCaseStore(tmp_path / "takedown.sqlite")
+    store.put_case(case)
+    build_workflow(_settings(tmp_path), store, sites=[early]).run_sync(case.id)
+    before = store.list_notices(case.id)
+    assert len(before) == 2 and all(len(n.finding_ids) == 2 for n in before)
+
+    # Monitoring finds the third post before anyone looked at the drafts: still one request per language.
+    later = [*first_posts, BASE + "/2026/05/post-3/"]
+    build_workflow(_settings(tmp_path), store, sites=[MockSite({u: site.pages[u] for u in later},
+                   site="blog.example", search_fn=lambda q: later)]).run_sync(case.id)
+    drafts = store.list_notices(case.id, states=[NoticeState.DRAFT])
+    assert len(drafts) == 2 and all(len(n.finding_ids) == 3 for n in drafts)
+    assert {n.state for n in store.list_notices(case.id) if n.id in {b.id for b in before}} == {
+        NoticeState.WITHDRAWN}
+    assert all(store.get_finding(f).state is FindingState.DRAFTED for f in drafts[0].finding_ids)
+
+    # Once an officer has approved them, a fourth page is a request of its own: an approval is never undone.
+    for notice in drafts:
+        approve_notice(store, notice.id, by="Kim Officer")
+    everything = [*later, BASE + "/2026/06/repost/"]
+    build_workflow(_settings(tmp_path), store, sites=[MockSite({u: site.pages[u] for u in everything},
+                   site="blog.example", search_fn=lambda q: everything)]).run_sync(case.id)
+    assert {n.state for n in store.list_notices(case.id) if n.id in {d.id for d in drafts}} == {
+        NoticeState.APPROVED}
+    new = store.list_notices(case.id, states=[NoticeState.DRAFT])
+    assert len(new) == 2 and all(len(n.finding_ids) == 1 for n in new)
+    store.close()

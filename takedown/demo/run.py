@@ -107,10 +107,10 @@ def demo_workflow(
 
     Candidates are discovered through the demo's site file (see ``demo_adapter``): its search, feed and sitemap,
     and with ``js_feed`` its JavaScript home page too. The site's operator gets one request listing every match,
-    in Korean (its site file declares it in Korea) with an English copy, and one through its report form. With ``full_evidence``, each match is captured live (HTTP
-    with WARC, a Chromium screenshot and MHTML) and written up as JSON, HWPX, HWP and PDF; without it (quicker,
-    for tests), evidence is the fetched page and media with the JSON manifest. Either way every bundle is sealed,
-    and time-stamped when ``tsa`` is given.
+    in Korean (its site file declares it in Korea) with an English copy, and one through its report form. With
+    ``full_evidence``, each match is captured live (HTTP with WARC, a Chromium screenshot and MHTML) and written
+    up as JSON, HWPX, HWP and PDF; without it (quicker, for tests), evidence is the fetched page and media with
+    the JSON manifest. Either way every bundle is sealed, and time-stamped when ``tsa`` is given.
     """
     adapter = demo_adapter(site, settings, js_feed=js_feed)
     writers = settings.evidence.writers if full_evidence else ("json",)

@@ -17,19 +17,33 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from takedown.detect.repeats import matched_media
-from takedown.models import EvidenceBundle, Finding, NoticeItem, Recipient
+from takedown.models import EvidenceBundle, Finding, Notice, NoticeItem, NoticeState, Recipient
 from takedown.report.language import normalise_language
 
-__all__ = ["NoticeGroup", "group_findings", "notice_items", "order_findings", "sites_language", "wants_per_url"]
+__all__ = [
+    "NoticeGroup",
+    "absorbs",
+    "group_findings",
+    "notice_items",
+    "order_findings",
+    "sites_language",
+    "wants_per_url",
+]
 
 
 @dataclass(frozen=True)
 class NoticeGroup:
-    """The findings one recipient gets one notice (per language) about."""
+    """The findings one recipient gets one notice (per language) about.
+
+    ``per_finding`` is true for a group of one finding kept apart (``group = false`` or ``per_url``);
+    ``replaces`` are untouched drafts to the same recipient that this group's notices take the place of.
+    """
 
     recipient: Recipient
     bilingual: bool
     findings: tuple[Finding, ...]
+    per_finding: bool = False
+    replaces: tuple[Notice, ...] = ()
 
 
 def wants_per_url(recipient: Recipient, *, jurisdiction: str, per_url: Sequence[str]) -> bool:
@@ -95,8 +109,21 @@ def group_findings(
             if not group or wants_per_url(recipient, jurisdiction=jurisdiction, per_url=per_url):
                 key = (*key, finding.id)
             keyed.setdefault(key, (recipient, bilingual, []))[2].append(finding)
-    return [NoticeGroup(recipient=recipient, bilingual=bilingual, findings=tuple(order_findings(members)))
-            for recipient, bilingual, members in keyed.values()]
+    return [NoticeGroup(recipient=recipient, bilingual=bilingual, findings=tuple(order_findings(members)),
+                        per_finding=len(key) == 4)
+            for key, (recipient, bilingual, members) in keyed.items()]
+
+
+def absorbs(group: NoticeGroup, notice: Notice, listed: Sequence[Finding]) -> bool:
+    """Whether ``group``'s new notices should take the place of ``notice``, an earlier draft: a first request (not
+    a reminder) to the same recipient by the same channel, still a draft nobody has touched (never edited, approved
+    or rejected), listing findings of the same material type (``listed``), and neither kept per finding."""
+    if group.per_finding or notice.state is not NoticeState.DRAFT or notice.kind != "initial" or notice.history:
+        return False
+    same_recipient = (notice.recipient.channel == group.recipient.channel
+                      and notice.recipient.address.casefold() == group.recipient.address.casefold())
+    material = _material(group.findings[0])
+    return same_recipient and all(_material(f) == material for f in listed)
 
 
 def sites_language(findings: Sequence[Finding]) -> str | None:
