@@ -71,7 +71,13 @@ AGENCY = AgencySettings(name="Test Support Center", registration_number="T-1", e
     ("https://blog.example/?paged=2", True),
     ("https://blog.example/2026/05/11/a-post/", False),
     ("https://blog.example/post/17", False),
-    ("https://blog.example/?p=17", True),
+    ("https://blog.example/?p=17", False),
+    ("https://blog.example/index.php?page_id=2", False),
+    ("https://blog.example/?cat=3", True),
+    ("https://blog.example/?m=202605", True),
+    ("https://forum.example/viewtopic.php?t=5", False),
+    ("https://community.example/bbs/board.php?bo_table=free", True),
+    ("https://community.example/bbs/board.php?bo_table=free&wr_id=12", False),
     ("https://blog.example/media/clip-17.html", False),
 ])
 def test_listing_pages_are_told_from_pages_with_content(url: str, listing: bool) -> None:

@@ -38,7 +38,9 @@ LISTING_SEGMENTS = frozenset({
 })
 """URL path segments (compared case-insensitively, without an extension) that mark a page listing other pages."""
 
-_LISTING_QUERY = frozenset({"s", "q", "query", "search", "page", "paged", "p", "tag", "cat", "category", "author"})
+_LISTING_QUERY = frozenset({"s", "q", "query", "search", "page", "paged", "m", "tag", "cat", "category", "author"})
+# Queries that name one post: WordPress's plain links (?p=17), Gnuboard (wr_id) and XE (document_srl) boards.
+_CONTENT_QUERY = frozenset({"p", "page_id", "attachment_id", "post", "id", "wr_id", "document_srl"})
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _NUMBER = re.compile(r"^\d{1,2}$")
 
@@ -47,19 +49,23 @@ def looks_like_listing(url: str) -> bool:
     """Whether ``url`` looks like a page that lists other pages rather than holding content of its own.
 
     True for the site's root, a path with a segment in ``LISTING_SEGMENTS`` (``/tag/x``, ``/author/y``,
-    ``/page/2``, ``/search``), a date archive (``/2026/``, ``/2026/05/``), and a root-level or listing path with a
-    search or paging query (``?s=x``, ``?paged=2``).
+    ``/page/2``, ``/search``), a date archive (``/2026/``, ``/2026/05/``), and a root-level path with a search,
+    archive or paging query (``?s=x``, ``?paged=2``, ``?cat=3``, ``?m=202605``). A query naming one post
+    (``?p=17``, ``?page_id=2``, ``?attachment_id=5`` as WordPress's plain links do, ``board.php?wr_id=12`` on a
+    Gnuboard board, ``?document_srl=9`` on XE) is never a listing.
     """
     parts = urlsplit(url)
     segments = [s for s in parts.path.split("/") if s]
     stems = [s.rsplit(".", 1)[0].lower() for s in segments]
+    keys = {key.lower() for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    if keys & _CONTENT_QUERY:
+        return False
     if not segments or stems in (["index"], ["home"]):
         return True
     if any(stem in LISTING_SEGMENTS for stem in stems):
         return True
     if _YEAR.match(stems[0]) and all(_NUMBER.match(s) for s in stems[1:]) and len(stems) <= 3:
         return True
-    keys = {key.lower() for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
     return len(segments) == 1 and bool(keys & _LISTING_QUERY)
 
 
