@@ -8,7 +8,8 @@ around it; the peer is ``python -c pass`` with the same interpreter, in the same
 can go under. Commands (the venv's ``takedown`` script beside ``sys.executable``, else ``python -m takedown``):
 
 - ``takedown --help``;
-- ``takedown review --config FILE``: the list of draft notices of a store holding the demo case (3 requests listing 8 posts);
+- ``takedown review --config FILE``: the list of draft notices of a store holding the demo case (3 requests
+  listing 8 posts);
 - ``takedown approve NOTICE_ID --by "Officer Bench" --config FILE``: every run approves a different draft;
 - ``takedown verify BUNDLE --config FILE``: a sealed, time-stamped evidence bundle of the demo case; the settings
   name the TSA's certificate and CA, so the time stamp's signature is checked too.
