@@ -69,6 +69,7 @@ from takedown.models import (
     Media,
     MediaKind,
     Notice,
+    NoticeItem,
     NoticeState,
     OutgoingMessage,
     Page,
@@ -868,6 +869,22 @@ class CaseStoreContract:
             store.add_followup(FollowUp(notice_id=notice.id, outcome="still_up"))
             store.add_followup(FollowUp(notice_id=notice.id, outcome="removed"))
             assert [f.outcome for f in store.list_followups(notice.id)] == ["still_up", "removed"]
+
+        self._with_store(check)
+
+    def test_a_notice_is_found_by_every_finding_it_lists(self) -> None:
+        def check(store: CaseStore) -> None:
+            findings = [sample_finding(url=f"https://mock.example/post/{n}") for n in (1, 2)]
+            items = tuple(NoticeItem(finding_id=f.id, url=f.candidate.url) for f in findings)
+            grouped = Notice(case_id=findings[0].case_id, finding_id=findings[0].id, items=items,
+                             recipient=Recipient(address="a@b.example"), jurisdiction="KR", locale="en",
+                             subject="s", body_text="b")
+            assert store.add_notice(grouped) is True
+            assert store.add_notice(grouped) is False
+            assert store.get_notice(grouped.id).finding_ids == (findings[0].id, findings[1].id)
+            for finding in findings:
+                assert [n.id for n in store.list_notices(finding_id=finding.id)] == [grouped.id]
+            assert store.list_notices(finding_id="fnd-other") == []
 
         self._with_store(check)
 
