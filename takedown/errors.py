@@ -12,6 +12,8 @@ TakedownError
 │   ├── DuplicatePluginError   two plugins of one kind share a name
 │   └── PluginLoadError        entry points that failed to load, all of them together
 ├── InvalidTransitionError     a finding or notice was asked to move to a state it cannot reach
+├── AuthenticationError        a login or session that does not hold (one message, whatever the reason)
+├── PermissionDeniedError      an authenticated user without the role an action needs
 ├── StoreError                 the case store cannot be used
 │   ├── StoreVersionError      the store was written by a newer takedown
 │   ├── StoreCorruptError      the store file is not a takedown store (or is damaged)
@@ -38,6 +40,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 __all__ = [
+    "AuthenticationError",
     "ConfigError",
     "DatasetError",
     "DeliveryError",
@@ -53,6 +56,7 @@ __all__ = [
     "MissingDependencyError",
     "NotApprovedError",
     "NotFoundError",
+    "PermissionDeniedError",
     "PluginError",
     "PluginLoadError",
     "ReportError",
@@ -153,6 +157,16 @@ class InvalidTransitionError(TakedownError):
         self.allowed = list(allowed)
         options = ", ".join(self.allowed) or "nothing (final state)"
         super().__init__(f"{what} cannot go from {current!r} to {target!r}; from {current!r} it may go to {options}")
+
+
+class AuthenticationError(TakedownError):
+    """A login or a session that does not hold: a wrong name or password, a locked or disabled account, an
+    unknown, expired or ended session. The message is the same whatever the reason, so it tells an attacker
+    nothing; the account's record and the audit log say which."""
+
+
+class PermissionDeniedError(TakedownError):
+    """An authenticated user asked for an action their roles do not allow."""
 
 
 class StoreError(TakedownError):

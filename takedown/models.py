@@ -55,6 +55,7 @@ __all__ = [
     "HashBank",
     "HashValue",
     "ItemKind",
+    "LoginSession",
     "MatchedReference",
     "Media",
     "MediaKind",
@@ -69,10 +70,13 @@ __all__ = [
     "Recipient",
     "RecipientKind",
     "ReferenceHash",
+    "Role",
     "SearchQuery",
     "StateChange",
     "TimestampToken",
+    "User",
     "check_bank_name",
+    "check_username",
     "make_id",
     "media_kind_of",
     "normalise_hash",
@@ -815,3 +819,75 @@ class BankEntry(BaseModel):
         text = value.strip().lower()
         return cls(bank=bank, hash=HashValue(algorithm=PDQ, value=text, quality=quality),
                    reference=reference or text[:16], source=source)
+
+
+# -- accounts ---------------------------------------------------------------------------------------------------
+# The people who use the officer console, and their login sessions (see ``takedown.console.accounts``). They live
+# here because the case store persists them.
+
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+def check_username(name: str) -> str:
+    """``name`` if it is a valid user name: 2-64 characters, lower-case letters, digits, ``.``, ``_``, ``-``.
+
+    Raises:
+        ValueError: it is not.
+    """
+    if not isinstance(name, str) or not _USERNAME.match(name):
+        raise ValueError(f"user name {name!r} must be 2-64 lower-case letters, digits, '.', '_' or '-', "
+                         "starting with a letter or digit")
+    return name
+
+
+class Role(StrEnum):
+    """What a user may do in the console; a user holds one or more.
+
+    ``officer`` reviews, decides, approves and sends; ``supervisor`` does that and watches the team (exposure,
+    queues); ``auditor`` reads everything and the audit log but changes nothing; ``admin`` manages users and
+    settings.
+    """
+
+    OFFICER = "officer"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class User(BaseModel):
+    """A person who signs in to the console. Their display name and title sign the notices they approve."""
+
+    model_config = _Frozen
+
+    username: str
+    display_name: str = Field(min_length=1, description="the name an approval records and a notice is signed with")
+    title: str = Field(default="", description="the title a notice is signed with, e.g. 'Deletion Support Officer'")
+    roles: frozenset[Role] = Field(min_length=1)
+    password_hash: str = Field(repr=False, description="argon2id, in the PHC string format")
+    locale: str = Field(default="ko", description="the console's language for this user: ko or en")
+    disabled: bool = False
+    failed_logins: int = Field(default=0, ge=0, description="failed logins since the last one that succeeded")
+    locked_until: AwareDatetime | None = None
+    password_changed_at: AwareDatetime = Field(default_factory=utcnow)
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+    created_by: str = ""
+
+    @field_validator("username")
+    @classmethod
+    def _check_username(cls, value: str) -> str:
+        return check_username(value)
+
+
+class LoginSession(BaseModel):
+    """One signed-in browser: stored by the SHA-256 of its token, never the token itself."""
+
+    model_config = _Frozen
+
+    token_sha256: str = Field(description="SHA-256 of the session token the browser holds in its cookie")
+    username: str
+    csrf_token: str = Field(repr=False, description="the token every state-changing request must carry")
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+    last_seen_at: AwareDatetime = Field(default_factory=utcnow)
+    expires_at: AwareDatetime
+    ended_at: AwareDatetime | None = Field(default=None, description="when it was ended (logout, password change)")
+    client: str = Field(default="", description="what the browser said it was, for the user's list of sessions")

@@ -66,6 +66,7 @@ from takedown.models import (
     FollowUp,
     FormSubmission,
     ItemKind,
+    LoginSession,
     Media,
     MediaKind,
     Notice,
@@ -75,7 +76,9 @@ from takedown.models import (
     Page,
     PageRecord,
     Recipient,
+    Role,
     SearchQuery,
+    User,
     utcnow,
 )
 from takedown.report.base import NoticeContext, NoticeTemplate, RenderedNotice, Transport
@@ -885,6 +888,32 @@ class CaseStoreContract:
             for finding in findings:
                 assert [n.id for n in store.list_notices(finding_id=finding.id)] == [grouped.id]
             assert store.list_notices(finding_id="fnd-other") == []
+
+        self._with_store(check)
+
+    def test_users_and_sessions_round_trip(self) -> None:
+        def check(store: CaseStore) -> None:
+            user = User(username="kim", display_name="Kim", roles=frozenset({Role.OFFICER}),
+                        password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA")
+            store.put_user(user)
+            assert store.get_user("kim") == user
+            store.put_user(user.model_copy(update={"disabled": True}))
+            assert store.get_user("kim").disabled and [u.username for u in store.list_users()] == ["kim"]
+            now = utcnow()
+            sessions = [LoginSession(token_sha256=f"{n:064x}", username="kim", csrf_token="c", expires_at=now)
+                        for n in (1, 2)]
+            for session in sessions:
+                store.put_session(session)
+            assert store.get_session(sessions[0].token_sha256) == sessions[0]
+            assert store.end_sessions("kim", at=now) == 2
+            assert store.end_sessions("kim", at=now) == 0
+            assert store.get_session(sessions[1].token_sha256).ended_at == now
+            for missing in (lambda: store.get_user("nobody"), lambda: store.get_session("0" * 64)):
+                try:
+                    missing()
+                except NotFoundError:
+                    continue
+                raise AssertionError("a missing user or session is a NotFoundError")
 
         self._with_store(check)
 

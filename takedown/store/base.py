@@ -18,8 +18,10 @@ from takedown.models import (
     FindingState,
     FollowUp,
     HashBank,
+    LoginSession,
     Notice,
     NoticeState,
+    User,
 )
 from takedown.store.blobs import BlobStore
 
@@ -209,4 +211,29 @@ class CaseStore(Protocol):
 
     def count_bank_entries(self, bank: str) -> int:
         """How many entries a bank holds. Raises ``NotFoundError``."""
+        ...
+
+    # accounts (see takedown.console.accounts). Users are not deleted: one is disabled.
+    def put_user(self, user: User) -> None:
+        """Insert a user, or replace the user with that name."""
+        ...
+
+    def get_user(self, username: str) -> User:
+        """The user with this name. Raises ``NotFoundError``."""
+        ...
+
+    def list_users(self) -> list[User]:
+        """Every user, disabled ones too, by name."""
+        ...
+
+    def put_session(self, session: LoginSession) -> None:
+        """Insert a login session, or replace the one with its token hash."""
+        ...
+
+    def get_session(self, token_sha256: str) -> LoginSession:
+        """The session with this token hash. Raises ``NotFoundError``."""
+        ...
+
+    def end_sessions(self, username: str, *, at: datetime) -> int:
+        """End every session of the user that has not ended; return how many were ended."""
         ...

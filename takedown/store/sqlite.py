@@ -37,8 +37,10 @@ from takedown.models import (
     FindingState,
     FollowUp,
     HashBank,
+    LoginSession,
     Notice,
     NoticeState,
+    User,
     utcnow,
 )
 from takedown.store.base import GENESIS_HASH
@@ -97,6 +99,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (notice_id, finding_id));
     CREATE INDEX notice_items_finding ON notice_items (finding_id);
     INSERT INTO notice_items (notice_id, finding_id, position) SELECT id, finding_id, 0 FROM notices;
+    """,
+    # 4: the console's users and their login sessions (kept by the SHA-256 of the session token).
+    """
+    CREATE TABLE users (username TEXT PRIMARY KEY, data TEXT NOT NULL);
+    CREATE TABLE sessions (
+        token_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES users (username), expires_at TEXT NOT NULL,
+        ended INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL);
+    CREATE INDEX sessions_user ON sessions (username, ended);
     """,
 )
 """Each entry moves the schema up one version; never edit one that has shipped, append a new one."""
@@ -583,6 +593,54 @@ class SQLiteCaseStore:
         """How many entries a bank holds."""
         self._require_bank(bank)
         return int(self._one("SELECT count(*) FROM bank_entries WHERE bank = ?", (bank,)))
+
+    # -- accounts -------------------------------------------------------------------------------------------
+
+    def put_user(self, user: User) -> None:
+        """Insert a user, or replace the user with that name."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO users (username, data) VALUES (?, ?) "
+                "ON CONFLICT (username) DO UPDATE SET data = excluded.data",
+                (user.username, user.model_dump_json()),
+            )
+
+    def get_user(self, username: str) -> User:
+        """The user with this name."""
+        data = self._one("SELECT data FROM users WHERE username = ?", (username,))
+        if data is None:
+            raise NotFoundError(f"no user {username!r}")
+        return _load(User, data)
+
+    def list_users(self) -> list[User]:
+        """Every user, by name."""
+        return [_load(User, d) for d in self._all("SELECT data FROM users ORDER BY username", ())]
+
+    def put_session(self, session: LoginSession) -> None:
+        """Insert a login session, or replace the one with its token hash."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO sessions (token_sha256, username, expires_at, ended, data) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (token_sha256) DO UPDATE SET expires_at = excluded.expires_at, "
+                "ended = excluded.ended, data = excluded.data",
+                (session.token_sha256, session.username, session.expires_at.isoformat(),
+                 int(session.ended_at is not None), session.model_dump_json()),
+            )
+
+    def get_session(self, token_sha256: str) -> LoginSession:
+        """The session with this token hash."""
+        data = self._one("SELECT data FROM sessions WHERE token_sha256 = ?", (token_sha256,))
+        if data is None:
+            raise NotFoundError("no such session")
+        return _load(LoginSession, data)
+
+    def end_sessions(self, username: str, *, at: datetime) -> int:
+        """End every session of the user that has not ended."""
+        with self.transaction():
+            rows = self._all("SELECT data FROM sessions WHERE username = ? AND ended = 0", (username,))
+            for data in rows:
+                self.put_session(_load(LoginSession, data).model_copy(update={"ended_at": at}))
+            return len(rows)
 
 
 _BANK_PAGE = 5000

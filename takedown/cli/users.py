@@ -1,0 +1,142 @@
+"""Accounts from the command line: ``user add|passwd|disable|enable|list`` (who may sign in to the console).
+
+Passwords are typed at a hidden prompt (twice), or read from the first line of standard input with
+``--password-stdin`` for scripts; never from an option, which would leave them in the shell's history. Every
+change is recorded in the custody log under ``user:<name>`` with who made it and the login account.
+"""
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from takedown.cli._common import (
+    ByOption,
+    ConfigOption,
+    console,
+    officer,
+    open_or_create_store,
+    settings_from,
+)
+from takedown.errors import UsageError
+
+user_app = typer.Typer(help="Console accounts: who may sign in, with which roles.", no_args_is_help=True)
+
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="read the password from the first line of standard input")
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.add_typer(user_app, name="user")
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline(4096)
+        if not line.strip():
+            raise UsageError("--password-stdin: standard input holds no password")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UsageError("no terminal to type the password at: pass it on standard input with --password-stdin")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="the sign-in name: lower-case letters, digits, '.', '_', '-'")],
+    name: Annotated[str, typer.Option("--name", help="display name: approvals are recorded, notices signed with it")],
+    role: Annotated[
+        list[str], typer.Option("--role", help="officer, supervisor, auditor or admin (repeatable)")
+    ],
+    by: ByOption = "",
+    title: Annotated[str, typer.Option("--title", help="signs notices beside the name")] = "",
+    locale: Annotated[str, typer.Option("--locale", help="the console's language for the user: ko or en")] = "ko",
+    password_stdin: PasswordStdin = False,
+    config: ConfigOption = None,
+) -> None:
+    """Add a user who can sign in to the console."""
+    from takedown.console.accounts import add_user
+
+    who = officer(by)
+    password = _password(password_stdin)
+    with open_or_create_store(settings_from(config)) as store:
+        user = add_user(store, username, password, roles=role, display_name=name, title=title, locale=locale, by=who)
+    console.print(f"Added {escape(user.username)} ({', '.join(sorted(r.value for r in user.roles))}).")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: Annotated[str, typer.Argument(help="whose password")],
+    by: ByOption = "",
+    password_stdin: PasswordStdin = False,
+    config: ConfigOption = None,
+) -> None:
+    """Set a user's password; their sessions end and a lock-out is lifted."""
+    from takedown.console.accounts import set_password
+
+    who = officer(by)
+    password = _password(password_stdin)
+    with open_or_create_store(settings_from(config)) as store:
+        set_password(store, username, password, by=who)
+    console.print(f"Changed the password of {escape(username)}; their sessions have ended.")
+
+
+@user_app.command("disable")
+def user_disable(
+    username: Annotated[str, typer.Argument(help="who may no longer sign in")],
+    by: ByOption = "",
+    reason: Annotated[str, typer.Option("--reason", help="why (recorded)")] = "",
+    config: ConfigOption = None,
+) -> None:
+    """Stop a user from signing in (their sessions end); the account and its history are kept."""
+    from takedown.console.accounts import set_user_disabled
+
+    with open_or_create_store(settings_from(config)) as store:
+        set_user_disabled(store, username, disabled=True, by=officer(by), reason=reason)
+    console.print(f"Disabled {escape(username)}.")
+
+
+@user_app.command("enable")
+def user_enable(
+    username: Annotated[str, typer.Argument(help="who may sign in again")],
+    by: ByOption = "",
+    config: ConfigOption = None,
+) -> None:
+    """Let a disabled user sign in again."""
+    from takedown.console.accounts import set_user_disabled
+
+    with open_or_create_store(settings_from(config)) as store:
+        set_user_disabled(store, username, disabled=False, by=officer(by))
+    console.print(f"Enabled {escape(username)}.")
+
+
+@user_app.command("list")
+def user_list(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List the users with their roles and state (never their password hashes)."""
+    with open_or_create_store(settings_from(config)) as store:
+        users = store.list_users()
+    rows: list[dict[str, Any]] = [{"username": u.username, "display_name": u.display_name, "title": u.title,
+             "roles": sorted(r.value for r in u.roles), "locale": u.locale, "disabled": u.disabled,
+             "locked_until": u.locked_until.isoformat() if u.locked_until else None,
+             "failed_logins": u.failed_logins} for u in users]
+    if as_json:
+        console.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(title=f"Users ({len(rows)})", box=box.SIMPLE)
+    for column in ("user", "name", "roles", "state"):
+        table.add_column(column)
+    for row in rows:
+        state = "disabled" if row["disabled"] else f"locked until {row['locked_until']}" if row["locked_until"] \
+            else "active"
+        table.add_row(escape(row["username"]), escape(f"{row['display_name']} {row['title']}".strip()),
+                      ", ".join(row["roles"]), state)
+    console.print(table)
