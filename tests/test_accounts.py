@@ -178,3 +178,42 @@ def test_takedown_user_commands(tmp_path: Path) -> None:
         assert {e.actor for e in events} == {"Admin Choi"}
         with pytest.raises(AuthenticationError):
             authenticate(store, "kim", "another long secret")
+
+
+def test_an_approval_from_the_cli_can_be_tied_to_a_signed_in_user(tmp_path: Path) -> None:
+    from takedown.models import FindingState, Notice, NoticeState, Recipient
+    from takedown.report.jurisdictions import get_jurisdiction
+    from takedown.testing import sample_finding
+
+    data = tmp_path / "data"
+    with SQLiteCaseStore(data / "takedown.sqlite") as store:
+        add_user(store, "kim", PASSWORD, roles=["officer"], display_name="Kim Officer", by="admin")
+        add_user(store, "park", PASSWORD, roles=["auditor"], display_name="Park Auditor", by="admin")
+        finding = sample_finding(state=FindingState.DRAFTED)
+        store.add_finding(finding)
+        notices = [Notice(case_id=finding.case_id, finding_id=finding.id, recipient=Recipient(address=address),
+                          jurisdiction="UK", locale="en", subject="s", body_text=finding.candidate.url,
+                          legal=dict.fromkeys(get_jurisdiction("UK").required_fields, "given"))
+                   for address in ("a@mock.example", "b@mock.example")]
+        for notice in notices:
+            store.add_notice(notice)
+    env = {"TAKEDOWN_STORAGE__DATA_DIR": str(data)}
+    wrong = runner.invoke(app, ["approve", notices[0].id, "--user", "kim", "--password-stdin"],
+                          input="not the password\n", env=env)
+    assert wrong.exit_code != 0 and isinstance(wrong.exception, AuthenticationError)
+    auditor = runner.invoke(app, ["approve", notices[0].id, "--user", "park", "--password-stdin"],
+                            input=PASSWORD + "\n", env=env)
+    assert auditor.exit_code != 0 and isinstance(auditor.exception, PermissionDeniedError)
+    done = runner.invoke(app, ["approve", notices[0].id, "--user", "kim", "--password-stdin", "--by", "Someone Else"],
+                         input=PASSWORD + "\n", env=env)
+    assert done.exit_code == 0, done.output
+    plain = runner.invoke(app, ["approve", notices[1].id, "--by", "Officer Lee"], env=env)
+    assert plain.exit_code == 0, plain.output
+    with SQLiteCaseStore(data / "takedown.sqlite") as store:
+        signed, named = (store.get_notice(n.id) for n in notices)
+        assert signed.state is NoticeState.APPROVED and signed.approved_by == "Kim Officer", "not --by's name"
+        event = store.custody_log(signed.id)[-1]
+        assert event.details["user"] == "kim" and event.details["authenticated"] == "password"
+        assert named.approved_by == "Officer Lee"
+        assert store.custody_log(named.id)[-1].details["authenticated"] == "none"
+        assert "login" in [e.action for e in store.custody_log(audit_subject("kim"))]

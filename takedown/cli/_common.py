@@ -140,6 +140,31 @@ def cli_context() -> dict[str, str]:
     return {"account": login_account(), "via": "cli"}
 
 
+PasswordStdinOption = Annotated[
+    bool, typer.Option("--password-stdin", help="read the password from the first line of standard input")
+]
+
+
+def read_password(from_stdin: bool, *, twice: bool = False) -> str:
+    """A password from a hidden prompt (typed ``twice`` to set one), or the first line of standard input.
+
+    Never from an option, which would leave it in the shell's history.
+
+    Raises:
+        UsageError: standard input holds no password, or there is no terminal to prompt at.
+    """
+    import sys
+
+    if from_stdin:
+        line = sys.stdin.readline(4096)
+        if not line.strip():
+            raise UsageError("--password-stdin: standard input holds no password")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UsageError("no terminal to type the password at: pass it on standard input with --password-stdin")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=twice))
+
+
 def confirm(question: str, *, unanswered: str) -> None:
     """Ask ``question``; a no ends the command (exit 1). With no terminal to answer, refuse with ``unanswered``."""
     import sys

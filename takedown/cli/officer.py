@@ -23,6 +23,7 @@ from rich.text import Text
 from takedown.cli._common import (
     ByOption,
     ConfigOption,
+    PasswordStdinOption,
     VarOption,
     cli_context,
     confirm,
@@ -31,6 +32,7 @@ from takedown.cli._common import (
     officer,
     open_existing_store,
     parse_variables,
+    read_password,
     resolve_id,
     settings_from,
 )
@@ -232,15 +234,33 @@ def approve(
     ] = None,
     case: Annotated[str | None, typer.Option("--case", help="every draft of this case")] = None,
     note: Annotated[str, typer.Option("--note", help="why, or what was checked")] = "",
+    user: Annotated[
+        str | None, typer.Option("--user", envvar="TAKEDOWN_USER",
+                                 help="approve as this console user, signed in with their password (asked for)")
+    ] = None,
+    password_stdin: PasswordStdinOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Record an officer's approval of drafts; nothing is sent without one. Each approval is recorded on its own."""
+    """Record an officer's approval of drafts; nothing is sent without one. Each approval is recorded on its own.
+
+    With --user the approver signs in as a console user (``takedown user add``): the approval records that
+    authenticated user's display name. With --by alone it records the name given and the operating-system account.
+    """
     from takedown.report.review import approve_notice
 
-    who = officer(by)
-    context = cli_context()
     failed = 0
     with open_existing_store(settings_from(config)) as store:
+        if user:
+            from takedown.console.accounts import authenticate, require_role
+            from takedown.models import Role
+
+            account = authenticate(store, user, read_password(password_stdin), client="cli")
+            require_role(account, Role.OFFICER, Role.SUPERVISOR)
+            who = account.display_name
+            context = {**cli_context(), "user": account.username, "authenticated": "password"}
+        else:
+            who = officer(by)
+            context = {**cli_context(), "authenticated": "none"}
         chosen = _chosen_notices(store, notice_ids, finding, case, [NoticeState.DRAFT])
         if not chosen:
             raise UsageError("no drafts to approve: name notices, or --finding / --case with drafts")

@@ -1,12 +1,11 @@
 """Accounts from the command line: ``user add|passwd|disable|enable|list`` (who may sign in to the console).
 
 Passwords are typed at a hidden prompt (twice), or read from the first line of standard input with
-``--password-stdin`` for scripts; never from an option, which would leave them in the shell's history. Every
+``--password-stdin`` for scripts (``read_password``). Every
 change is recorded in the custody log under ``user:<name>`` with who made it and the login account.
 """
 
 import json
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -17,34 +16,19 @@ from rich.table import Table
 from takedown.cli._common import (
     ByOption,
     ConfigOption,
+    PasswordStdinOption,
     console,
     officer,
     open_or_create_store,
+    read_password,
     settings_from,
 )
-from takedown.errors import UsageError
 
 user_app = typer.Typer(help="Console accounts: who may sign in, with which roles.", no_args_is_help=True)
-
-PasswordStdin = Annotated[
-    bool, typer.Option("--password-stdin", help="read the password from the first line of standard input")
-]
-
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
     app.add_typer(user_app, name="user")
-
-
-def _password(from_stdin: bool) -> str:
-    if from_stdin:
-        line = sys.stdin.readline(4096)
-        if not line.strip():
-            raise UsageError("--password-stdin: standard input holds no password")
-        return line.rstrip("\r\n")
-    if not sys.stdin.isatty():
-        raise UsageError("no terminal to type the password at: pass it on standard input with --password-stdin")
-    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
 @user_app.command("add")
@@ -57,14 +41,14 @@ def user_add(
     by: ByOption = "",
     title: Annotated[str, typer.Option("--title", help="signs notices beside the name")] = "",
     locale: Annotated[str, typer.Option("--locale", help="the console's language for the user: ko or en")] = "ko",
-    password_stdin: PasswordStdin = False,
+    password_stdin: PasswordStdinOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Add a user who can sign in to the console."""
     from takedown.console.accounts import add_user
 
     who = officer(by)
-    password = _password(password_stdin)
+    password = read_password(password_stdin, twice=True)
     with open_or_create_store(settings_from(config)) as store:
         user = add_user(store, username, password, roles=role, display_name=name, title=title, locale=locale, by=who)
     console.print(f"Added {escape(user.username)} ({', '.join(sorted(r.value for r in user.roles))}).")
@@ -74,14 +58,14 @@ def user_add(
 def user_passwd(
     username: Annotated[str, typer.Argument(help="whose password")],
     by: ByOption = "",
-    password_stdin: PasswordStdin = False,
+    password_stdin: PasswordStdinOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Set a user's password; their sessions end and a lock-out is lifted."""
     from takedown.console.accounts import set_password
 
     who = officer(by)
-    password = _password(password_stdin)
+    password = read_password(password_stdin, twice=True)
     with open_or_create_store(settings_from(config)) as store:
         set_password(store, username, password, by=who)
     console.print(f"Changed the password of {escape(username)}; their sessions have ended.")
