@@ -89,7 +89,10 @@ def demo(
                   f"  takedown send --case {result.case_id} --channel email --transport outbox "
                   f"--outbox {out / 'outbox'} --config {config}\n"
                   "(The e-mails go to the outbox folder; requests through the demo site's web form can be sent only "
-                  "while a demo site runs.)", soft_wrap=True)
+                  "while a demo site runs.)\n"
+                  "Or in a browser: add yourself, start the console, open http://127.0.0.1:8000/\n"
+                  f"  takedown user add me --name \"Your Name\" --role officer --by \"Your Name\" --config {config}\n"
+                  f"  takedown console --config {config}", soft_wrap=True)
 
 
 def scan(

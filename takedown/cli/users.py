@@ -1,4 +1,5 @@
-"""Accounts from the command line: ``user add|passwd|disable|enable|list`` (who may sign in to the console).
+"""The officer console from the command line: its accounts (``user add|passwd|disable|enable|list``: who may sign
+in) and its server (``console``).
 
 Passwords are typed at a hidden prompt (twice), or read from the first line of standard input with
 ``--password-stdin`` for scripts (``read_password``). Every
@@ -29,6 +30,7 @@ user_app = typer.Typer(help="Console accounts: who may sign in, with which roles
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
     app.add_typer(user_app, name="user")
+    app.command("console")(console_command)
 
 
 @user_app.command("add")
@@ -124,3 +126,29 @@ def user_list(
         table.add_row(escape(row["username"]), escape(f"{row['display_name']} {row['title']}".strip()),
                       ", ".join(row["roles"]), state)
     console.print(table)
+
+
+def console_command(
+    host: Annotated[str, typer.Option("--host", help="the address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="the port to listen on")] = 8000,
+    secure_cookies: Annotated[
+        bool | None, typer.Option("--secure-cookies/--no-secure-cookies",
+                                  help="mark cookies Secure (default: yes, unless served over HTTP on loopback)")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the officer console: sign in with an account from ``takedown user add``.
+
+    Behind a TLS-terminating proxy, listen on loopback and let the proxy face the network.
+    """
+    from takedown.console.app import create_app
+    from takedown.errors import MissingDependencyError
+
+    settings = settings_from(config)
+    app = create_app(settings, secure_cookies=secure_cookies)
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise MissingDependencyError("uvicorn", "console", feature="serving the console") from exc
+    console.print(f"The console is at http://{host}:{port}/ (store: {settings.storage.store_url}); Ctrl-C stops it.")
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)

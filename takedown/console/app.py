@@ -1,0 +1,269 @@
+"""The officer console's web application: server-rendered pages behind a signed-in session and a role.
+
+``create_app(settings)`` builds the FastAPI application on the agency's store (``[storage]``). The security
+boundary, route by route:
+
+- **Every page but the login page needs a session** (``takedown.console.accounts``): the browser's cookie holds a
+  random token, ``HttpOnly``, ``SameSite=Strict``, and ``Secure`` unless the console serves plain HTTP on
+  loopback. A login always starts a new session (no fixation); logout ends it in the store, so the old cookie is
+  worthless.
+- **Every state-changing request is a POST carrying the session's CSRF token** (the login form: a double-submit
+  token in its own cookie); anything else is refused with 403 before it is read further.
+- **Roles are checked on every action**: approving and rejecting need ``officer`` or ``supervisor``; an
+  ``auditor`` reads everything and changes nothing.
+- **Every response** has a strict Content-Security-Policy (no inline script or style, nothing from elsewhere, no
+  framing), ``nosniff``, no referrer, and ``Cache-Control: no-store``. Pages are Jinja2 templates with
+  autoescaping, so a hostile page title captured from a site is shown as text.
+
+An approval made here records the signed-in user's display name and, in its custody event, the user name and
+the session. Needs the ``console`` extra.
+"""
+
+
+import hmac
+import ipaddress
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from takedown.console.accounts import authenticate, end_session, require_role, session_user, start_session
+from takedown.console.views import NOTICE_STATES, dashboard_view, notice_view, notices_view
+from takedown.errors import (
+    AuthenticationError,
+    InvalidTransitionError,
+    MissingDependencyError,
+    NotFoundError,
+    PermissionDeniedError,
+    TakedownError,
+    UsageError,
+)
+from takedown.models import LoginSession, Role, User
+from takedown.settings import Settings
+from takedown.store.base import CaseStore
+
+__all__ = ["CSP", "SESSION_COOKIE", "create_app"]
+
+SESSION_COOKIE = "takedown_session"
+LOGIN_COOKIE = "takedown_login"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
+       "base-uri 'none'; frame-ancestors 'none'")
+"""The Content-Security-Policy of every response: our own script and style files only, nothing inline."""
+
+_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+_DECIDERS = (Role.OFFICER, Role.SUPERVISOR)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who is making a request, and through which session."""
+
+    user: User
+    session: LoginSession
+
+
+class _NeedsLogin(Exception):
+    """No valid session: a page answers with a redirect to the login page."""
+
+
+def _loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(settings: Settings, *, store: CaseStore | None = None, secure_cookies: bool | None = None) -> Any:
+    """The console as an ASGI application (a ``fastapi.FastAPI``).
+
+    Args:
+        settings: the agency's settings; the store is opened from ``[storage]`` unless ``store`` is given.
+        store: a store to use instead (the caller closes it).
+        secure_cookies: mark cookies ``Secure``; ``None`` (default): yes, unless a request comes over plain HTTP
+            to a loopback address.
+
+    Raises:
+        MissingDependencyError: the ``console`` extra is not installed.
+    """
+    try:
+        from fastapi import FastAPI, Request
+        from fastapi.responses import HTMLResponse, RedirectResponse, Response
+        from fastapi.staticfiles import StaticFiles
+    except ImportError as exc:
+        raise MissingDependencyError("fastapi", "console", feature="the officer console") from exc
+    from importlib import resources
+
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    pages = Environment(loader=PackageLoader("takedown.console", "templates"),
+                        autoescape=select_autoescape(default=True, default_for_string=True))
+    owned = store is None
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        if owned:
+            from takedown.store import open_store
+
+            app.state.store = open_store(settings.storage.store_url)
+        else:
+            app.state.store = store
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.store.close()
+
+    app = FastAPI(title="takedown console", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    static = resources.files("takedown.console") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        for name, value in _HEADERS.items():
+            response.headers[name] = value
+        return response
+
+    def the_store(request: Request) -> CaseStore:
+        current: CaseStore = request.app.state.store
+        return current
+
+    def secure(request: Request) -> bool:
+        if secure_cookies is not None:
+            return secure_cookies
+        return request.url.scheme == "https" or not _loopback(request.url.hostname or "")
+
+    def render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
+        return HTMLResponse(pages.get_template(name).render(**values), status_code=status)
+
+    def signed_in(request: Request) -> SignedIn:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        try:
+            user, session = session_user(the_store(request), token)
+        except AuthenticationError:
+            raise _NeedsLogin from None
+        return SignedIn(user=user, session=session)
+
+    async def checked_form(request: Request, who: SignedIn) -> dict[str, str]:
+        form = await request.form()
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        if not hmac.compare_digest(values.get("csrf", ""), who.session.csrf_token):
+            raise PermissionDeniedError("the form's security token is missing or stale; reload the page")
+        return values
+
+    def context(who: SignedIn) -> dict[str, str]:
+        return {"via": "console", "user": who.user.username, "session": who.session.token_sha256[:16]}
+
+    @app.exception_handler(_NeedsLogin)
+    async def needs_login(request: Request, exc: _NeedsLogin) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(TakedownError)
+    async def refused(request: Request, exc: TakedownError) -> Response:
+        status = (403 if isinstance(exc, PermissionDeniedError) else 404 if isinstance(exc, NotFoundError)
+                  else 401 if isinstance(exc, AuthenticationError)
+                  else 409 if isinstance(exc, InvalidTransitionError)
+                  else 400 if isinstance(exc, UsageError) else 500)
+        return render("error.html", status=status, status_code=status, message=str(exc), user=None)
+
+    # -- signing in and out -------------------------------------------------------------------------------------
+
+    @app.get("/login", response_class=HTMLResponse)
+    async def login_page(request: Request) -> Response:
+        token = secrets.token_urlsafe(32)
+        response = render("login.html", login_csrf=token, failed=False, user=None)
+        response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=secure(request),
+                            path="/login", max_age=3600)
+        return response
+
+    @app.post("/login")
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        sent = str(form.get("login_csrf", ""))
+        kept = request.cookies.get(LOGIN_COOKIE, "")
+        if not sent or not hmac.compare_digest(sent, kept):
+            raise PermissionDeniedError("the login form's security token is missing or stale; reload the page")
+        store = the_store(request)
+        client = request.headers.get("user-agent", "")[:200]
+        try:
+            user = authenticate(store, str(form.get("username", "")), str(form.get("password", "")), client=client)
+        except AuthenticationError:
+            fresh = secrets.token_urlsafe(32)
+            page = render("login.html", status=401, login_csrf=fresh, failed=True, user=None)
+            page.set_cookie(LOGIN_COOKIE, fresh, httponly=True, samesite="strict", secure=secure(request),
+                            path="/login", max_age=3600)
+            return page
+        old = request.cookies.get(SESSION_COOKIE)
+        if old:  # a new session every time: a cookie planted before login is worth nothing after it
+            end_session(store, old)
+        token, _ = start_session(store, user, client=client)
+        done = RedirectResponse("/", status_code=303)
+        done.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure(request), path="/")
+        done.delete_cookie(LOGIN_COOKIE, path="/login")
+        return done
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        who = signed_in(request)
+        await checked_form(request, who)
+        end_session(the_store(request), request.cookies.get(SESSION_COOKIE, ""))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    # -- pages --------------------------------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse)
+    async def dashboard(request: Request) -> Response:
+        who = signed_in(request)
+        return render("dashboard.html", user=who.user, csrf=who.session.csrf_token,
+                      **dashboard_view(the_store(request)))
+
+    @app.get("/notices", response_class=HTMLResponse)
+    async def notices(request: Request, state: str = "draft") -> Response:
+        who = signed_in(request)
+        if state not in NOTICE_STATES:
+            raise UsageError(f"state is one of {', '.join(NOTICE_STATES)}")
+        return render("notices.html", user=who.user, csrf=who.session.csrf_token, state=state,
+                      states=NOTICE_STATES, **notices_view(the_store(request), state))
+
+    @app.get("/notices/{notice_id}", response_class=HTMLResponse)
+    async def notice(request: Request, notice_id: str) -> Response:
+        who = signed_in(request)
+        can_decide = bool(who.user.roles & set(_DECIDERS))
+        return render("notice.html", user=who.user, csrf=who.session.csrf_token, can_decide=can_decide,
+                      **notice_view(the_store(request), settings, notice_id))
+
+    @app.post("/notices/{notice_id}/approve")
+    async def approve(request: Request, notice_id: str) -> Response:
+        who = signed_in(request)
+        form = await checked_form(request, who)
+        require_role(who.user, *_DECIDERS)
+        from takedown.report.review import approve_notice
+
+        approve_notice(the_store(request), notice_id, by=who.user.display_name, note=form.get("note", ""),
+                       context=context(who))
+        return RedirectResponse(f"/notices/{notice_id}", status_code=303)
+
+    @app.post("/notices/{notice_id}/reject")
+    async def reject(request: Request, notice_id: str) -> Response:
+        who = signed_in(request)
+        form = await checked_form(request, who)
+        require_role(who.user, *_DECIDERS)
+        from takedown.report.review import reject_notice
+
+        reject_notice(the_store(request), notice_id, by=who.user.display_name, reason=form.get("reason", ""),
+                      context=context(who))
+        return RedirectResponse(f"/notices/{notice_id}", status_code=303)
+
+    return app

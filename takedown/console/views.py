@@ -1,0 +1,101 @@
+"""What the console's pages show, as plain data for their templates: no web framework here, so it is tested alone.
+
+Every value a site sent (titles, URLs, subjects, bodies) goes to the templates as a string and is escaped there.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from takedown.errors import NotFoundError
+from takedown.models import Decision, Finding, FindingState, NoticeState
+from takedown.report.jurisdictions import missing_fields
+from takedown.settings import Settings
+from takedown.store.base import CaseStore
+
+__all__ = ["NOTICE_STATES", "dashboard_view", "notice_view", "notices_view"]
+
+NOTICE_STATES = ("draft", "approved", "sent", "rejected", "withdrawn")
+"""The notice lists the console shows, by state."""
+
+
+def dashboard_view(store: CaseStore) -> dict[str, Any]:
+    """The queues with their counts, and the open cases."""
+    notices = Counter(n.state.value for n in store.list_notices())
+    findings = store.list_findings()
+    to_review = sum(f.decision is Decision.REVIEW and f.state is FindingState.JUDGED for f in findings)
+    cases = [{"id": c.id, "title": c.title, "status": c.status.value, "priority": c.priority.value}
+             for c in store.list_cases()]
+    return {"queues": [
+        {"label": "Requests to approve", "count": notices.get("draft", 0), "href": "/notices?state=draft"},
+        {"label": "Approved, not sent", "count": notices.get("approved", 0), "href": "/notices?state=approved"},
+        {"label": "Sent", "count": notices.get("sent", 0), "href": "/notices?state=sent"},
+        {"label": "Findings to review", "count": to_review, "href": None},
+    ], "cases": cases}
+
+
+def _item(finding: Finding, listed: set[str]) -> dict[str, Any]:
+    return {"finding": finding.id, "url": finding.candidate.url, "title": finding.candidate.title,
+            "state": finding.state.value, "bundle": finding.bundle_id,
+            "also_shown_at": finding.canonical_id if finding.canonical_id in listed else None}
+
+
+def notices_view(store: CaseStore, state: str) -> dict[str, Any]:
+    """The notices in ``state``, one entry per request: its copies in each language, then the pages it lists."""
+    requests: dict[tuple[str, ...], dict[str, Any]] = {}
+    findings: dict[str, Finding] = {}
+    for notice in store.list_notices(states=[NoticeState(state)]):
+        key = (notice.recipient.address, notice.kind, str(notice.attempt), *notice.finding_ids)
+        entry = requests.get(key)
+        if entry is None:
+            for finding_id in notice.finding_ids:
+                if finding_id not in findings:
+                    findings[finding_id] = store.get_finding(finding_id)
+            listed = set(notice.finding_ids)
+            entry = requests[key] = {
+                "to": notice.recipient.address, "channel": notice.recipient.channel, "case": notice.case_id,
+                "kind": notice.kind, "copies": [],
+                "items": [_item(findings[f], listed) for f in notice.finding_ids],
+            }
+        entry["copies"].append({"id": notice.id, "locale": notice.locale, "jurisdiction": notice.jurisdiction,
+                                "subject": notice.subject, "missing": missing_fields(notice)})
+    return {"requests": list(requests.values())}
+
+
+def notice_view(store: CaseStore, settings: Settings, notice_id: str) -> dict[str, Any]:
+    """One notice as the officer checks it: recipient, legal checklist, the pages it lists, the message.
+
+    Raises:
+        NotFoundError: no such notice.
+    """
+    notice = store.get_notice(notice_id)
+    listed = set(notice.finding_ids)
+    items = []
+    for finding_id in notice.finding_ids:
+        finding = store.get_finding(finding_id)
+        item = _item(finding, listed)
+        try:
+            bundle = store.get_bundle(finding.bundle_id)
+        except NotFoundError:
+            bundle = None
+        item["files"] = [{"path": a.path, "role": a.role, "sha256": a.sha256}
+                         for a in (bundle.artifacts if bundle else ()) if a.role in ("report", "manifest")]
+        items.append(item)
+    missing = set(missing_fields(notice))
+    checklist = [{"field": key, "value": value, "missing": key in missing or not value.strip()}
+                 for key, value in sorted(notice.legal.items())]
+    checklist += [{"field": key, "value": "", "missing": True} for key in sorted(missing - set(notice.legal))]
+    copies = [{"id": n.id, "locale": n.locale} for n in store.list_notices(notice.case_id)
+              if n.finding_ids == notice.finding_ids and n.recipient.address == notice.recipient.address
+              and n.kind == notice.kind and n.attempt == notice.attempt and n.id != notice.id]
+    history = [{"at": c.at.isoformat(timespec="seconds"), "from": c.from_state or "", "to": c.to_state, "by": c.by,
+                "note": c.note} for c in notice.history]
+    return {
+        "notice": {"id": notice.id, "state": notice.state.value, "kind": notice.kind, "attempt": notice.attempt,
+                   "locale": notice.locale, "jurisdiction": notice.jurisdiction, "subject": notice.subject,
+                   "body": notice.body_text, "to": notice.recipient.address, "channel": notice.recipient.channel,
+                   "source": notice.recipient.source, "case": notice.case_id, "approved_by": notice.approved_by,
+                   "decidable": notice.state is NoticeState.DRAFT},
+        "items": items, "checklist": checklist, "complete": not missing, "copies": copies, "history": history,
+    }

@@ -1,0 +1,239 @@
+"""The officer console: sign-in, sessions, CSRF, roles, escaping and headers, attacked through HTTP; then an
+officer's approval in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from takedown.console.accounts import add_user
+from takedown.models import Case, FindingState, Notice, NoticeItem, NoticeState, Recipient
+from takedown.report.jurisdictions import get_jurisdiction
+from takedown.settings import EvidenceSettings, Settings, StorageSettings
+from takedown.store.sqlite import SQLiteCaseStore
+from takedown.testing import sample_finding
+
+fastapi = pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from takedown.console.app import CSP, SESSION_COOKIE, create_app  # noqa: E402
+
+PASSWORD = "correct horse battery staple"
+HOSTILE = '"><img src=x onerror=alert(1)><script>alert(1)</script>'
+
+
+@dataclass
+class Console:
+    client: TestClient
+    store: SQLiteCaseStore
+    notice: Notice
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Iterator[Console]:
+    store = SQLiteCaseStore(tmp_path / "takedown.sqlite")
+    add_user(store, "kim", PASSWORD, roles=["officer"], display_name="Kim Officer", title="Deletion Support Officer",
+             by="admin")
+    add_user(store, "park", PASSWORD, roles=["auditor"], display_name="Park Auditor", by="admin")
+    case = Case(id="case-sample", title=f"Case {HOSTILE}")
+    store.put_case(case)
+    findings = [sample_finding(case, url=f"https://mock.example/post/{n}", state=FindingState.DRAFTED)
+                for n in (1, 2)]
+    findings[1] = findings[1].model_copy(update={"candidate": findings[1].candidate.model_copy(
+        update={"title": HOSTILE})})
+    for finding in findings:
+        store.add_finding(finding)
+    legal = {**dict.fromkeys(get_jurisdiction("UK").required_fields, "given"),
+             "urls": " ".join(f.candidate.url for f in findings)}
+    notice = Notice(case_id=case.id, finding_id=findings[0].id,
+                    items=tuple(NoticeItem(finding_id=f.id, url=f.candidate.url) for f in findings),
+                    recipient=Recipient(address="abuse@mock.example"), jurisdiction="UK", locale="en",
+                    subject=f"Removal request {HOSTILE}", legal=legal,
+                    body_text="Please remove:\n" + "\n".join(f.candidate.url for f in findings) + f"\n{HOSTILE}\n")
+    store.add_notice(notice)
+    app = create_app(Settings(storage=StorageSettings(data_dir=tmp_path)), store=store, secure_cookies=False)
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
+        yield Console(client=client, store=store, notice=notice)
+    store.close()
+
+
+def _hidden(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', html)
+    assert found, f"no {name} in the page"
+    return found.group(1)
+
+
+def login(client: TestClient, username: str = "kim", password: str = PASSWORD) -> str:
+    page = client.get("/login")
+    answer = client.post("/login", data={"username": username, "password": password,
+                                         "login_csrf": _hidden(page.text, "login_csrf")})
+    assert answer.status_code == 303, answer.text
+    return _hidden(client.get("/").text, "csrf")
+
+
+def test_every_page_and_action_needs_a_session(console: Console) -> None:
+    client, notice = console.client, console.notice
+    for path in ("/", "/notices", f"/notices/{notice.id}"):
+        answer = client.get(path)
+        assert answer.status_code == 303 and answer.headers["location"] == "/login"
+    for action in ("approve", "reject"):
+        answer = client.post(f"/notices/{notice.id}/{action}", data={"csrf": "x", "reason": "r"})
+        assert answer.status_code == 303 and answer.headers["location"] == "/login"
+    assert console.store.get_notice(notice.id).state is NoticeState.DRAFT
+
+
+def test_every_response_forbids_inline_script_framing_and_caching(console: Console) -> None:
+    for answer in (console.client.get("/login"), console.client.get("/"), console.client.get("/static/console.css")):
+        assert answer.headers["content-security-policy"] == CSP
+        assert "unsafe-inline" not in CSP and "frame-ancestors 'none'" in CSP
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "<script" not in console.client.get("/login").text and " style=" not in console.client.get("/login").text
+
+
+def test_a_failed_login_says_nothing_about_why(console: Console) -> None:
+    client = console.client
+    texts = set()
+    for username, password in (("kim", "wrong password 1"), ("nobody", PASSWORD)):
+        page = client.get("/login")
+        answer = client.post("/login", data={"username": username, "password": password,
+                                             "login_csrf": _hidden(page.text, "login_csrf")})
+        assert answer.status_code == 401 and SESSION_COOKIE not in answer.cookies
+        texts.add(re.sub(r'value="[^"]+"', "", answer.text))
+    assert len(texts) == 1
+    refused = client.post("/login", data={"username": "kim", "password": PASSWORD})
+    assert refused.status_code == 403, "a login form without its token is refused"
+
+
+def test_login_starts_a_new_session_and_logout_ends_it(console: Console) -> None:
+    client = console.client
+    client.cookies.set(SESSION_COOKIE, "planted-by-an-attacker", domain="127.0.0.1", path="/")
+    csrf = login(client)
+    token = client.cookies.get(SESSION_COOKIE)
+    assert token and token != "planted-by-an-attacker"
+    assert client.get("/").status_code == 200
+    assert client.post("/logout", data={"csrf": csrf}).status_code == 303
+    client.cookies.set(SESSION_COOKIE, token, domain="127.0.0.1", path="/")
+    assert client.get("/").status_code == 303, "the old cookie is worthless after logout"
+
+
+def test_the_session_cookie_is_httponly_and_samesite_strict(console: Console) -> None:
+    page = console.client.get("/login")
+    answer = console.client.post("/login", data={"username": "kim", "password": PASSWORD,
+                                                 "login_csrf": _hidden(page.text, "login_csrf")})
+    header = next(h for h in answer.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE))
+    assert "HttpOnly" in header and "SameSite=strict" in header and "Path=/" in header
+
+
+def test_state_changes_need_the_csrf_token(console: Console) -> None:
+    client, notice = console.client, console.notice
+    csrf = login(client)
+    for data in ({}, {"csrf": "forged"}, {"csrf": csrf[:-1]}):
+        answer = client.post(f"/notices/{notice.id}/approve", data=data)
+        assert answer.status_code == 403
+    assert client.post("/logout", data={}).status_code == 403
+    assert console.store.get_notice(notice.id).state is NoticeState.DRAFT
+
+
+def test_an_auditor_sees_but_cannot_approve(console: Console) -> None:
+    client, notice = console.client, console.notice
+    csrf = login(client, "park")
+    page = client.get(f"/notices/{notice.id}")
+    assert page.status_code == 200 and 'id="approve"' not in page.text
+    answer = client.post(f"/notices/{notice.id}/approve", data={"csrf": csrf})
+    assert answer.status_code == 403 and "officer or supervisor" in answer.text
+    assert console.store.get_notice(notice.id).state is NoticeState.DRAFT
+
+
+def test_an_officer_approves_as_the_signed_in_user(console: Console) -> None:
+    client, notice, store = console.client, console.notice, console.store
+    csrf = login(client)
+    listed = client.get("/notices")
+    assert listed.status_code == 200 and all(f"https://mock.example/post/{n}" in listed.text for n in (1, 2))
+    answer = client.post(f"/notices/{notice.id}/approve", data={"csrf": csrf, "note": "checked both pages"})
+    assert answer.status_code == 303
+    approved = store.get_notice(notice.id)
+    assert approved.state is NoticeState.APPROVED and approved.approved_by == "Kim Officer"
+    event = store.custody_log(notice.id)[-1]
+    assert event.action == "approved" and event.actor == "Kim Officer"
+    assert event.details["via"] == "console" and event.details["user"] == "kim" and event.details["session"]
+    again = client.post(f"/notices/{notice.id}/approve", data={"csrf": csrf})
+    assert again.status_code == 409, "an approved notice is not approved twice"
+    assert all(store.get_finding(f).state is FindingState.APPROVED for f in notice.finding_ids)
+
+
+def test_hostile_text_from_a_site_is_shown_as_text(console: Console) -> None:
+    client, notice = console.client, console.notice
+    login(client)
+    for path in ("/", "/notices", f"/notices/{notice.id}"):
+        page = client.get(path).text
+        assert "<script>alert(1)</script>" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in client.get(f"/notices/{notice.id}").text
+
+
+def test_unknown_notices_and_states_are_clear_errors(console: Console) -> None:
+    login(console.client)
+    assert console.client.get("/notices/ntc-nope").status_code == 404
+    assert console.client.get("/notices?state=everything").status_code == 400
+
+
+# -- in a real browser ---------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_an_officer_signs_in_and_approves_in_chromium(console: Console, tmp_path: Path) -> None:
+    uvicorn = pytest.importorskip("uvicorn")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from takedown.sites.chromium import chromium_driver
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(console.client.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    driver = chromium_driver(EvidenceSettings(), window=(1280, 1000))
+    try:
+        driver.get(f"{base}/notices/{console.notice.id}")
+        assert driver.current_url == f"{base}/login", "not signed in: the login page"
+        driver.find_element(By.ID, "username").send_keys("kim")
+        driver.find_element(By.ID, "password").send_keys(PASSWORD)
+        driver.find_element(By.ID, "sign-in").click()
+        wait = WebDriverWait(driver, 20)
+        wait.until(ec.url_to_be(f"{base}/"))
+        assert "Dashboard" in driver.find_element(By.TAG_NAME, "h1").text
+        driver.save_screenshot(str(tmp_path / "dashboard.png"))
+        driver.get(f"{base}/notices?state=draft")
+        driver.save_screenshot(str(tmp_path / "requests.png"))
+        driver.find_element(By.PARTIAL_LINK_TEXT, "en/UK").click()
+        wait.until(ec.url_to_be(f"{base}/notices/{console.notice.id}"))
+        assert HOSTILE in driver.find_element(By.ID, "body").text, "the hostile text is shown, as text"
+        assert driver.execute_script("return document.querySelectorAll('script').length") == 0
+        driver.save_screenshot(str(tmp_path / "notice.png"))
+
+        driver.find_element(By.ID, "approve").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "state"), "approved"))
+        assert console.store.get_notice(console.notice.id).approved_by == "Kim Officer"
+        driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()
+        wait.until(ec.url_to_be(f"{base}/login"))
+    finally:
+        driver.quit()
+        server.should_exit = True
+        thread.join(timeout=10)
