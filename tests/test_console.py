@@ -237,3 +237,55 @@ def test_an_officer_signs_in_and_approves_in_chromium(console: Console, tmp_path
         driver.quit()
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def _bundle(console: Console, tmp_path: Path) -> str:
+    """A sealed bundle for the notice's first finding, with a report, a manifest and a raw media file."""
+    import hashlib
+
+    from takedown.models import Artifact, EvidenceBundle
+
+    finding = console.store.get_finding(console.notice.finding_ids[0])
+    bundle = EvidenceBundle(case_id=finding.case_id, finding_id=finding.id)
+    folder = tmp_path / "evidence" / finding.case_id / bundle.id
+    folder.mkdir(parents=True)
+    artifacts = []
+    for name, role, media_type in (("report.pdf", "report", "application/pdf"),
+                                   ("manifest.json", "manifest", "application/json"),
+                                   ("media-1.png", "media", "image/png")):
+        data = f"synthetic {name}".encode()
+        (folder / name).write_bytes(data)
+        artifacts.append(Artifact(path=f"{finding.case_id}/{bundle.id}/{name}", sha256=hashlib.sha256(data).hexdigest(),
+                                  size=len(data), media_type=media_type, role=role))
+    console.store.add_bundle(bundle.model_copy(update={"artifacts": tuple(artifacts)}))
+    return bundle.id
+
+
+def test_evidence_reports_are_served_logged_and_nothing_else(console: Console, tmp_path: Path) -> None:
+    client = console.client
+    bundle_id = _bundle(console, tmp_path)
+    assert client.get(f"/bundles/{bundle_id}/report.pdf").status_code == 303, "signed in only"
+    login(client)
+    report = client.get(f"/bundles/{bundle_id}/report.pdf")
+    assert report.status_code == 200 and report.content == b"synthetic report.pdf"
+    assert report.headers["content-type"] == "application/pdf" and report.headers["cache-control"] == "no-store"
+    viewed = console.store.custody_log(bundle_id)[-1]
+    assert viewed.action == "viewed" and viewed.actor == "Kim Officer" and viewed.details["file"] == "report.pdf"
+    for name in ("media-1.png", "..%2F..%2Ftakedown.sqlite", "..", "seal.json", "%2E%2E"):
+        assert client.get(f"/bundles/{bundle_id}/{name}").status_code == 404, name
+    assert client.get(f"/bundles/{bundle_id}/../../takedown.sqlite").status_code == 404
+    (tmp_path / "evidence" / "case-sample" / bundle_id / "manifest.json").write_bytes(b"altered")
+    assert client.get(f"/bundles/{bundle_id}/manifest.json").status_code == 409, "altered evidence is not served"
+
+
+def test_the_audit_log_is_readable_and_colleagues_sign_ins_are_not(console: Console) -> None:
+    client, notice = console.client, console.notice
+    csrf = login(client)
+    client.post(f"/notices/{notice.id}/approve", data={"csrf": csrf})
+    page = client.get(f"/audit/{notice.id}")
+    assert page.status_code == 200 and "approved" in page.text and "chain intact" in page.text
+    assert client.get("/audit/user:kim").status_code == 200, "one's own sign-ins"
+    assert client.get("/audit/user:park").status_code == 403, "an officer does not read a colleague's"
+    client.post("/logout", data={"csrf": csrf})
+    login(client, "park")
+    assert client.get("/audit/user:kim").status_code == 200, "an auditor does"

@@ -29,9 +29,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from takedown.console.accounts import authenticate, end_session, require_role, session_user, start_session
-from takedown.console.views import NOTICE_STATES, dashboard_view, notice_view, notices_view
+from takedown.console.views import (
+    NOTICE_STATES,
+    audit_view,
+    dashboard_view,
+    evidence_file,
+    notice_view,
+    notices_view,
+)
 from takedown.errors import (
     AuthenticationError,
+    EvidenceError,
     InvalidTransitionError,
     MissingDependencyError,
     NotFoundError,
@@ -97,7 +105,7 @@ def create_app(settings: Settings, *, store: CaseStore | None = None, secure_coo
     """
     try:
         from fastapi import FastAPI, Request
-        from fastapi.responses import HTMLResponse, RedirectResponse, Response
+        from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
         from fastapi.staticfiles import StaticFiles
     except ImportError as exc:
         raise MissingDependencyError("fastapi", "console", feature="the officer console") from exc
@@ -172,7 +180,7 @@ def create_app(settings: Settings, *, store: CaseStore | None = None, secure_coo
     async def refused(request: Request, exc: TakedownError) -> Response:
         status = (403 if isinstance(exc, PermissionDeniedError) else 404 if isinstance(exc, NotFoundError)
                   else 401 if isinstance(exc, AuthenticationError)
-                  else 409 if isinstance(exc, InvalidTransitionError)
+                  else 409 if isinstance(exc, InvalidTransitionError | EvidenceError)
                   else 400 if isinstance(exc, UsageError) else 500)
         return render("error.html", status=status, status_code=status, message=str(exc), user=None)
 
@@ -243,6 +251,24 @@ def create_app(settings: Settings, *, store: CaseStore | None = None, secure_coo
         can_decide = bool(who.user.roles & set(_DECIDERS))
         return render("notice.html", user=who.user, csrf=who.session.csrf_token, can_decide=can_decide,
                       **notice_view(the_store(request), settings, notice_id))
+
+    @app.get("/bundles/{bundle_id}/{name}")
+    async def bundle_file(request: Request, bundle_id: str, name: str) -> Response:
+        who = signed_in(request)
+        store = the_store(request)
+        path, media_type = evidence_file(store, settings, bundle_id, name)
+        store.append_custody(bundle_id, "viewed", actor=who.user.display_name, details={**context(who), "file": name})
+        inline = media_type in ("application/pdf", "application/json")
+        return FileResponse(path, media_type=media_type, filename=name,
+                            content_disposition_type="inline" if inline else "attachment")
+
+    @app.get("/audit/{subject}", response_class=HTMLResponse)
+    async def audit(request: Request, subject: str) -> Response:
+        who = signed_in(request)
+        if subject.startswith("user:") and subject != f"user:{who.user.username}":
+            require_role(who.user, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)  # colleagues' sign-ins
+        return render("audit.html", user=who.user, csrf=who.session.csrf_token,
+                      **audit_view(the_store(request), subject))
 
     @app.post("/notices/{notice_id}/approve")
     async def approve(request: Request, notice_id: str) -> Response:

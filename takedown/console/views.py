@@ -5,16 +5,22 @@ Every value a site sent (titles, URLs, subjects, bodies) goes to the templates a
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from takedown.errors import NotFoundError
+from takedown.errors import EvidenceError, NotFoundError
 from takedown.models import Decision, Finding, FindingState, NoticeState
 from takedown.report.jurisdictions import missing_fields
 from takedown.settings import Settings
 from takedown.store.base import CaseStore
 
-__all__ = ["NOTICE_STATES", "dashboard_view", "notice_view", "notices_view"]
+__all__ = ["NOTICE_STATES", "SERVED_ROLES", "audit_view", "dashboard_view", "evidence_file", "notice_view",
+           "notices_view"]
+
+SERVED_ROLES = frozenset({"report", "manifest", "seal"})
+"""The evidence files the console serves: reports, manifests and seals, never raw media, pages or screenshots."""
 
 NOTICE_STATES = ("draft", "approved", "sent", "rejected", "withdrawn")
 """The notice lists the console shows, by state."""
@@ -79,8 +85,8 @@ def notice_view(store: CaseStore, settings: Settings, notice_id: str) -> dict[st
             bundle = store.get_bundle(finding.bundle_id)
         except NotFoundError:
             bundle = None
-        item["files"] = [{"path": a.path, "role": a.role, "sha256": a.sha256}
-                         for a in (bundle.artifacts if bundle else ()) if a.role in ("report", "manifest")]
+        item["files"] = [{"path": a.path, "name": PurePosixPath(a.path).name, "role": a.role, "sha256": a.sha256}
+                         for a in (bundle.artifacts if bundle else ()) if a.role in SERVED_ROLES]
         items.append(item)
     missing = set(missing_fields(notice))
     checklist = [{"field": key, "value": value, "missing": key in missing or not value.strip()}
@@ -99,3 +105,43 @@ def notice_view(store: CaseStore, settings: Settings, notice_id: str) -> dict[st
                    "decidable": notice.state is NoticeState.DRAFT},
         "items": items, "checklist": checklist, "complete": not missing, "copies": copies, "history": history,
     }
+
+
+def evidence_file(store: CaseStore, settings: Settings, bundle_id: str, name: str) -> tuple[Path, str]:
+    """The file of a bundle's report, manifest or seal named ``name``, and its media type, if it still matches its
+    sealed SHA-256. Only files the bundle lists are served: a name is never joined to a path.
+
+    Raises:
+        NotFoundError: no such bundle, or it holds no served file of that name (a raw media file, a screenshot, a
+            path outside the bundle: all "not found").
+        EvidenceError: the file no longer matches its sealed hash, or lies outside the evidence root.
+    """
+    bundle = store.get_bundle(bundle_id)
+    artifact = next((a for a in bundle.artifacts if a.role in SERVED_ROLES and PurePosixPath(a.path).name == name),
+                    None)
+    if artifact is None:
+        raise NotFoundError(f"bundle {bundle_id} has no report, manifest or seal named {name!r}")
+    root = settings.storage.evidence_root.resolve()
+    path = (root / artifact.path).resolve()
+    if not path.is_relative_to(root):
+        raise EvidenceError(f"{artifact.path} lies outside the evidence root")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise NotFoundError(f"{artifact.path} cannot be read: {exc}") from exc
+    if hashlib.sha256(data).hexdigest() != artifact.sha256:
+        raise EvidenceError(f"{artifact.path} no longer matches its sealed SHA-256; it is not served")
+    return path, artifact.media_type
+
+
+def audit_view(store: CaseStore, subject: str) -> dict[str, Any]:
+    """A subject's custody log (a notice, a bundle, a case or ``user:NAME``), oldest first, with whether its
+    hash chain holds."""
+    from takedown.evidence.custody import verify_chain
+
+    events = store.custody_log(subject)
+    return {"subject": subject, "intact": not verify_chain(events), "events": [
+        {"seq": e.seq, "at": e.at.isoformat(timespec="seconds"), "action": e.action, "actor": e.actor,
+         "details": ", ".join(f"{k}={v}" for k, v in sorted(e.details.items())), "hash": e.hash[:16]}
+        for e in events]}
+
