@@ -1,5 +1,5 @@
-"""The officer console: sign-in, sessions, CSRF, roles, escaping and headers, attacked through HTTP; then an
-officer's approval in headless Chromium."""
+"""The officer console: sign-in, sessions, CSRF, roles, escaping, headers and evidence, attacked through HTTP;
+then an officer's sign-in, approval and send in headless Chromium."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from takedown.models import Case, FindingState, Notice, NoticeItem, NoticeState,
 from takedown.report.jurisdictions import get_jurisdiction
 from takedown.settings import EvidenceSettings, Settings, StorageSettings
 from takedown.store.sqlite import SQLiteCaseStore
-from takedown.testing import sample_finding
+from takedown.testing import CapturingTransport, sample_finding
 
 fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -34,6 +34,7 @@ class Console:
     client: TestClient
     store: SQLiteCaseStore
     notice: Notice
+    transport: CapturingTransport
 
 
 @pytest.fixture
@@ -58,9 +59,11 @@ def console(tmp_path: Path) -> Iterator[Console]:
                     subject=f"Removal request {HOSTILE}", legal=legal,
                     body_text="Please remove:\n" + "\n".join(f.candidate.url for f in findings) + f"\n{HOSTILE}\n")
     store.add_notice(notice)
-    app = create_app(Settings(storage=StorageSettings(data_dir=tmp_path)), store=store, secure_cookies=False)
+    transport = CapturingTransport()
+    app = create_app(Settings(storage=StorageSettings(data_dir=tmp_path)), store=store, secure_cookies=False,
+                     transport=lambda: transport)
     with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
-        yield Console(client=client, store=store, notice=notice)
+        yield Console(client=client, store=store, notice=notice, transport=transport)
     store.close()
 
 
@@ -194,7 +197,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_an_officer_signs_in_and_approves_in_chromium(console: Console, tmp_path: Path) -> None:
+def test_an_officer_signs_in_approves_and_sends_in_chromium(console: Console, tmp_path: Path) -> None:
     uvicorn = pytest.importorskip("uvicorn")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -231,6 +234,10 @@ def test_an_officer_signs_in_and_approves_in_chromium(console: Console, tmp_path
         driver.find_element(By.ID, "approve").click()
         wait.until(ec.text_to_be_present_in_element((By.ID, "state"), "approved"))
         assert console.store.get_notice(console.notice.id).approved_by == "Kim Officer"
+        driver.find_element(By.ID, "confirm").click()
+        driver.find_element(By.ID, "send").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "state"), "sent"))
+        assert len(console.transport.messages) == 1
         driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()
         wait.until(ec.url_to_be(f"{base}/login"))
     finally:
@@ -289,3 +296,25 @@ def test_the_audit_log_is_readable_and_colleagues_sign_ins_are_not(console: Cons
     client.post("/logout", data={"csrf": csrf})
     login(client, "park")
     assert client.get("/audit/user:kim").status_code == 200, "an auditor does"
+
+
+def test_an_approved_request_is_sent_once_after_confirmation(console: Console) -> None:
+    client, notice, store = console.client, console.notice, console.store
+    csrf = login(client)
+    early = client.post(f"/notices/{notice.id}/send", data={"csrf": csrf, "confirm": "yes"})
+    assert early.status_code == 409 and not console.transport.messages, "a draft is never sent"
+    client.post(f"/notices/{notice.id}/approve", data={"csrf": csrf})
+    page = client.get(f"/notices/{notice.id}").text
+    assert 'id="send"' in page and 'id="approve"' not in page
+    unconfirmed = client.post(f"/notices/{notice.id}/send", data={"csrf": csrf})
+    assert unconfirmed.status_code == 400 and not console.transport.messages
+    assert client.post(f"/notices/{notice.id}/send", data={"confirm": "yes"}).status_code == 403, "CSRF"
+    sent = client.post(f"/notices/{notice.id}/send", data={"csrf": csrf, "confirm": "yes"})
+    assert sent.status_code == 303 and len(console.transport.messages) == 1
+    assert store.get_notice(notice.id).state is NoticeState.SENT
+    again = client.post(f"/notices/{notice.id}/send", data={"csrf": csrf, "confirm": "yes"})
+    assert again.status_code == 303 and len(console.transport.messages) == 1, "never twice"
+    actions = [e.action for e in store.custody_log(notice.id)]
+    assert actions[-2:] == ["send_requested", "sent"] and actions.count("send_requested") == 1
+    requested = next(e for e in store.custody_log(notice.id) if e.action == "send_requested")
+    assert requested.actor == "Kim Officer" and requested.details["user"] == "kim"

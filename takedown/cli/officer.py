@@ -465,7 +465,7 @@ def send(
                 sites_problem = f"the site files cannot be read: {exc}"
         forms = {url: a for url in set(to_forms.values()) for a in adapters
                  if isinstance(a, FormReporter) and submits_to(a, url)}
-        chosen = _transport(transport, settings, outbox)
+        chosen = make_transport(transport, settings, outbox)
         failed = 0
 
         async def send_all() -> None:
@@ -516,7 +516,8 @@ def _print_plan(notices: "list[Notice]", title: str) -> None:
     console.print(table)
 
 
-def _transport(name: str, settings: "Settings", outbox: Path) -> "Transport":
+def make_transport(name: str, settings: "Settings", outbox: Path) -> "Transport":
+    """The transport ``--transport`` names: ``smtp`` (``[smtp]``) or ``outbox`` (``.eml`` files in ``outbox``)."""
     if name == "outbox":
         from takedown.report.transports import OutboxTransport
 

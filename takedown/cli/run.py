@@ -92,7 +92,7 @@ def demo(
                   "while a demo site runs.)\n"
                   "Or in a browser: add yourself, start the console, open http://127.0.0.1:8000/\n"
                   f"  takedown user add me --name \"Your Name\" --role officer --by \"Your Name\" --config {config}\n"
-                  f"  takedown console --config {config}", soft_wrap=True)
+                  f"  takedown console --transport outbox --outbox {out / 'outbox'} --config {config}", soft_wrap=True)
 
 
 def scan(

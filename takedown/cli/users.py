@@ -7,6 +7,7 @@ change is recorded in the custody log under ``user:<name>`` with who made it and
 """
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -24,6 +25,7 @@ from takedown.cli._common import (
     read_password,
     settings_from,
 )
+from takedown.errors import UsageError
 
 user_app = typer.Typer(help="Console accounts: who may sign in, with which roles.", no_args_is_help=True)
 
@@ -135,17 +137,25 @@ def console_command(
         bool | None, typer.Option("--secure-cookies/--no-secure-cookies",
                                   help="mark cookies Secure (default: yes, unless served over HTTP on loopback)")
     ] = None,
+    transport: Annotated[
+        str, typer.Option("--transport", help="how approved e-mail requests are sent: smtp ([smtp]) or outbox")
+    ] = "smtp",
+    outbox: Annotated[Path, typer.Option("--outbox", help="folder for --transport outbox")] = Path("outbox"),
     config: ConfigOption = None,
 ) -> None:
     """Serve the officer console: sign in with an account from ``takedown user add``.
 
     Behind a TLS-terminating proxy, listen on loopback and let the proxy face the network.
     """
+    from takedown.cli.officer import make_transport
     from takedown.console.app import create_app
     from takedown.errors import MissingDependencyError
 
     settings = settings_from(config)
-    app = create_app(settings, secure_cookies=secure_cookies)
+    if transport not in ("smtp", "outbox"):  # refused before serving, not at the first send
+        raise UsageError(f"--transport is smtp or outbox, not {transport!r}")
+    app = create_app(settings, secure_cookies=secure_cookies,
+                     transport=lambda: make_transport(transport, settings, outbox))
     try:
         import uvicorn
     except ImportError as exc:

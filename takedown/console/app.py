@@ -39,15 +39,18 @@ from takedown.console.views import (
 )
 from takedown.errors import (
     AuthenticationError,
+    DeliveryError,
     EvidenceError,
     InvalidTransitionError,
     MissingDependencyError,
+    NotApprovedError,
     NotFoundError,
     PermissionDeniedError,
     TakedownError,
     UsageError,
 )
-from takedown.models import LoginSession, Role, User
+from takedown.models import LoginSession, NoticeState, Role, User
+from takedown.report.base import Transport
 from takedown.settings import Settings
 from takedown.store.base import CaseStore
 
@@ -91,7 +94,13 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def create_app(settings: Settings, *, store: CaseStore | None = None, secure_cookies: bool | None = None) -> Any:
+def create_app(
+    settings: Settings,
+    *,
+    store: CaseStore | None = None,
+    secure_cookies: bool | None = None,
+    transport: Callable[[], Transport] | None = None,
+) -> Any:
     """The console as an ASGI application (a ``fastapi.FastAPI``).
 
     Args:
@@ -99,6 +108,8 @@ def create_app(settings: Settings, *, store: CaseStore | None = None, secure_coo
         store: a store to use instead (the caller closes it).
         secure_cookies: mark cookies ``Secure``; ``None`` (default): yes, unless a request comes over plain HTTP
             to a loopback address.
+        transport: makes the transport approved e-mail requests are sent through, one per send (default: SMTP
+            from ``[smtp]``).
 
     Raises:
         MissingDependencyError: the ``console`` extra is not installed.
@@ -180,7 +191,8 @@ def create_app(settings: Settings, *, store: CaseStore | None = None, secure_coo
     async def refused(request: Request, exc: TakedownError) -> Response:
         status = (403 if isinstance(exc, PermissionDeniedError) else 404 if isinstance(exc, NotFoundError)
                   else 401 if isinstance(exc, AuthenticationError)
-                  else 409 if isinstance(exc, InvalidTransitionError | EvidenceError)
+                  else 409 if isinstance(exc, InvalidTransitionError | EvidenceError | NotApprovedError)
+                  else 502 if isinstance(exc, DeliveryError)
                   else 400 if isinstance(exc, UsageError) else 500)
         return render("error.html", status=status, status_code=status, message=str(exc), user=None)
 
@@ -279,6 +291,39 @@ def create_app(settings: Settings, *, store: CaseStore | None = None, secure_coo
 
         approve_notice(the_store(request), notice_id, by=who.user.display_name, note=form.get("note", ""),
                        context=context(who))
+        return RedirectResponse(f"/notices/{notice_id}", status_code=303)
+
+    def make_transport() -> Transport:
+        if transport is not None:
+            return transport()
+        from takedown.report.smtp import SmtpTransport
+
+        return SmtpTransport(settings.smtp)
+
+    @app.post("/notices/{notice_id}/send")
+    async def send(request: Request, notice_id: str) -> Response:
+        who = signed_in(request)
+        form = await checked_form(request, who)
+        require_role(who.user, *_DECIDERS)
+        if form.get("confirm") != "yes":
+            raise UsageError("tick the box to confirm the recipient and the message before sending")
+        store = the_store(request)
+        notice = store.get_notice(notice_id)
+        if store.get_delivery(notice_id) is not None:  # sent already: never again
+            return RedirectResponse(f"/notices/{notice_id}", status_code=303)
+        if notice.state is not NoticeState.APPROVED:
+            raise NotApprovedError(f"request {notice_id} is {notice.state.value}; only an approved request is sent")
+        if notice.recipient.channel != "email":
+            raise UsageError("requests to a site's web form are sent with takedown send for now")
+        from takedown.report.review import send_notice
+
+        store.append_custody(notice_id, "send_requested", actor=who.user.display_name, details=context(who))
+        chosen = make_transport()
+        try:
+            send_notice(store, notice_id, transport=chosen, sender=settings.smtp.sender,
+                        sender_name=settings.agency.name, evidence_root=settings.storage.evidence_root)
+        finally:
+            chosen.close()
         return RedirectResponse(f"/notices/{notice_id}", status_code=303)
 
     @app.post("/notices/{notice_id}/reject")

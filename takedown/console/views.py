@@ -102,7 +102,8 @@ def notice_view(store: CaseStore, settings: Settings, notice_id: str) -> dict[st
                    "locale": notice.locale, "jurisdiction": notice.jurisdiction, "subject": notice.subject,
                    "body": notice.body_text, "to": notice.recipient.address, "channel": notice.recipient.channel,
                    "source": notice.recipient.source, "case": notice.case_id, "approved_by": notice.approved_by,
-                   "decidable": notice.state is NoticeState.DRAFT},
+                   "decidable": notice.state is NoticeState.DRAFT,
+                   "sendable": notice.state is NoticeState.APPROVED and notice.recipient.channel == "email"},
         "items": items, "checklist": checklist, "complete": not missing, "copies": copies, "history": history,
     }
 
