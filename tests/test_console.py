@@ -318,3 +318,16 @@ def test_an_approved_request_is_sent_once_after_confirmation(console: Console) -
     assert actions[-2:] == ["send_requested", "sent"] and actions.count("send_requested") == 1
     requested = next(e for e in store.custody_log(notice.id) if e.action == "send_requested")
     assert requested.actor == "Kim Officer" and requested.details["user"] == "kim"
+
+
+def test_a_request_and_its_copies_in_other_languages_are_approved_together(console: Console) -> None:
+    client, store = console.client, console.store
+    korean = console.notice.model_copy(update={"locale": "ko"})
+    store.add_notice(korean)
+    csrf = login(client)
+    page = client.get(f"/notices/{console.notice.id}").text
+    assert 'id="copies"' in page and "ko" in page
+    client.post(f"/notices/{console.notice.id}/approve", data={"csrf": csrf, "copies": "all"})
+    both = [store.get_notice(n.id) for n in (console.notice, korean)]
+    assert [n.state for n in both] == [NoticeState.APPROVED, NoticeState.APPROVED]
+    assert all(store.custody_log(n.id)[-1].details["user"] == "kim" for n in both), "each approval recorded"

@@ -289,8 +289,13 @@ def create_app(
         require_role(who.user, *_DECIDERS)
         from takedown.report.review import approve_notice
 
-        approve_notice(the_store(request), notice_id, by=who.user.display_name, note=form.get("note", ""),
-                       context=context(who))
+        store = the_store(request)
+        chosen = [notice_id]
+        if form.get("copies") == "all":  # the request's copies in its other languages, each approved on its own
+            chosen += [c["id"] for c in notice_view(store, settings, notice_id)["copies"]
+                       if store.get_notice(c["id"]).state is NoticeState.DRAFT]
+        for one in chosen:
+            approve_notice(store, one, by=who.user.display_name, note=form.get("note", ""), context=context(who))
         return RedirectResponse(f"/notices/{notice_id}", status_code=303)
 
     def make_transport() -> Transport:
