@@ -41,7 +41,7 @@ class Console:
 def console(tmp_path: Path) -> Iterator[Console]:
     store = SQLiteCaseStore(tmp_path / "takedown.sqlite")
     add_user(store, "kim", PASSWORD, roles=["officer"], display_name="Kim Officer", title="Deletion Support Officer",
-             by="admin")
+             locale="en", by="admin")
     add_user(store, "park", PASSWORD, roles=["auditor"], display_name="Park Auditor", by="admin")
     case = Case(id="case-sample", title=f"Case {HOSTILE}")
     store.put_case(case)
@@ -331,3 +331,16 @@ def test_a_request_and_its_copies_in_other_languages_are_approved_together(conso
     both = [store.get_notice(n.id) for n in (console.notice, korean)]
     assert [n.state for n in both] == [NoticeState.APPROVED, NoticeState.APPROVED]
     assert all(store.custody_log(n.id)[-1].details["user"] == "kim" for n in both), "each approval recorded"
+
+
+def test_each_user_reads_the_console_in_their_language(console: Console) -> None:
+    client = console.client
+    assert "로그인" in client.get("/login").text, "Korean for a visitor whose browser asks for nothing"
+    english = client.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"}).text
+    assert "Sign in" in english and 'lang="en"' in english
+    login(client, "park")  # park reads Korean (the default for a new user)
+    page = client.get("/").text
+    assert 'lang="ko"' in page and "대시보드" in page and "승인 대기 요청" in page and "Dashboard" not in page
+    notice = client.get(f"/notices/{console.notice.id}").text
+    assert "법정 기재사항" in notice and "수신자가 받게 될 요청서" in notice
+    assert "&lt;script&gt;" in notice, "escaped in Korean as in English"

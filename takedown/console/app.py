@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from takedown.console.accounts import authenticate, end_session, require_role, session_user, start_session
+from takedown.console.i18n import CONSOLE_LOCALES, choose_locale, translations
 from takedown.console.views import (
     NOTICE_STATES,
     audit_view,
@@ -124,8 +125,12 @@ def create_app(
 
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    pages = Environment(loader=PackageLoader("takedown.console", "templates"),
-                        autoescape=select_autoescape(default=True, default_for_string=True))
+    pages: dict[str, Environment] = {}
+    for locale in CONSOLE_LOCALES:  # one environment per language, each with its gettext
+        env = Environment(loader=PackageLoader("takedown.console", "templates"), extensions=["jinja2.ext.i18n"],
+                          autoescape=select_autoescape(default=True, default_for_string=True))
+        env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+        pages[locale] = env
     owned = store is None
 
     @asynccontextmanager
@@ -162,8 +167,10 @@ def create_app(
             return secure_cookies
         return request.url.scheme == "https" or not _loopback(request.url.hostname or "")
 
-    def render(name: str, status: int = 200, **values: Any) -> HTMLResponse:
-        return HTMLResponse(pages.get_template(name).render(**values), status_code=status)
+    def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+        user: User | None = values.get("user")
+        lang = choose_locale(user.locale if user else None, request.headers.get("accept-language", ""))
+        return HTMLResponse(pages[lang].get_template(name).render(lang=lang, **values), status_code=status)
 
     def signed_in(request: Request) -> SignedIn:
         token = request.cookies.get(SESSION_COOKIE, "")
@@ -194,14 +201,14 @@ def create_app(
                   else 409 if isinstance(exc, InvalidTransitionError | EvidenceError | NotApprovedError)
                   else 502 if isinstance(exc, DeliveryError)
                   else 400 if isinstance(exc, UsageError) else 500)
-        return render("error.html", status=status, status_code=status, message=str(exc), user=None)
+        return render(request, "error.html", status=status, status_code=status, message=str(exc), user=None)
 
     # -- signing in and out -------------------------------------------------------------------------------------
 
     @app.get("/login", response_class=HTMLResponse)
     async def login_page(request: Request) -> Response:
         token = secrets.token_urlsafe(32)
-        response = render("login.html", login_csrf=token, failed=False, user=None)
+        response = render(request, "login.html", login_csrf=token, failed=False, user=None)
         response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=secure(request),
                             path="/login", max_age=3600)
         return response
@@ -219,7 +226,7 @@ def create_app(
             user = authenticate(store, str(form.get("username", "")), str(form.get("password", "")), client=client)
         except AuthenticationError:
             fresh = secrets.token_urlsafe(32)
-            page = render("login.html", status=401, login_csrf=fresh, failed=True, user=None)
+            page = render(request, "login.html", status=401, login_csrf=fresh, failed=True, user=None)
             page.set_cookie(LOGIN_COOKIE, fresh, httponly=True, samesite="strict", secure=secure(request),
                             path="/login", max_age=3600)
             return page
@@ -246,7 +253,7 @@ def create_app(
     @app.get("/", response_class=HTMLResponse)
     async def dashboard(request: Request) -> Response:
         who = signed_in(request)
-        return render("dashboard.html", user=who.user, csrf=who.session.csrf_token,
+        return render(request, "dashboard.html", user=who.user, csrf=who.session.csrf_token,
                       **dashboard_view(the_store(request)))
 
     @app.get("/notices", response_class=HTMLResponse)
@@ -254,14 +261,14 @@ def create_app(
         who = signed_in(request)
         if state not in NOTICE_STATES:
             raise UsageError(f"state is one of {', '.join(NOTICE_STATES)}")
-        return render("notices.html", user=who.user, csrf=who.session.csrf_token, state=state,
+        return render(request, "notices.html", user=who.user, csrf=who.session.csrf_token, state=state,
                       states=NOTICE_STATES, **notices_view(the_store(request), state))
 
     @app.get("/notices/{notice_id}", response_class=HTMLResponse)
     async def notice(request: Request, notice_id: str) -> Response:
         who = signed_in(request)
         can_decide = bool(who.user.roles & set(_DECIDERS))
-        return render("notice.html", user=who.user, csrf=who.session.csrf_token, can_decide=can_decide,
+        return render(request, "notice.html", user=who.user, csrf=who.session.csrf_token, can_decide=can_decide,
                       **notice_view(the_store(request), settings, notice_id))
 
     @app.get("/bundles/{bundle_id}/{name}")
@@ -279,7 +286,7 @@ def create_app(
         who = signed_in(request)
         if subject.startswith("user:") and subject != f"user:{who.user.username}":
             require_role(who.user, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)  # colleagues' sign-ins
-        return render("audit.html", user=who.user, csrf=who.session.csrf_token,
+        return render(request, "audit.html", user=who.user, csrf=who.session.csrf_token,
                       **audit_view(the_store(request), subject))
 
     @app.post("/notices/{notice_id}/approve")
