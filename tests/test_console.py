@@ -43,6 +43,7 @@ def console(tmp_path: Path) -> Iterator[Console]:
     add_user(store, "kim", PASSWORD, roles=["officer"], display_name="Kim Officer", title="Deletion Support Officer",
              locale="en", by="admin")
     add_user(store, "park", PASSWORD, roles=["auditor"], display_name="Park Auditor", by="admin")
+    add_user(store, "lee", PASSWORD, roles=["officer"], display_name="Lee Officer", locale="en", by="admin")
     case = Case(id="case-sample", title=f"Case {HOSTILE}")
     store.put_case(case)
     findings = [sample_finding(case, url=f"https://mock.example/post/{n}", state=FindingState.DRAFTED)
@@ -232,6 +233,8 @@ def test_an_officer_signs_in_approves_and_sends_in_chromium(console: Console, tm
         driver.save_screenshot(str(tmp_path / "notice.png"))
 
         driver.find_element(By.ID, "approve").click()
+        wait.until(ec.url_to_be(f"{base}/notices?state=draft"))  # the next request loads: there is none left
+        driver.get(f"{base}/notices/{console.notice.id}")
         wait.until(ec.text_to_be_present_in_element((By.ID, "state"), "approved"))
         assert console.store.get_notice(console.notice.id).approved_by == "Kim Officer"
         driver.find_element(By.ID, "confirm").click()
@@ -344,3 +347,28 @@ def test_each_user_reads_the_console_in_their_language(console: Console) -> None
     notice = client.get(f"/notices/{console.notice.id}").text
     assert "법정 기재사항" in notice and "수신자가 받게 될 요청서" in notice
     assert "&lt;script&gt;" in notice, "escaped in Korean as in English"
+
+
+def test_a_request_being_reviewed_is_held_by_one_officer(console: Console, tmp_path: Path) -> None:
+    from takedown.console import leases
+    from takedown.models import utcnow
+
+    notice = console.notice
+    kim = console.client
+    kim_csrf = login(kim)
+    assert 'id="approve"' in kim.get(f"/notices/{notice.id}").text, "kim opens it: kim holds it"
+    app = kim.app
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as lee:
+        lee_csrf = login(lee, "lee")
+        page = lee.get(f"/notices/{notice.id}").text
+        assert 'id="approve"' not in page and "Kim Officer" not in page and "kim is reviewing" in page
+        refused = lee.post(f"/notices/{notice.id}/approve", data={"csrf": lee_csrf})
+        assert refused.status_code == 409 and console.store.get_notice(notice.id).state is NoticeState.DRAFT
+        assert lee.get("/next").headers["location"] == "/notices?state=draft", "nothing else to take"
+        done = kim.post(f"/notices/{notice.id}/approve", data={"csrf": kim_csrf})
+        assert done.status_code == 303 and done.headers["location"] == "/next"
+        assert leases.lease_holder(console.store, notice.id) is None, "released by the decision"
+    later = utcnow() + leases.LEASE + leases.LEASE
+    assert leases.take(console.store, ["ntc-x"], "kim") is None
+    assert leases.take(console.store, ["ntc-x"], "lee") is not None
+    assert leases.take(console.store, ["ntc-x"], "lee", now=later) is None, "a lease nobody renews runs out"

@@ -9,8 +9,11 @@ boundary, route by route:
   worthless.
 - **Every state-changing request is a POST carrying the session's CSRF token** (the login form: a double-submit
   token in its own cookie); anything else is refused with 403 before it is read further.
-- **Roles are checked on every action**: approving and rejecting need ``officer`` or ``supervisor``; an
-  ``auditor`` reads everything and changes nothing.
+- **Roles are checked on every action**: approving, rejecting and sending need ``officer`` or ``supervisor``;
+  an ``auditor`` reads everything and changes nothing.
+- **One officer per request**: opening a draft request takes its lease (``takedown.console.leases``); another
+  officer sees it read-only and cannot decide it until the holder has, or the lease has run out. After a
+  decision the next request nobody holds loads (``/next``).
 - **Every response** has a strict Content-Security-Policy (no inline script or style, nothing from elsewhere, no
   framing), ``nosniff``, no referrer, and ``Cache-Control: no-store``. Pages are Jinja2 templates with
   autoescaping, so a hostile page title captured from a site is shown as text.
@@ -28,6 +31,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from takedown.console import leases
 from takedown.console.accounts import authenticate, end_session, require_role, session_user, start_session
 from takedown.console.i18n import CONSOLE_LOCALES, choose_locale, translations
 from takedown.console.views import (
@@ -80,6 +84,10 @@ class SignedIn:
 
     user: User
     session: LoginSession
+
+
+class LeasedError(TakedownError):
+    """Another officer holds the request's lease: they are reviewing it."""
 
 
 class _NeedsLogin(Exception):
@@ -198,7 +206,7 @@ def create_app(
     async def refused(request: Request, exc: TakedownError) -> Response:
         status = (403 if isinstance(exc, PermissionDeniedError) else 404 if isinstance(exc, NotFoundError)
                   else 401 if isinstance(exc, AuthenticationError)
-                  else 409 if isinstance(exc, InvalidTransitionError | EvidenceError | NotApprovedError)
+                  else 409 if isinstance(exc, InvalidTransitionError | EvidenceError | NotApprovedError | LeasedError)
                   else 502 if isinstance(exc, DeliveryError)
                   else 400 if isinstance(exc, UsageError) else 500)
         return render(request, "error.html", status=status, status_code=status, message=str(exc), user=None)
@@ -264,12 +272,42 @@ def create_app(
         return render(request, "notices.html", user=who.user, csrf=who.session.csrf_token, state=state,
                       states=NOTICE_STATES, **notices_view(the_store(request), state))
 
+    def request_ids(store: CaseStore, notice_id: str) -> list[str]:
+        """The notice and its copies in other languages: one request, leased and decided together."""
+        return [notice_id, *(c["id"] for c in notice_view(store, settings, notice_id)["copies"])]
+
     @app.get("/notices/{notice_id}", response_class=HTMLResponse)
     async def notice(request: Request, notice_id: str) -> Response:
         who = signed_in(request)
+        store = the_store(request)
+        view = notice_view(store, settings, notice_id)
         can_decide = bool(who.user.roles & set(_DECIDERS))
+        held_by = None
+        if can_decide and view["notice"]["decidable"]:
+            held = leases.take(store, request_ids(store, notice_id), who.user.username)
+            if held is not None:  # another officer is reviewing it: read-only here
+                can_decide = False
+                held_by = {"user": held[0], "until": held[1].isoformat(timespec="minutes")}
         return render(request, "notice.html", user=who.user, csrf=who.session.csrf_token, can_decide=can_decide,
-                      **notice_view(the_store(request), settings, notice_id))
+                      held_by=held_by, **view)
+
+    @app.get("/next")
+    async def next_request(request: Request) -> Response:
+        """The oldest draft request nobody else is reviewing, or the list when there is none."""
+        who = signed_in(request)
+        store = the_store(request)
+        for entry in notices_view(store, "draft")["requests"]:
+            ids = [c["id"] for c in entry["copies"]]
+            held = [leases.lease_holder(store, i) for i in ids]
+            if all(h is None or h[0] == who.user.username for h in held):
+                return RedirectResponse(f"/notices/{ids[0]}", status_code=303)
+        return RedirectResponse("/notices?state=draft", status_code=303)
+
+    def decide(store: CaseStore, who: SignedIn, ids: list[str]) -> None:
+        """Refuse a decision on a request another officer holds; take its lease otherwise (it may have run out)."""
+        held = leases.take(store, ids, who.user.username)
+        if held is not None:
+            raise LeasedError(f"{held[0]} is reviewing this request (until {held[1].isoformat(timespec='minutes')})")
 
     @app.get("/bundles/{bundle_id}/{name}")
     async def bundle_file(request: Request, bundle_id: str, name: str) -> Response:
@@ -297,13 +335,15 @@ def create_app(
         from takedown.report.review import approve_notice
 
         store = the_store(request)
+        whole = request_ids(store, notice_id)
+        decide(store, who, whole)
         chosen = [notice_id]
         if form.get("copies") == "all":  # the request's copies in its other languages, each approved on its own
-            chosen += [c["id"] for c in notice_view(store, settings, notice_id)["copies"]
-                       if store.get_notice(c["id"]).state is NoticeState.DRAFT]
+            chosen += [i for i in whole[1:] if store.get_notice(i).state is NoticeState.DRAFT]
         for one in chosen:
             approve_notice(store, one, by=who.user.display_name, note=form.get("note", ""), context=context(who))
-        return RedirectResponse(f"/notices/{notice_id}", status_code=303)
+        leases.release(store, whole, who.user.username)
+        return RedirectResponse("/next", status_code=303)  # the next request loads
 
     def make_transport() -> Transport:
         if transport is not None:
@@ -345,8 +385,12 @@ def create_app(
         require_role(who.user, *_DECIDERS)
         from takedown.report.review import reject_notice
 
-        reject_notice(the_store(request), notice_id, by=who.user.display_name, reason=form.get("reason", ""),
+        store = the_store(request)
+        whole = request_ids(store, notice_id)
+        decide(store, who, whole)
+        reject_notice(store, notice_id, by=who.user.display_name, reason=form.get("reason", ""),
                       context=context(who))
-        return RedirectResponse(f"/notices/{notice_id}", status_code=303)
+        leases.release(store, whole, who.user.username)
+        return RedirectResponse("/next", status_code=303)
 
     return app
