@@ -3,7 +3,7 @@
     .venv/bin/python scripts/console_screenshots.py [--out docs/img]
 
 Runs the demo (synthetic media, no live capture) into a temporary folder, adds an officer, serves the console on
-loopback and saves console-login.png, console-dashboard.png, console-requests.png and console-notice.png.
+loopback and saves console-login.png, -dashboard.png, -requests.png, -notice.png and -finding.png.
 """
 
 from __future__ import annotations
@@ -61,6 +61,10 @@ def main() -> None:
             driver.find_element(By.PARTIAL_LINK_TEXT, "ko/KR").click()
             wait.until(ec.presence_of_element_located((By.ID, "body")))
             driver.save_screenshot(str(args.out / "console-notice.png"))
+            driver.get(f"{base}/findings")
+            driver.find_element(By.CSS_SELECTOR, "td a.url").click()
+            wait.until(ec.presence_of_element_located((By.ID, "resolve-form")))
+            driver.save_screenshot(str(args.out / "console-finding.png"))
         finally:
             driver.quit()
             server.should_exit = True

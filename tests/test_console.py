@@ -372,3 +372,71 @@ def test_a_request_being_reviewed_is_held_by_one_officer(console: Console, tmp_p
     assert leases.take(console.store, ["ntc-x"], "kim") is None
     assert leases.take(console.store, ["ntc-x"], "lee") is not None
     assert leases.take(console.store, ["ntc-x"], "lee", now=later) is None, "a lease nobody renews runs out"
+
+
+def _review_finding(console: Console) -> str:
+    """A finding the policy sent to review, with one synthetic picture in the store's blobs."""
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    from takedown.models import Decision, Detection, DetectionLabel, ItemKind, Media, MediaKind
+
+    image = Image.new("RGB", (96, 96))
+    for x in range(96):
+        for y in range(96):
+            image.putpixel((x, y), ((x * 7) % 256, (y * 5) % 256, ((x + y) * 3) % 256))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    data = buffer.getvalue()
+    sha = console.store.blobs.put(data)
+    media = Media(url="https://mock.example/m/3.png", kind=MediaKind.IMAGE, content_type="image/png", size=len(data),
+                  sha256=sha, md5=hashlib.md5(data, usedforsecurity=False).hexdigest())
+    base = sample_finding(url="https://mock.example/post/3", state=FindingState.JUDGED)
+    finding = base.model_copy(update={
+        "media": (media,), "decision": Decision.REVIEW, "reasons": (f"keyword in the title {HOSTILE}",),
+        "detections": (Detection(detector="keyword", target="text", kind=ItemKind.TEXT, label=DetectionLabel.SUSPECT,
+                                 score=0.6, rationale=HOSTILE),)})
+    console.store.add_finding(finding)
+    return finding.id
+
+
+def test_a_review_finding_is_judged_from_masked_previews(console: Console) -> None:
+    import io
+
+    from PIL import Image
+
+    from takedown.models import Decision
+
+    client, store = console.client, console.store
+    finding_id = _review_finding(console)
+    finding = store.get_finding(finding_id)
+    sha = finding.media[0].sha256
+    assert client.get(f"/findings/{finding_id}/preview/{sha}.png").status_code == 303, "signed in only"
+    csrf = login(client)
+    listed = client.get("/findings").text
+    assert finding.candidate.url in listed and "<script>alert" not in listed
+    page = client.get(f"/findings/{finding_id}").text
+    assert f"/findings/{finding_id}/preview/{sha}.png" in page and "&lt;script&gt;" in page
+    preview = client.get(f"/findings/{finding_id}/preview/{sha}.png")
+    assert preview.status_code == 200 and preview.headers["content-type"] == "image/png"
+    shown = Image.open(io.BytesIO(preview.content))
+    original = store.blobs.read(sha)
+    assert preview.content != original and shown.mode == "L", "masked and grey, never the original"
+    assert client.get(f"/findings/{finding_id}/preview/{'0' * 64}.png").status_code == 404
+    assert client.post(f"/findings/{finding_id}/resolve", data={"decision": "match"}).status_code == 403, "CSRF"
+    answer = client.post(f"/findings/{finding_id}/resolve", data={"csrf": csrf, "decision": "match",
+                                                                 "reason": "the same room"})
+    assert answer.status_code == 303
+    resolved = store.get_finding(finding_id)
+    assert resolved.decision is Decision.MATCH and "Kim Officer" in resolved.reasons[0]
+
+
+def test_an_auditor_cannot_settle_a_finding(console: Console) -> None:
+    finding_id = _review_finding(console)
+    csrf = login(console.client, "park")
+    page = console.client.get(f"/findings/{finding_id}").text
+    assert 'id="match"' not in page
+    refused = console.client.post(f"/findings/{finding_id}/resolve", data={"csrf": csrf, "decision": "clear"})
+    assert refused.status_code == 403

@@ -39,6 +39,9 @@ from takedown.console.views import (
     audit_view,
     dashboard_view,
     evidence_file,
+    finding_view,
+    findings_view,
+    masked_preview,
     notice_view,
     notices_view,
 )
@@ -308,6 +311,38 @@ def create_app(
         held = leases.take(store, ids, who.user.username)
         if held is not None:
             raise LeasedError(f"{held[0]} is reviewing this request (until {held[1].isoformat(timespec='minutes')})")
+
+    @app.get("/findings", response_class=HTMLResponse)
+    async def findings(request: Request) -> Response:
+        who = signed_in(request)
+        return render(request, "findings.html", user=who.user, csrf=who.session.csrf_token,
+                      **findings_view(the_store(request)))
+
+    @app.get("/findings/{finding_id}", response_class=HTMLResponse)
+    async def finding(request: Request, finding_id: str) -> Response:
+        who = signed_in(request)
+        return render(request, "finding.html", user=who.user, csrf=who.session.csrf_token,
+                      can_decide=bool(who.user.roles & set(_DECIDERS)), **finding_view(the_store(request), finding_id))
+
+    @app.get("/findings/{finding_id}/preview/{sha256}.png")
+    async def preview(request: Request, finding_id: str, sha256: str) -> Response:
+        signed_in(request)
+        return Response(masked_preview(the_store(request), settings, finding_id, sha256), media_type="image/png")
+
+    @app.post("/findings/{finding_id}/resolve")
+    async def resolve(request: Request, finding_id: str) -> Response:
+        who = signed_in(request)
+        form = await checked_form(request, who)
+        require_role(who.user, *_DECIDERS)
+        from takedown.cases import resolve_finding
+        from takedown.models import Decision
+
+        decision = form.get("decision", "")
+        if decision not in ("match", "clear"):
+            raise UsageError("decide match or clear")
+        resolve_finding(the_store(request), finding_id, Decision(decision), by=who.user.display_name,
+                        reason=form.get("reason", ""), context=context(who))
+        return RedirectResponse("/findings", status_code=303)
 
     @app.get("/bundles/{bundle_id}/{name}")
     async def bundle_file(request: Request, bundle_id: str, name: str) -> Response:

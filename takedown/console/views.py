@@ -16,8 +16,8 @@ from takedown.report.jurisdictions import missing_fields
 from takedown.settings import Settings
 from takedown.store.base import CaseStore
 
-__all__ = ["NOTICE_STATES", "SERVED_ROLES", "audit_view", "dashboard_view", "evidence_file", "notice_view",
-           "notices_view"]
+__all__ = ["NOTICE_STATES", "SERVED_ROLES", "audit_view", "dashboard_view", "evidence_file", "finding_view",
+           "findings_view", "masked_preview", "notice_view", "notices_view"]
 
 SERVED_ROLES = frozenset({"report", "manifest", "seal"})
 """The evidence files the console serves: reports, manifests and seals, never raw media, pages or screenshots."""
@@ -37,7 +37,7 @@ def dashboard_view(store: CaseStore) -> dict[str, Any]:
         {"label": "Requests to approve", "count": notices.get("draft", 0), "href": "/notices?state=draft"},
         {"label": "Approved, not sent", "count": notices.get("approved", 0), "href": "/notices?state=approved"},
         {"label": "Sent", "count": notices.get("sent", 0), "href": "/notices?state=sent"},
-        {"label": "Findings to review", "count": to_review, "href": None},
+        {"label": "Findings to review", "count": to_review, "href": "/findings"},
     ], "cases": cases}
 
 
@@ -145,4 +145,64 @@ def audit_view(store: CaseStore, subject: str) -> dict[str, Any]:
         {"seq": e.seq, "at": e.at.isoformat(timespec="seconds"), "action": e.action, "actor": e.actor,
          "details": ", ".join(f"{k}={v}" for k, v in sorted(e.details.items())), "hash": e.hash[:16]}
         for e in events]}
+
+
+def findings_view(store: CaseStore) -> dict[str, Any]:
+    """The findings the policy sent to an officer (decision ``review``, not yet settled), oldest first."""
+    waiting = [f for f in store.list_findings(decision=Decision.REVIEW) if f.state is FindingState.JUDGED]
+    return {"findings": [{"id": f.id, "case": f.case_id, "url": f.candidate.url, "title": f.candidate.title,
+                          "reasons": list(f.reasons), "media": len(f.media)} for f in waiting]}
+
+
+def finding_view(store: CaseStore, finding_id: str) -> dict[str, Any]:
+    """One finding as an officer judges it: the page, why it is here, each detector's verdict, its media (shown
+    masked only).
+
+    Raises:
+        NotFoundError: no such finding.
+    """
+    finding = store.get_finding(finding_id)
+    detections = [{"detector": d.detector, "target": d.target[:12], "kind": d.kind.value, "label": d.label.value,
+                   "score": f"{d.score:.2f}", "matched": f"{d.matched.bank}:{d.matched.reference}" if d.matched else "",
+                   "rationale": d.rationale} for d in finding.detections]
+    return {"finding": {"id": finding.id, "case": finding.case_id, "url": finding.candidate.url,
+                        "title": finding.candidate.title, "state": finding.state.value,
+                        "decision": finding.decision.value if finding.decision else "",
+                        "reasons": list(finding.reasons),
+                        "text": finding.candidate.text[:2000],
+                        "decidable": finding.state is FindingState.JUDGED and finding.decision is Decision.REVIEW},
+            "detections": detections,
+            "media": [{"sha256": m.sha256, "kind": m.kind.value, "url": m.url} for m in finding.media]}
+
+
+def masked_preview(store: CaseStore, settings: Settings, finding_id: str, sha256: str) -> bytes:
+    """A masked, greyscale PNG of one of the finding's media items (a placeholder for video and audio): what an
+    officer sees by default. The original is never returned.
+
+    Raises:
+        NotFoundError: the finding holds no media item with that SHA-256, or its bytes are gone.
+    """
+    import io
+
+    from PIL import Image
+
+    from takedown.evidence.preview import placeholder_preview, preview_image
+
+    finding = store.get_finding(finding_id)
+    media = next((m for m in finding.media if m.sha256 == sha256), None)
+    if media is None:
+        raise NotFoundError(f"finding {finding_id} holds no media item {sha256[:16]}")
+    if media.kind.value != "image":
+        return placeholder_preview(f"{media.kind.value}: not shown here")
+    try:
+        data = store.blobs.read(sha256)
+    except NotFoundError as exc:
+        raise NotFoundError(f"the bytes of {sha256[:16]} are not in the store") from exc
+    try:
+        masked = preview_image(data, style=settings.evidence.preview_style)
+    except EvidenceError:
+        return placeholder_preview("not a picture that can be shown")
+    grey = io.BytesIO()
+    Image.open(io.BytesIO(masked)).convert("L").save(grey, format="PNG")
+    return grey.getvalue()
 
