@@ -200,6 +200,7 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_an_officer_signs_in_approves_and_sends_in_chromium(console: Console, tmp_path: Path) -> None:
     uvicorn = pytest.importorskip("uvicorn")
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -214,35 +215,45 @@ def test_an_officer_signs_in_approves_and_sends_in_chromium(console: Console, tm
         time.sleep(0.05)
     base = f"http://127.0.0.1:{port}"
     driver = chromium_driver(EvidenceSettings(), window=(1280, 1000))
+    wait = WebDriverWait(driver, 20)
+
+    def click_and_load(by: str, what: str) -> None:
+        """Click, then wait until the page it leads to has replaced this one (no stale nodes afterwards).
+
+        chromedriver may report a click whose page navigated away at once as "Node ... does not belong to the
+        document": the click happened; what follows checks where it led.
+        """
+        page = driver.find_element(By.TAG_NAME, "html")
+        try:
+            driver.find_element(by, what).click()
+        except WebDriverException as exc:
+            if "does not belong to the document" not in str(exc):
+                raise
+        wait.until(ec.staleness_of(page))
+
     try:
         driver.get(f"{base}/notices/{console.notice.id}")
         assert driver.current_url == f"{base}/login", "not signed in: the login page"
         driver.find_element(By.ID, "username").send_keys("kim")
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
-        driver.find_element(By.ID, "sign-in").click()
-        wait = WebDriverWait(driver, 20)
-        wait.until(ec.url_to_be(f"{base}/"))
-        assert "Dashboard" in driver.find_element(By.TAG_NAME, "h1").text
-        driver.save_screenshot(str(tmp_path / "dashboard.png"))
+        click_and_load(By.ID, "sign-in")
+        assert driver.current_url == f"{base}/" and "Dashboard" in driver.find_element(By.TAG_NAME, "h1").text
         driver.get(f"{base}/notices?state=draft")
-        driver.save_screenshot(str(tmp_path / "requests.png"))
-        driver.find_element(By.PARTIAL_LINK_TEXT, "en/UK").click()
-        wait.until(ec.url_to_be(f"{base}/notices/{console.notice.id}"))
+        click_and_load(By.PARTIAL_LINK_TEXT, "en/UK")
+        assert driver.current_url == f"{base}/notices/{console.notice.id}"
         assert HOSTILE in driver.find_element(By.ID, "body").text, "the hostile text is shown, as text"
         assert driver.execute_script("return document.querySelectorAll('script').length") == 0
-        driver.save_screenshot(str(tmp_path / "notice.png"))
-
-        driver.find_element(By.ID, "approve").click()
-        wait.until(ec.url_to_be(f"{base}/notices?state=draft"))  # the next request loads: there is none left
+        click_and_load(By.ID, "approve")
+        assert driver.current_url == f"{base}/notices?state=draft", "the next request loads: there is none left"
         driver.get(f"{base}/notices/{console.notice.id}")
-        wait.until(ec.text_to_be_present_in_element((By.ID, "state"), "approved"))
+        assert driver.find_element(By.ID, "state").get_attribute("data-state") == "approved"
         assert console.store.get_notice(console.notice.id).approved_by == "Kim Officer"
         driver.find_element(By.ID, "confirm").click()
-        driver.find_element(By.ID, "send").click()
-        wait.until(ec.text_to_be_present_in_element((By.ID, "state"), "sent"))
+        click_and_load(By.ID, "send")
+        assert driver.find_element(By.ID, "state").get_attribute("data-state") == "sent"
         assert len(console.transport.messages) == 1
-        driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()
-        wait.until(ec.url_to_be(f"{base}/login"))
+        click_and_load(By.CSS_SELECTOR, "form[action='/logout'] button")
+        assert driver.current_url == f"{base}/login"
     finally:
         driver.quit()
         server.should_exit = True
@@ -440,3 +451,22 @@ def test_an_auditor_cannot_settle_a_finding(console: Console) -> None:
     assert 'id="match"' not in page
     refused = console.client.post(f"/findings/{finding_id}/resolve", data={"csrf": csrf, "decision": "clear"})
     assert refused.status_code == 403
+
+
+def test_the_dashboard_shows_legal_deadlines_and_what_is_overdue(console: Console) -> None:
+    from datetime import timedelta
+
+    from takedown.console.views import deadlines
+    from takedown.models import utcnow
+
+    client, notice, store = console.client, console.notice, console.store
+    csrf = login(client)
+    assert "No sent request is waiting" in client.get("/").text
+    client.post(f"/notices/{notice.id}/approve", data={"csrf": csrf})
+    client.post(f"/notices/{notice.id}/send", data={"csrf": csrf, "confirm": "yes"})
+    (row,) = deadlines(store)
+    assert row["id"] == notice.id and row["still_up"] == 2 and not row["overdue"], "UK: 48 hours from sending"
+    (late,) = deadlines(store, now=utcnow() + timedelta(hours=49))
+    assert late["overdue"]
+    page = client.get("/").text
+    assert notice.id in page and 'class="overdue"' not in page

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from takedown.errors import EvidenceError, NotFoundError
-from takedown.models import Decision, Finding, FindingState, NoticeState
+from takedown.models import Decision, Finding, FindingState, NoticeState, utcnow
 from takedown.report.jurisdictions import missing_fields
 from takedown.settings import Settings
 from takedown.store.base import CaseStore
@@ -26,8 +27,34 @@ NOTICE_STATES = ("draft", "approved", "sent", "rejected", "withdrawn")
 """The notice lists the console shows, by state."""
 
 
+_ACTIVE = (FindingState.SENT, FindingState.RENOTIFIED, FindingState.ESCALATED)
+
+
+def deadlines(store: CaseStore, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Each sent request with pages still up: when the recipient's legal time ran or runs out, soonest first."""
+    from takedown.report.jurisdictions import get_jurisdiction
+
+    now = now or utcnow()
+    rows: list[tuple[datetime, dict[str, Any]]] = []
+    for notice in store.list_notices(states=[NoticeState.SENT]):
+        delivery = store.get_delivery(notice.id)
+        if delivery is None:
+            continue
+        up = [f for f in notice.finding_ids if store.get_finding(f).state in _ACTIVE]
+        deadline = get_jurisdiction(notice.jurisdiction).deadline
+        if not up or deadline is None:
+            continue
+        due = delivery.sent_at + deadline
+        rows.append((due, {"id": notice.id, "to": notice.recipient.address, "locale": notice.locale,
+                           "sent": delivery.sent_at.isoformat(timespec="minutes"),
+                           "due": due.isoformat(timespec="minutes"), "overdue": due <= now, "still_up": len(up),
+                           "kind": notice.kind}))
+    rows.sort(key=lambda row: row[0])
+    return [row for _, row in rows]
+
+
 def dashboard_view(store: CaseStore) -> dict[str, Any]:
-    """The queues with their counts, and the open cases."""
+    """The queues with their counts, the legal deadlines of sent requests, and the cases."""
     notices = Counter(n.state.value for n in store.list_notices())
     findings = store.list_findings()
     to_review = sum(f.decision is Decision.REVIEW and f.state is FindingState.JUDGED for f in findings)
@@ -38,7 +65,7 @@ def dashboard_view(store: CaseStore) -> dict[str, Any]:
         {"label": "Approved, not sent", "count": notices.get("approved", 0), "href": "/notices?state=approved"},
         {"label": "Sent", "count": notices.get("sent", 0), "href": "/notices?state=sent"},
         {"label": "Findings to review", "count": to_review, "href": "/findings"},
-    ], "cases": cases}
+    ], "cases": cases, "deadlines": deadlines(store)}
 
 
 def _item(finding: Finding, listed: set[str]) -> dict[str, Any]:
