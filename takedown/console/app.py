@@ -362,16 +362,21 @@ def create_app(
         return render(request, "audit.html", user=who.user, csrf=who.session.csrf_token,
                       **audit_view(the_store(request), subject))
 
-    @app.post("/notices/{notice_id}/approve")
-    async def approve(request: Request, notice_id: str) -> Response:
+    async def deciding(request: Request, notice_id: str) -> tuple[SignedIn, dict[str, str], CaseStore, list[str]]:
+        """The checks every decision on a request makes: session, CSRF, role, lease (taken for the decider)."""
         who = signed_in(request)
         form = await checked_form(request, who)
         require_role(who.user, *_DECIDERS)
-        from takedown.report.review import approve_notice
-
         store = the_store(request)
         whole = request_ids(store, notice_id)
         decide(store, who, whole)
+        return who, form, store, whole
+
+    @app.post("/notices/{notice_id}/approve")
+    async def approve(request: Request, notice_id: str) -> Response:
+        from takedown.report.review import approve_notice
+
+        who, form, store, whole = await deciding(request, notice_id)
         chosen = [notice_id]
         if form.get("copies") == "all":  # the request's copies in its other languages, each approved on its own
             chosen += [i for i in whole[1:] if store.get_notice(i).state is NoticeState.DRAFT]
@@ -415,14 +420,9 @@ def create_app(
 
     @app.post("/notices/{notice_id}/reject")
     async def reject(request: Request, notice_id: str) -> Response:
-        who = signed_in(request)
-        form = await checked_form(request, who)
-        require_role(who.user, *_DECIDERS)
         from takedown.report.review import reject_notice
 
-        store = the_store(request)
-        whole = request_ids(store, notice_id)
-        decide(store, who, whole)
+        who, form, store, whole = await deciding(request, notice_id)
         reject_notice(store, notice_id, by=who.user.display_name, reason=form.get("reason", ""),
                       context=context(who))
         leases.release(store, whole, who.user.username)
