@@ -44,6 +44,7 @@ def console(tmp_path: Path) -> Iterator[Console]:
              locale="en", by="admin")
     add_user(store, "park", PASSWORD, roles=["auditor"], display_name="Park Auditor", by="admin")
     add_user(store, "lee", PASSWORD, roles=["officer"], display_name="Lee Officer", locale="en", by="admin")
+    add_user(store, "choi", PASSWORD, roles=["admin"], display_name="Choi Admin", locale="en", by="setup")
     case = Case(id="case-sample", title=f"Case {HOSTILE}")
     store.put_case(case)
     findings = [sample_finding(case, url=f"https://mock.example/post/{n}", state=FindingState.DRAFTED)
@@ -470,3 +471,33 @@ def test_the_dashboard_shows_legal_deadlines_and_what_is_overdue(console: Consol
     assert late["overdue"]
     page = client.get("/").text
     assert notice.id in page and 'class="overdue"' not in page
+
+
+def test_only_an_admin_manages_users_in_the_browser(console: Console) -> None:
+    from takedown.errors import AuthenticationError as Refused
+
+    client, store = console.client, console.store
+    csrf = login(client)
+    assert client.get("/users").status_code == 403, "an officer does not manage users"
+    assert client.post("/users", data={"csrf": csrf, "username": "x1"}).status_code == 403
+    client.post("/logout", data={"csrf": csrf})
+    csrf = login(client, "choi")
+    page = client.get("/users")
+    assert page.status_code == 200 and "kim" in page.text and "$argon2" not in page.text
+    new = {"username": "yoon", "password": "a long new passphrase", "display_name": f"Yoon {HOSTILE}",
+           "role": ["officer", "supervisor"], "locale": "en"}
+    assert client.post("/users", data=new).status_code == 403, "CSRF"
+    assert client.post("/users", data={**new, "csrf": csrf}).status_code == 303
+    yoon = store.get_user("yoon")
+    assert {r.value for r in yoon.roles} == {"officer", "supervisor"} and yoon.created_by == "Choi Admin"
+    assert "&lt;script&gt;" in client.get("/users").text and "<script>alert" not in client.get("/users").text
+    weak = client.post("/users", data={**new, "username": "weak", "password": "short", "csrf": csrf})
+    assert weak.status_code == 400 and "at least 12" in weak.text
+    assert client.post("/users/choi/disable", data={"csrf": csrf}).status_code == 400, "not oneself"
+    assert client.post("/users/yoon/disable", data={"csrf": csrf}).status_code == 303
+    with pytest.raises(Refused):
+        from takedown.console.accounts import authenticate
+
+        authenticate(store, "yoon", "a long new passphrase")
+    assert client.post("/users/yoon/enable", data={"csrf": csrf}).status_code == 303
+    assert client.post("/users/yoon/promote", data={"csrf": csrf}).status_code == 404

@@ -32,7 +32,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from takedown.console import leases
-from takedown.console.accounts import authenticate, end_session, require_role, session_user, start_session
+from takedown.console.accounts import (
+    add_user,
+    authenticate,
+    end_session,
+    require_role,
+    session_user,
+    set_user_disabled,
+    start_session,
+)
 from takedown.console.i18n import CONSOLE_LOCALES, choose_locale, translations
 from takedown.console.views import (
     NOTICE_STATES,
@@ -343,6 +351,38 @@ def create_app(
         resolve_finding(the_store(request), finding_id, Decision(decision), by=who.user.display_name,
                         reason=form.get("reason", ""), context=context(who))
         return RedirectResponse("/findings", status_code=303)
+
+    @app.get("/users", response_class=HTMLResponse)
+    async def users(request: Request) -> Response:
+        who = signed_in(request)
+        require_role(who.user, Role.ADMIN)
+        return render(request, "users.html", user=who.user, csrf=who.session.csrf_token,
+                      users=the_store(request).list_users(), roles=[r.value for r in Role])
+
+    @app.post("/users")
+    async def add(request: Request) -> Response:
+        who = signed_in(request)
+        await checked_form(request, who)
+        require_role(who.user, Role.ADMIN)
+        form = await request.form()
+        roles = [str(r) for r in form.getlist("role")]
+        add_user(the_store(request), str(form.get("username", "")), str(form.get("password", "")), roles=roles,
+                 display_name=str(form.get("display_name", "")), title=str(form.get("title", "")),
+                 locale=str(form.get("locale", "ko")), by=who.user.display_name)
+        return RedirectResponse("/users", status_code=303)
+
+    @app.post("/users/{username}/{action}")
+    async def disable(request: Request, username: str, action: str) -> Response:
+        who = signed_in(request)
+        form = await checked_form(request, who)
+        require_role(who.user, Role.ADMIN)
+        if action not in ("disable", "enable"):
+            raise NotFoundError(f"no action {action!r}")
+        if username == who.user.username:
+            raise UsageError("an administrator cannot disable or enable their own account")
+        set_user_disabled(the_store(request), username, disabled=action == "disable", by=who.user.display_name,
+                          reason=form.get("reason", ""))
+        return RedirectResponse("/users", status_code=303)
 
     @app.get("/bundles/{bundle_id}/{name}")
     async def bundle_file(request: Request, bundle_id: str, name: str) -> Response:
