@@ -474,6 +474,7 @@ def test_the_dashboard_shows_legal_deadlines_and_what_is_overdue(console: Consol
 
 
 def test_only_an_admin_manages_users_in_the_browser(console: Console) -> None:
+    from takedown.console.accounts import authenticate
     from takedown.errors import AuthenticationError as Refused
 
     client, store = console.client, console.store
@@ -496,8 +497,6 @@ def test_only_an_admin_manages_users_in_the_browser(console: Console) -> None:
     assert client.post("/users/choi/disable", data={"csrf": csrf}).status_code == 400, "not oneself"
     assert client.post("/users/yoon/disable", data={"csrf": csrf}).status_code == 303
     with pytest.raises(Refused):
-        from takedown.console.accounts import authenticate
-
         authenticate(store, "yoon", "a long new passphrase")
     assert client.post("/users/yoon/enable", data={"csrf": csrf}).status_code == 303
     assert client.post("/users/yoon/promote", data={"csrf": csrf}).status_code == 404
