@@ -500,3 +500,21 @@ def test_only_an_admin_manages_users_in_the_browser(console: Console) -> None:
         authenticate(store, "yoon", "a long new passphrase")
     assert client.post("/users/yoon/enable", data={"csrf": csrf}).status_code == 303
     assert client.post("/users/yoon/promote", data={"csrf": csrf}).status_code == 404
+
+
+def test_a_user_changes_their_own_password_and_signs_in_again(console: Console) -> None:
+    client = console.client
+    csrf = login(client)
+    assert "Change your password" in client.get("/account").text
+    wrong = client.post("/account/password", data={"csrf": csrf, "current": "not it at all", "new": "a new long one!",
+                                                   "again": "a new long one!"})
+    assert wrong.status_code == 401
+    differ = client.post("/account/password", data={"csrf": csrf, "current": PASSWORD, "new": "a new long one!",
+                                                    "again": "another long one"})
+    assert differ.status_code == 400
+    done = client.post("/account/password", data={"csrf": csrf, "current": PASSWORD, "new": "a new long one!",
+                                                  "again": "a new long one!"})
+    assert done.status_code == 303 and done.headers["location"] == "/login"
+    assert client.get("/").status_code == 303, "every session ended"
+    login(client, "kim", "a new long one!")
+    assert client.get("/").status_code == 200

@@ -38,6 +38,7 @@ from takedown.console.accounts import (
     end_session,
     require_role,
     session_user,
+    set_password,
     set_user_disabled,
     start_session,
 )
@@ -351,6 +352,24 @@ def create_app(
         resolve_finding(the_store(request), finding_id, Decision(decision), by=who.user.display_name,
                         reason=form.get("reason", ""), context=context(who))
         return RedirectResponse("/findings", status_code=303)
+
+    @app.get("/account", response_class=HTMLResponse)
+    async def account(request: Request) -> Response:
+        who = signed_in(request)
+        return render(request, "account.html", user=who.user, csrf=who.session.csrf_token)
+
+    @app.post("/account/password")
+    async def change_password(request: Request) -> Response:
+        who = signed_in(request)
+        form = await checked_form(request, who)
+        store = the_store(request)
+        authenticate(store, who.user.username, form.get("current", ""), client="console: password change")
+        if form.get("new", "") != form.get("again", ""):
+            raise UsageError("the new password and its repetition differ")
+        set_password(store, who.user.username, form.get("new", ""), by=who.user.display_name)
+        response = RedirectResponse("/login", status_code=303)  # every session ended: sign in with the new one
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
 
     @app.get("/users", response_class=HTMLResponse)
     async def users(request: Request) -> Response:
