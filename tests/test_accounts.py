@@ -217,3 +217,17 @@ def test_an_approval_from_the_cli_can_be_tied_to_a_signed_in_user(tmp_path: Path
         assert named.approved_by == "Officer Lee"
         assert store.custody_log(named.id)[-1].details["authenticated"] == "none"
         assert "login" in [e.action for e in store.custody_log(audit_subject("kim"))]
+
+
+def test_oversized_input_is_refused_before_hashing(store: SQLiteCaseStore) -> None:
+    import time
+
+    from takedown.console.accounts import MAX_PASSWORD_LENGTH
+
+    started = time.perf_counter()
+    with pytest.raises(AuthenticationError):
+        authenticate(store, "kim", PASSWORD + "x" * 5_000_000)
+    assert time.perf_counter() - started < 2, "megabytes are not hashed"
+    with pytest.raises(UsageError, match="at most"):
+        add_user(store, "lee", "y" * (MAX_PASSWORD_LENGTH + 1) + "abcd", roles=["officer"], display_name="Lee",
+                 by="admin")

@@ -40,6 +40,7 @@ from takedown.store.base import CaseStore
 __all__ = [
     "LOCKOUT",
     "MAX_FAILED_LOGINS",
+    "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
     "SESSION_IDLE",
     "SESSION_LIFETIME",
@@ -57,6 +58,8 @@ __all__ = [
 ]
 
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
+"""Longer input is refused before hashing: argon2 over megabytes would let anyone tie up the server."""
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 SESSION_IDLE = timedelta(minutes=30)
@@ -91,6 +94,8 @@ def check_password(password: str, *, username: str) -> str:
     """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UsageError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UsageError(f"a password has at most {MAX_PASSWORD_LENGTH} characters")
     if len(set(password)) < 4:
         raise UsageError("a password needs more than a few different characters")
     if username.lower() in password.lower():
@@ -226,6 +231,11 @@ def authenticate(store: CaseStore, username: str, password: str, *, now: datetim
             message is the same for each).
     """
     now = now or utcnow()
+    if len(password) > MAX_PASSWORD_LENGTH or len(username) > 64:
+        password = password[:MAX_PASSWORD_LENGTH]  # checked, and wrong, at the cost of any other attempt
+        username = username[:64]
+        _verify(_dummy_hash(), password)
+        raise AuthenticationError(_FAILED)
     try:
         user = store.get_user(username)
     except NotFoundError:
