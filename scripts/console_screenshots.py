@@ -3,7 +3,7 @@
     .venv/bin/python scripts/console_screenshots.py [--out docs/img]
 
 Runs the demo (synthetic media, no live capture) into a temporary folder, adds an officer, serves the console on
-loopback and saves console-login.png, -dashboard.png, -requests.png, -notice.png and -finding.png.
+loopback and saves console-login.png, -dashboard.png, -requests.png, -notice.png, -finding.png and -users.png.
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ def main() -> None:
         out = Path(tmp) / "demo"
         run_demo(out, full_evidence=False)
         store = SQLiteCaseStore(out / "takedown.sqlite")
-        add_user(store, "kim", PASSWORD, roles=["officer"], display_name="Kim Min-ji",
+        add_user(store, "kim", PASSWORD, roles=["officer", "admin"], display_name="Kim Min-ji",
                  title="Deletion Support Officer", by="setup")
+        add_user(store, "park", PASSWORD, roles=["auditor"], display_name="Park Seo-yeon", title="Auditor",
+                 by="setup")
         server = uvicorn.Server(uvicorn.Config(create_app(demo_settings(out), store=store), host="127.0.0.1",
                                                port=8791, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
@@ -65,6 +67,8 @@ def main() -> None:
             driver.find_element(By.CSS_SELECTOR, "td a.url").click()
             wait.until(ec.presence_of_element_located((By.ID, "resolve-form")))
             driver.save_screenshot(str(args.out / "console-finding.png"))
+            driver.get(f"{base}/users")
+            driver.save_screenshot(str(args.out / "console-users.png"))
         finally:
             driver.quit()
             server.should_exit = True
