@@ -518,3 +518,19 @@ def test_a_user_changes_their_own_password_and_signs_in_again(console: Console) 
     assert client.get("/").status_code == 303, "every session ended"
     login(client, "kim", "a new long one!")
     assert client.get("/").status_code == 200
+
+
+def test_one_address_trying_many_names_is_throttled(console: Console) -> None:
+    from takedown.console.app import ADDRESS_MAX_FAILURES
+
+    client = console.client
+    for n in range(ADDRESS_MAX_FAILURES):
+        page = client.get("/login")
+        answer = client.post("/login", data={"username": f"guess{n}", "password": "wrong password 1",
+                                             "login_csrf": _hidden(page.text, "login_csrf")})
+        assert answer.status_code == 401
+    page = client.get("/login")
+    blocked = client.post("/login", data={"username": "kim", "password": PASSWORD,
+                                          "login_csrf": _hidden(page.text, "login_csrf")})
+    assert blocked.status_code == 429 and SESSION_COOKIE not in blocked.cookies, "even the right password waits"
+    assert console.store.get_user("kim").failed_logins == 0, "kim's account itself was never tried"

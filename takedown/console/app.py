@@ -3,6 +3,9 @@
 ``create_app(settings)`` builds the FastAPI application on the agency's store (``[storage]``). The security
 boundary, route by route:
 
+- **Sign-in is throttled twice**: an account locks after five failures in a row (``takedown.console.accounts``),
+  and one client address is refused (HTTP 429) after ``ADDRESS_MAX_FAILURES`` failures in 15 minutes, whatever
+  names it tries. Behind a proxy every client has the proxy's address: put the throttle there too.
 - **Every page but the login page needs a session** (``takedown.console.accounts``): the browser's cookie holds a
   random token, ``HttpOnly``, ``SameSite=Strict``, and ``Secure`` unless the console serves plain HTTP on
   loopback. A login always starts a new session (no fixation); logout ends it in the store, so the old cookie is
@@ -26,6 +29,7 @@ the session. Needs the ``console`` extra.
 import hmac
 import ipaddress
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -98,6 +102,16 @@ class SignedIn:
     session: LoginSession
 
 
+ADDRESS_MAX_FAILURES = 20
+ADDRESS_WINDOW_S = 900.0
+"""Failed sign-ins one client address may make in ``ADDRESS_WINDOW_S`` seconds, whatever names it tries, before
+it is refused (HTTP 429) until the oldest falls out of the window. Kept per console process."""
+
+
+class ThrottledError(TakedownError):
+    """Too many failed sign-ins from one address."""
+
+
 class LeasedError(TakedownError):
     """Another officer holds the request's lease: they are reviewing it."""
 
@@ -152,6 +166,7 @@ def create_app(
         env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
         pages[locale] = env
     owned = store is None
+    failures: dict[str, list[float]] = {}  # client address -> monotonic times of its recent failed sign-ins
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -216,7 +231,8 @@ def create_app(
 
     @app.exception_handler(TakedownError)
     async def refused(request: Request, exc: TakedownError) -> Response:
-        status = (403 if isinstance(exc, PermissionDeniedError) else 404 if isinstance(exc, NotFoundError)
+        status = (429 if isinstance(exc, ThrottledError)
+                  else 403 if isinstance(exc, PermissionDeniedError) else 404 if isinstance(exc, NotFoundError)
                   else 401 if isinstance(exc, AuthenticationError)
                   else 409 if isinstance(exc, InvalidTransitionError | EvidenceError | NotApprovedError | LeasedError)
                   else 502 if isinstance(exc, DeliveryError)
@@ -242,9 +258,16 @@ def create_app(
             raise PermissionDeniedError("the login form's security token is missing or stale; reload the page")
         store = the_store(request)
         client = request.headers.get("user-agent", "")[:200]
+        address = request.client.host if request.client else "unknown"
+        now = time.monotonic()
+        recent = [t for t in failures.get(address, []) if now - t < ADDRESS_WINDOW_S]
+        failures[address] = recent
+        if len(recent) >= ADDRESS_MAX_FAILURES:
+            raise ThrottledError("too many failed sign-ins from this address; wait a few minutes and try again")
         try:
             user = authenticate(store, str(form.get("username", "")), str(form.get("password", "")), client=client)
         except AuthenticationError:
+            failures[address].append(now)
             fresh = secrets.token_urlsafe(32)
             page = render(request, "login.html", status=401, login_csrf=fresh, failed=True, user=None)
             page.set_cookie(LOGIN_COOKIE, fresh, httponly=True, samesite="strict", secure=secure(request),
