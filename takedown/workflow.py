@@ -590,23 +590,18 @@ class Workflow:
         drafts = self.store.list_notices(case.id, states=[NoticeState.DRAFT])
         if not drafts:
             return groups
+        findings = {fid: self.store.get_finding(fid) for n in drafts for fid in n.finding_ids}  # each read once
         taken: set[str] = set()
         out = []
         for group in groups:
-            replaces: list[Notice] = []
-            earlier: list[Finding] = []
-            for notice in drafts:
-                if notice.id in taken:
-                    continue
-                listed = [self.store.get_finding(fid) for fid in notice.finding_ids]
-                if absorbs(group, notice, listed):
-                    replaces.append(notice)
-                    earlier += [f for f in listed if f.id not in {e.id for e in earlier}]
+            replaces = [n for n in drafts if n.id not in taken
+                        and absorbs(group, n, [findings[fid] for fid in n.finding_ids])]
             if replaces:
                 taken |= {n.id for n in replaces}
-                ids = {f.id for f in group.findings}
-                findings = order_findings([*group.findings, *(f for f in earlier if f.id not in ids)])
-                group = replace(group, findings=tuple(findings), replaces=tuple(replaces))
+                new = {f.id for f in group.findings}
+                earlier = dict.fromkeys(fid for n in replaces for fid in n.finding_ids if fid not in new)
+                merged = order_findings([*group.findings, *(findings[fid] for fid in earlier)])
+                group = replace(group, findings=tuple(merged), replaces=tuple(replaces))
             out.append(group)
         return out
 

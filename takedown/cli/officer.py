@@ -138,6 +138,8 @@ def review(
     Each row gives the notice, its finding and URL, the recipient, the language and legal basis, the subject,
     and the evidence report to open before approving.
     """
+    from takedown.report.grouping import request_key
+
     _check_channel(channel)
     settings = settings_from(config)
     with open_existing_store(settings) as store:
@@ -158,13 +160,13 @@ def review(
                    if (locale is None or n.locale == locale) and (channel is None or n.recipient.channel == channel)
                    and (jurisdiction is None or n.jurisdiction.upper() == jurisdiction.upper())]
         rows = _notice_rows(store, settings, notices)
+        keys = [request_key(n) for n in notices]
     if as_json:
         console.print_json(json.dumps(rows, ensure_ascii=False))
         return
     what = "notices" if all_states else f"{(state or NoticeState.DRAFT).value} notices"
     requests: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # one request: its copies in each language
-    for row in rows:
-        key = (row["to"], row["kind"], str(row["attempt"]), *(i["finding"] for i in row["items"]))
+    for key, row in zip(keys, rows, strict=True):
         requests.setdefault(key, []).append(row)
     listed = {i["finding"] for row in rows for i in row["items"]}
     lines = [f"[bold]{len(rows)} {what}[/] in {len(requests)} request(s), listing {len(listed)} location(s)"]

@@ -25,6 +25,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from takedown.errors import (
@@ -66,18 +67,16 @@ SESSION_IDLE = timedelta(minutes=30)
 SESSION_LIFETIME = timedelta(hours=12)
 
 _FAILED = "wrong user name or password, or the account is locked or disabled"
-_hasher_instance: Any = None
 
 
+@cache
 def _hasher() -> Any:
-    global _hasher_instance  # one PasswordHasher: building it is cheap, but its parameters must not drift
-    if _hasher_instance is None:
-        try:
-            from argon2 import PasswordHasher
-        except ImportError as exc:
-            raise MissingDependencyError("argon2-cffi", "console", feature="password hashing") from exc
-        _hasher_instance = PasswordHasher()
-    return _hasher_instance
+    """One PasswordHasher for the process, so its parameters never drift between calls."""
+    try:
+        from argon2 import PasswordHasher
+    except ImportError as exc:
+        raise MissingDependencyError("argon2-cffi", "console", feature="password hashing") from exc
+    return PasswordHasher()
 
 
 def audit_subject(username: str) -> str:
@@ -117,14 +116,10 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-_DUMMY_HASH: str | None = None
-
-
+@cache
 def _dummy_hash() -> str:
-    global _DUMMY_HASH  # the hash an unknown name is checked against, so it costs what a known one does
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = hash_password(secrets.token_urlsafe(24))
-    return _DUMMY_HASH
+    """The hash an unknown name is checked against, so it costs what a known one does."""
+    return hash_password(secrets.token_urlsafe(24))
 
 
 def add_user(

@@ -50,6 +50,7 @@ from takedown.console.i18n import CONSOLE_LOCALES, choose_locale, translations
 from takedown.console.views import (
     NOTICE_STATES,
     audit_view,
+    copies_of,
     dashboard_view,
     evidence_file,
     finding_view,
@@ -309,7 +310,7 @@ def create_app(
 
     def request_ids(store: CaseStore, notice_id: str) -> list[str]:
         """The notice and its copies in other languages: one request, leased and decided together."""
-        return [notice_id, *(c["id"] for c in notice_view(store, settings, notice_id)["copies"])]
+        return [notice_id, *(n.id for n in copies_of(store, store.get_notice(notice_id)))]
 
     @app.get("/notices/{notice_id}", response_class=HTMLResponse)
     async def notice(request: Request, notice_id: str) -> Response:
@@ -319,7 +320,7 @@ def create_app(
         can_decide = bool(who.user.roles & set(_DECIDERS))
         held_by = None
         if can_decide and view["notice"]["decidable"]:
-            held = leases.take(store, request_ids(store, notice_id), who.user.username)
+            held = leases.take(store, [notice_id, *(c["id"] for c in view["copies"])], who.user.username)
             if held is not None:  # another officer is reviewing it: read-only here
                 can_decide = False
                 held_by = {"user": held[0], "until": held[1].isoformat(timespec="minutes")}

@@ -12,13 +12,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from takedown.errors import EvidenceError, NotFoundError
-from takedown.models import Decision, Finding, FindingState, NoticeState, utcnow
+from takedown.models import Decision, Finding, FindingState, Notice, NoticeState, utcnow
+from takedown.report.grouping import request_key
 from takedown.report.jurisdictions import missing_fields
 from takedown.settings import Settings
 from takedown.store.base import CaseStore
 
-__all__ = ["NOTICE_STATES", "SERVED_ROLES", "audit_view", "dashboard_view", "evidence_file", "finding_view",
-           "findings_view", "masked_preview", "notice_view", "notices_view"]
+__all__ = ["NOTICE_STATES", "SERVED_ROLES", "audit_view", "copies_of", "dashboard_view", "evidence_file",
+           "finding_view", "findings_view", "masked_preview", "notice_view", "notices_view"]
 
 SERVED_ROLES = frozenset({"report", "manifest", "seal"})
 """The evidence files the console serves: reports, manifests and seals, never raw media, pages or screenshots."""
@@ -79,7 +80,7 @@ def notices_view(store: CaseStore, state: str) -> dict[str, Any]:
     requests: dict[tuple[str, ...], dict[str, Any]] = {}
     findings: dict[str, Finding] = {}
     for notice in store.list_notices(states=[NoticeState(state)]):
-        key = (notice.recipient.address, notice.kind, str(notice.attempt), *notice.finding_ids)
+        key = request_key(notice)
         entry = requests.get(key)
         if entry is None:
             for finding_id in notice.finding_ids:
@@ -94,6 +95,13 @@ def notices_view(store: CaseStore, state: str) -> dict[str, Any]:
         entry["copies"].append({"id": notice.id, "locale": notice.locale, "jurisdiction": notice.jurisdiction,
                                 "subject": notice.subject, "missing": missing_fields(notice)})
     return {"requests": list(requests.values())}
+
+
+def copies_of(store: CaseStore, notice: Notice) -> list[Notice]:
+    """The notice's copies in its request's other languages (``request_key``), itself left out."""
+    key = request_key(notice)
+    return [n for n in store.list_notices(notice.case_id, finding_id=notice.finding_id)
+            if n.id != notice.id and request_key(n) == key]
 
 
 def notice_view(store: CaseStore, settings: Settings, notice_id: str) -> dict[str, Any]:
@@ -119,9 +127,7 @@ def notice_view(store: CaseStore, settings: Settings, notice_id: str) -> dict[st
     checklist = [{"field": key, "value": value, "missing": key in missing or not value.strip()}
                  for key, value in sorted(notice.legal.items())]
     checklist += [{"field": key, "value": "", "missing": True} for key in sorted(missing - set(notice.legal))]
-    copies = [{"id": n.id, "locale": n.locale} for n in store.list_notices(notice.case_id)
-              if n.finding_ids == notice.finding_ids and n.recipient.address == notice.recipient.address
-              and n.kind == notice.kind and n.attempt == notice.attempt and n.id != notice.id]
+    copies = [{"id": n.id, "locale": n.locale} for n in copies_of(store, notice)]
     history = [{"at": c.at.isoformat(timespec="seconds"), "from": c.from_state or "", "to": c.to_state, "by": c.by,
                 "note": c.note} for c in notice.history]
     return {

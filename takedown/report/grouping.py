@@ -26,6 +26,7 @@ __all__ = [
     "group_findings",
     "notice_items",
     "order_findings",
+    "request_key",
     "sites_language",
     "wants_per_url",
 ]
@@ -124,6 +125,14 @@ def absorbs(group: NoticeGroup, notice: Notice, listed: Sequence[Finding]) -> bo
                       and notice.recipient.address.casefold() == group.recipient.address.casefold())
     material = _material(group.findings[0])
     return same_recipient and all(_material(f) == material for f in listed)
+
+
+def request_key(notice: Notice) -> tuple[str, ...]:
+    """What makes notices one request: its copies in each language share the recipient, channel, kind, attempt,
+    revision and listed findings (the CLI's review and the console group and lease notices by it)."""
+    recipient = notice.recipient
+    return (recipient.channel, recipient.address.casefold(), notice.kind, str(notice.attempt), str(notice.revision),
+            *notice.finding_ids)
 
 
 def sites_language(findings: Sequence[Finding]) -> str | None:
