@@ -10,6 +10,8 @@ import hashlib
 import io
 import subprocess
 import sys
+import threading
+import time
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass
@@ -227,6 +229,49 @@ class TestHwpxWriter(EvidenceWriterContract):
 class TestHwpWriter(EvidenceWriterContract):
     def make_writer(self) -> EvidenceWriter:
         return HwpWriter(CONFIG)
+
+
+def test_python_hwpx_never_saves_on_two_threads_at_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """python-hwpx validates what it saves with libxml2's schema code, which two threads must not run at once (the
+    workflow writes reports on several): saving is serialised, however many threads write reports."""
+    from hwpx.document import HwpxDocument
+
+    save = HwpxDocument.to_bytes
+    active, most, lock = [0], [0], threading.Lock()
+
+    def counted(self: HwpxDocument, **kwargs: object) -> bytes:
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        try:
+            time.sleep(0.05)  # long enough that a second thread would arrive while this one saves
+            return save(self, **kwargs)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(HwpxDocument, "to_bytes", counted)
+    evidence = make_evidence(tmp_path, custody_file=False)
+    gate, failed = threading.Barrier(4), []
+
+    def write(n: int) -> None:
+        writer = (HwpxWriter if n % 2 == 0 else HwpWriter)(CONFIG)
+        out = evidence.out / f"thread-{n}"
+        out.mkdir()
+        gate.wait()
+        try:
+            writer.write(evidence.bundle, evidence.finding, out=out, root=tmp_path)
+        except EvidenceError as exc:
+            failed.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failed == []
+    assert most[0] == 1
+    assert len(list(evidence.out.glob("thread-*/report.hwp*"))) == 4
 
 
 @pytest.fixture(scope="class")

@@ -21,12 +21,19 @@ What python-hwpx needs to make a file a court can rely on (see ``DESIGN.md``):
 
 The HWP file is python-hwpx's conversion of the same document (``format="hwp"``); content the HWP 5.0 writer
 cannot express is an error there, never silently dropped.
+
+python-hwpx validates every file it saves against the OWPML schemas with lxml, and libxml2 compiles a schema
+unsafely when two threads do it at once (the first report then fails with ``XMLSchemaParseError: ... not a
+built-in type``, and so does every later one in the process); a compiled schema's error log is shared too. The
+workflow writes reports on several threads, so saving is serialised by one lock: building the document, the
+larger part of the work, still runs in parallel.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import threading
 import unicodedata
 import zipfile
 from datetime import UTC, datetime
@@ -65,6 +72,10 @@ _ALERT = "#C00000"
 # Character sizes, in points.
 _TITLE_PT, _HEADING_PT, _BODY_PT, _CELL_PT, _MONO_PT, _SMALL_PT = 18, 12, 10, 9, 7, 8
 _MONO_FONT = "굴림체"  # GulimChe: monospaced, installed with Windows and Hangul; hashes are read digit by digit
+
+
+_SAVE_LOCK = threading.Lock()
+"""Held while python-hwpx serialises and validates a document (libxml2's schema code is not thread-safe)."""
 
 
 def _import_hwpx() -> Any:
@@ -281,10 +292,9 @@ def _render(content: ReportContent, fmt: Literal["hwpx", "hwp"], *, plugin: str,
     try:
         doc = _Builder(content).build()
         try:
-            if fmt == "hwp":
-                data: bytes = doc.to_bytes(format="hwp")
-                return data
-            return _dated_zip(doc.to_bytes(), content.captured_at)
+            with _SAVE_LOCK:
+                data: bytes = doc.to_bytes(format="hwp") if fmt == "hwp" else doc.to_bytes()
+            return data if fmt == "hwp" else _dated_zip(data, content.captured_at)
         finally:
             doc.close()
     except errors as exc:
