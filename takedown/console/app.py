@@ -152,7 +152,7 @@ def create_app(
     """
     try:
         from fastapi import FastAPI, Request
-        from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+        from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
         from fastapi.staticfiles import StaticFiles
     except ImportError as exc:
         raise MissingDependencyError("fastapi", "console", feature="the officer console") from exc
@@ -238,6 +238,8 @@ def create_app(
                   else 409 if isinstance(exc, InvalidTransitionError | EvidenceError | NotApprovedError | LeasedError)
                   else 502 if isinstance(exc, DeliveryError)
                   else 400 if isinstance(exc, UsageError) else 500)
+        if request.url.path.startswith("/api/"):  # the REST API answers in JSON, never with a page
+            return JSONResponse({"error": type(exc).__name__, "message": str(exc)}, status_code=status)
         return render(request, "error.html", status=status, status_code=status, message=str(exc), user=None)
 
     # -- signing in and out -------------------------------------------------------------------------------------
@@ -511,4 +513,7 @@ def create_app(
         leases.release(store, whole, who.user.username)
         return RedirectResponse("/next", status_code=303)
 
+    from takedown.console.api import add_api
+
+    add_api(app, settings, make_transport=make_transport)
     return app
