@@ -157,6 +157,20 @@ def test_an_auditor_sees_but_cannot_approve(console: Console) -> None:
     assert console.store.get_notice(notice.id).state is NoticeState.DRAFT
 
 
+def test_an_auditor_sees_what_waits_to_be_sent_but_cannot_send(console: Console) -> None:
+    client, notice, store = console.client, console.notice, console.store
+    from takedown.report.review import approve_notice
+
+    approve_notice(store, notice.id, by="Kim Officer")
+    csrf = login(client, "park")
+    page = client.get("/send").text
+    assert notice.id in page and 'id="send"' not in page and "disabled" in page
+    for path in ("/send", f"/notices/{notice.id}/send"):
+        answer = client.post(path, data={"csrf": csrf, "confirm": "yes", "notice": notice.id})
+        assert answer.status_code == 403
+    assert not console.transport.messages and store.get_delivery(notice.id) is None
+
+
 def test_an_officer_approves_as_the_signed_in_user(console: Console) -> None:
     client, notice, store = console.client, console.notice, console.store
     csrf = login(client)

@@ -525,3 +525,54 @@ def test_report_use_decides_which_requests_are_drafted(
     assert sorted((n.recipient.channel, n.locale) for n in notices) == requests, \
         "the operator is in Korea: emails in Korean and English, the form in Korean"
     assert len(matches) > 1 and all(sorted(n.finding_ids) == matches for n in notices), "each lists every match"
+
+
+def test_the_console_sends_e_mails_and_web_forms_together_once(demo_site: DemoSite, data: Path,
+                                                               tmp_path: Path) -> None:
+    """The officer's send screen: every approved request, e-mail and web form, after one confirmation; the form
+    through the site file in ``[sites] dir``; each request once, however often the button is pressed."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from takedown.console.accounts import add_user
+    from takedown.console.app import create_app
+    from takedown.settings import SitesSettings
+
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    shutil.copy(demo_site_file(), sites / "demo-sns.toml")
+    settings = demo_settings(data).model_copy(update={
+        "sites": SitesSettings(dir=sites, vars={"base_url": demo_site.base_url})})
+    transport = CapturingTransport()
+    with SQLiteCaseStore(data / "takedown.sqlite") as store:
+        add_user(store, "kim", "correct horse battery staple", roles=["officer"], display_name="Kim Officer",
+                 locale="en", by="admin")
+        form = _the_form_notice(store)
+        emails = [n for n in store.list_notices(DEMO_CASE_ID) if n.recipient.channel == "email"]
+        for notice in (form, *emails):
+            approve_notice(store, notice.id, by="Officer Demo")
+        before = len(demo_site.reports_received)
+        with TestClient(create_app(settings, store=store, transport=lambda: transport,
+                                   secure_cookies=False)) as client:
+            page = client.get("/login").text
+            token = page.split('name="login_csrf" value="')[1].split('"')[0]
+            client.post("/login", data={"username": "kim", "password": "correct horse battery staple",
+                                        "login_csrf": token})
+            listing = client.get("/send").text
+            csrf = listing.split('name="csrf" value="')[1].split('"')[0]
+            assert all(n.id in listing for n in (form, *emails))
+            chosen = {"csrf": csrf, "notice": [form.id, *(n.id for n in emails)]}
+            unconfirmed = client.post("/send", data=chosen)
+            assert unconfirmed.status_code == 400 and not transport.messages
+            assert len(demo_site.reports_received) == before, "nothing goes without the confirmation"
+            sent = client.post("/send", data={**chosen, "confirm": "yes"})
+            assert sent.status_code == 200 and "not sent:" not in sent.text, sent.text
+            assert sent.text.count(">sent<") == 3, "each request says it went"
+            again = client.post("/send", data={**chosen, "confirm": "yes"})
+            assert again.status_code == 200
+            assert "Nothing waits to be sent." in client.get("/send").text
+        assert demo_site.reports_received[before:] == _filed(form), "the form: one request per page, once"
+        assert len(transport.messages) == 2, "the Korean and English e-mails, once each"
+        assert {store.get_notice(n.id).state for n in (form, *emails)} == {NoticeState.SENT}
+        requested = [e for e in store.custody_log(form.id) if e.action == "send_requested"]
+        assert len(requested) == 1 and requested[0].details["user"] == "kim"

@@ -58,6 +58,7 @@ from takedown.console.views import (
     masked_preview,
     notice_view,
     notices_view,
+    sendable_view,
 )
 from takedown.errors import (
     AuthenticationError,
@@ -477,31 +478,53 @@ def create_app(
 
         return SmtpTransport(settings.smtp)
 
+    async def send_chosen(request: Request, who: SignedIn, ids: list[str]) -> Response:
+        """Send ``ids``; one request alone answers like any action (its error, or back to it), several with a page
+        saying what became of each."""
+        from takedown.console.sending import send_requests
+
+        outcomes = await send_requests(the_store(request), settings, ids, make_transport=make_transport,
+                                       actor=who.user.display_name, context=context(who))
+        if len(outcomes) == 1:
+            if outcomes[0].error is not None:
+                raise outcomes[0].error
+            return RedirectResponse(f"/notices/{ids[0]}", status_code=303)
+        return render(request, "sent.html", user=who.user, csrf=who.session.csrf_token, outcomes=outcomes)
+
     @app.post("/notices/{notice_id}/send")
     async def send(request: Request, notice_id: str) -> Response:
+        """Send the approved request (and its approved copies in other languages, unless unticked) once."""
         who = signed_in(request)
         form = await checked_form(request, who)
         require_role(who.user, *_DECIDERS)
         if form.get("confirm") != "yes":
             raise UsageError("tick the box to confirm the recipient and the message before sending")
         store = the_store(request)
-        notice = store.get_notice(notice_id)
-        if store.get_delivery(notice_id) is not None:  # sent already: never again
-            return RedirectResponse(f"/notices/{notice_id}", status_code=303)
-        if notice.state is not NoticeState.APPROVED:
-            raise NotApprovedError(f"request {notice_id} is {notice.state.value}; only an approved request is sent")
-        if notice.recipient.channel != "email":
-            raise UsageError("requests to a site's web form are sent with takedown send for now")
-        from takedown.report.review import send_notice
+        ids = [notice_id]
+        if form.get("copies") == "all":
+            ids += [n.id for n in copies_of(store, store.get_notice(notice_id))
+                    if n.state is NoticeState.APPROVED and store.get_delivery(n.id) is None]
+        return await send_chosen(request, who, ids)
 
-        store.append_custody(notice_id, "send_requested", actor=who.user.display_name, details=context(who))
-        chosen = make_transport()
-        try:
-            send_notice(store, notice_id, transport=chosen, sender=settings.smtp.sender,
-                        sender_name=settings.agency.name, evidence_root=settings.storage.evidence_root)
-        finally:
-            chosen.close()
-        return RedirectResponse(f"/notices/{notice_id}", status_code=303)
+    @app.get("/send", response_class=HTMLResponse)
+    async def send_page(request: Request) -> Response:
+        """Every approved request not yet sent, to send together after one confirmation."""
+        who = signed_in(request)
+        return render(request, "send.html", user=who.user, csrf=who.session.csrf_token,
+                      can_send=bool(who.user.roles & set(_DECIDERS)), **sendable_view(the_store(request)))
+
+    @app.post("/send")
+    async def send_many(request: Request) -> Response:
+        who = signed_in(request)
+        await checked_form(request, who)
+        require_role(who.user, *_DECIDERS)
+        form = await request.form()
+        if form.get("confirm") != "yes":
+            raise UsageError("tick the box to confirm the recipients and the messages before sending")
+        ids = list(dict.fromkeys(str(v) for v in form.getlist("notice")))
+        if not ids:
+            raise UsageError("choose at least one request to send")
+        return await send_chosen(request, who, ids)
 
     @app.post("/notices/{notice_id}/reject")
     async def reject(request: Request, notice_id: str) -> Response:

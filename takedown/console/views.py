@@ -19,7 +19,8 @@ from takedown.settings import Settings
 from takedown.store.base import CaseStore
 
 __all__ = ["NOTICE_STATES", "SERVED_ROLES", "audit_view", "copies_of", "dashboard_view", "evidence_file",
-           "finding_view", "findings_view", "masked_preview", "notice_view", "notices_view"]
+           "finding_view", "findings_view", "masked_preview", "notice_view", "notices_view",
+           "sendable_view"]
 
 SERVED_ROLES = frozenset({"report", "manifest", "seal"})
 """The evidence files the console serves: reports, manifests and seals, never raw media, pages or screenshots."""
@@ -127,7 +128,8 @@ def notice_view(store: CaseStore, settings: Settings, notice_id: str) -> dict[st
     checklist = [{"field": key, "value": value, "missing": key in missing or not value.strip()}
                  for key, value in sorted(notice.legal.items())]
     checklist += [{"field": key, "value": "", "missing": True} for key in sorted(missing - set(notice.legal))]
-    copies = [{"id": n.id, "locale": n.locale} for n in copies_of(store, notice)]
+    copies = [{"id": n.id, "locale": n.locale, "state": n.state.value} for n in copies_of(store, notice)]
+    delivery = store.get_delivery(notice.id)
     history = [{"at": c.at.isoformat(timespec="seconds"), "from": c.from_state or "", "to": c.to_state, "by": c.by,
                 "note": c.note} for c in notice.history]
     return {
@@ -136,7 +138,9 @@ def notice_view(store: CaseStore, settings: Settings, notice_id: str) -> dict[st
                    "body": notice.body_text, "to": notice.recipient.address, "channel": notice.recipient.channel,
                    "source": notice.recipient.source, "case": notice.case_id, "approved_by": notice.approved_by,
                    "decidable": notice.state is NoticeState.DRAFT,
-                   "sendable": notice.state is NoticeState.APPROVED and notice.recipient.channel == "email"},
+                   "sendable": notice.state is NoticeState.APPROVED and delivery is None,
+                   "sent": {"at": delivery.sent_at.isoformat(timespec="minutes"), "via": delivery.transport,
+                            "id": delivery.message_id} if delivery else None},
         "items": items, "checklist": checklist, "complete": not missing, "copies": copies, "history": history,
     }
 
@@ -239,3 +243,12 @@ def masked_preview(store: CaseStore, settings: Settings, finding_id: str, sha256
     Image.open(io.BytesIO(masked)).convert("L").save(grey, format="PNG")
     return grey.getvalue()
 
+
+
+def sendable_view(store: CaseStore) -> dict[str, Any]:
+    """Every approved request not yet sent, oldest approval first, each copy with its recipient and channel."""
+    ready = [n for n in store.list_notices(states=[NoticeState.APPROVED]) if store.get_delivery(n.id) is None]
+    ready.sort(key=lambda n: (n.approved_at or n.created_at, n.id))
+    return {"ready": [{"id": n.id, "to": n.recipient.address, "channel": n.recipient.channel, "locale": n.locale,
+                       "subject": n.subject, "pages": len(n.finding_ids), "approved_by": n.approved_by,
+                       "case": n.case_id} for n in ready]}
