@@ -865,6 +865,13 @@ class User(BaseModel):
     roles: frozenset[Role] = Field(min_length=1)
     password_hash: str = Field(repr=False, description="argon2id, in the PHC string format")
     locale: str = Field(default="ko", description="the console's language for this user: ko or en")
+    unblur: bool | None = Field(default=None, description="False: never offer this user an unblur; None: the "
+                                                          "organisation's rule")
+    greyscale: bool | None = Field(default=None, description="unblurred pictures in greyscale; None: the "
+                                                             "organisation's default")
+    unblur_seconds: int | None = Field(default=None, ge=1, le=120, description="their own, shorter unblur time")
+    daily_unblurs: int | None = Field(default=None, ge=0, description="their own, smaller daily unblur budget")
+    daily_seconds: int | None = Field(default=None, ge=0, description="their own, smaller daily budget of seconds")
     disabled: bool = False
     failed_logins: int = Field(default=0, ge=0, description="failed logins since the last one that succeeded")
     locked_until: AwareDatetime | None = None

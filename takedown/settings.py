@@ -21,6 +21,7 @@ from takedown.errors import ConfigError
 
 __all__ = [
     "AgencySettings",
+    "ConsoleSettings",
     "DetectSettings",
     "EvidenceSettings",
     "NetworkSettings",
@@ -306,6 +307,31 @@ class ReportSettings(BaseModel):
     _lists = field_validator("locales", "per_url", mode="before")(_split_list)
 
 
+class ConsoleSettings(BaseModel):
+    """The officer console's wellness and approval rules: the organisation's defaults (each officer may choose
+    stricter ones for themselves on their account page)."""
+
+    model_config = _Frozen
+
+    unblur: bool = Field(
+        default=False,
+        description="officers may unblur a finding's picture for a few seconds (each time logged); off: only masked "
+                    "previews are ever shown",
+    )
+    unblur_seconds: int = Field(default=10, ge=1, le=120, description="how long an unblurred picture stays shown")
+    greyscale: bool = Field(default=True, description="unblurred pictures are shown in greyscale")
+    daily_unblurs: int = Field(default=20, ge=0, description="unblurs per officer per day before a soft stop")
+    daily_seconds: int = Field(default=300, ge=0, description="seconds of unblurred media per officer per day "
+                                                              "before a soft stop")
+    four_eyes: tuple[str, ...] = Field(
+        default=(),
+        description="requests that need a second, different officer's approval before sending: jurisdiction codes "
+                    "(KR) or notice kinds (initial, reminder); '*' for every request",
+    )
+
+    _lists = field_validator("four_eyes", mode="before")(_split_list)
+
+
 class Settings(BaseModel):
     """All of an agency's settings, frozen. Build with ``load_settings`` or directly."""
 
@@ -320,6 +346,7 @@ class Settings(BaseModel):
     sites: SitesSettings = Field(default_factory=SitesSettings)
     detect: DetectSettings = Field(default_factory=DetectSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
 
 def _env_overrides(env: Mapping[str, str]) -> dict[tuple[str, str], tuple[str, str]]:
@@ -472,6 +499,15 @@ extra = []                        # more detectors by plugin name, e.g. ["image_
 locales = []                      # empty: the recipient's country or the page's language, English beside it
 bilingual = true
 rdap = true                       # abuse contacts of the site's operator, host and registrar over RDAP
+
+[console]
+# The officer console: the organisation's defaults; each officer may choose stricter ones on their account page.
+unblur = false                    # officers may unblur a finding's picture for a few seconds (each time logged)
+unblur_seconds = 10               # how long an unblurred picture stays shown
+greyscale = true                  # unblurred pictures in greyscale
+daily_unblurs = 20                # per officer per day, then a soft stop (a supervisor sees the team's exposure)
+daily_seconds = 300
+four_eyes = []                    # a second officer approves too: jurisdictions ("KR"), kinds ("reminder") or "*"
 
 [network]
 user_agent = "takedown/0.1 (+https://github.com/takedown)"

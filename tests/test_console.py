@@ -7,16 +7,18 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from takedown.console.accounts import add_user
 from takedown.models import Case, FindingState, Notice, NoticeItem, NoticeState, Recipient
 from takedown.report.jurisdictions import get_jurisdiction
-from takedown.settings import EvidenceSettings, Settings, StorageSettings
+from takedown.settings import ConsoleSettings, EvidenceSettings, Settings, StorageSettings
 from takedown.store.sqlite import SQLiteCaseStore
 from takedown.testing import CapturingTransport, sample_finding
 
@@ -39,6 +41,12 @@ class Console:
 
 @pytest.fixture
 def console(tmp_path: Path) -> Iterator[Console]:
+    yield from open_console(tmp_path, ConsoleSettings())
+
+
+def open_console(tmp_path: Path, console_settings: ConsoleSettings) -> Iterator[Console]:
+    """A console on a store with four users (officers kim and lee, auditor park, admin choi), a case, two findings
+    and one draft request; the console's rules are ``console_settings``."""
     store = SQLiteCaseStore(tmp_path / "takedown.sqlite")
     add_user(store, "kim", PASSWORD, roles=["officer"], display_name="Kim Officer", title="Deletion Support Officer",
              locale="en", by="admin")
@@ -62,8 +70,8 @@ def console(tmp_path: Path) -> Iterator[Console]:
                     body_text="Please remove:\n" + "\n".join(f.candidate.url for f in findings) + f"\n{HOSTILE}\n")
     store.add_notice(notice)
     transport = CapturingTransport()
-    app = create_app(Settings(storage=StorageSettings(data_dir=tmp_path)), store=store, secure_cookies=False,
-                     transport=lambda: transport)
+    app = create_app(Settings(storage=StorageSettings(data_dir=tmp_path), console=console_settings), store=store,
+                     secure_cookies=False, transport=lambda: transport)
     with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
         yield Console(client=client, store=store, notice=notice, transport=transport)
     store.close()
@@ -100,7 +108,11 @@ def test_every_response_forbids_inline_script_framing_and_caching(console: Conso
         assert "unsafe-inline" not in CSP and "frame-ancestors 'none'" in CSP
         assert answer.headers["cache-control"] == "no-store"
         assert answer.headers["x-content-type-options"] == "nosniff"
-    assert "<script" not in console.client.get("/login").text and " style=" not in console.client.get("/login").text
+    login_page = console.client.get("/login").text
+    scripts = re.findall(r"<script[^>]*>[^<]*</script>", login_page)
+    assert scripts == ['<script src="/static/console.js" defer></script>'], "our own file only, nothing inline"
+    assert login_page.count("<script") == 1 and " style=" not in login_page
+    assert re.search(r"\son[a-z]+\s*=", login_page) is None, "no event handler attributes"
 
 
 def test_a_failed_login_says_nothing_about_why(console: Console) -> None:
@@ -212,8 +224,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.mark.slow
-def test_an_officer_signs_in_approves_and_sends_in_chromium(console: Console, tmp_path: Path) -> None:
+OWN_SCRIPTS_ONLY = ("return Array.from(document.scripts).every(s => s.src.endsWith('/static/console.js') "
+                    "&& s.text === '')")
+"""JavaScript: every script on the page is the console's own file, with nothing inline."""
+
+ClickAndLoad = Callable[[str, str], None]
+
+
+@contextmanager
+def in_chromium(console: Console) -> Iterator[tuple[Any, str, ClickAndLoad]]:
+    """The console served by uvicorn on loopback, and headless Chromium on it: ``(driver, base URL,
+    click_and_load)``."""
     uvicorn = pytest.importorskip("uvicorn")
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
@@ -228,7 +249,6 @@ def test_an_officer_signs_in_approves_and_sends_in_chromium(console: Console, tm
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
     driver = chromium_driver(EvidenceSettings(), window=(1280, 1000))
     wait = WebDriverWait(driver, 20)
 
@@ -247,6 +267,18 @@ def test_an_officer_signs_in_approves_and_sends_in_chromium(console: Console, tm
         wait.until(ec.staleness_of(page))
 
     try:
+        yield driver, f"http://127.0.0.1:{port}", click_and_load
+    finally:
+        driver.quit()
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.mark.slow
+def test_an_officer_signs_in_approves_and_sends_in_chromium(console: Console, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    with in_chromium(console) as (driver, base, click_and_load):
         driver.get(f"{base}/notices/{console.notice.id}")
         assert driver.current_url == f"{base}/login", "not signed in: the login page"
         driver.find_element(By.ID, "username").send_keys("kim")
@@ -257,7 +289,7 @@ def test_an_officer_signs_in_approves_and_sends_in_chromium(console: Console, tm
         click_and_load(By.PARTIAL_LINK_TEXT, "en/UK")
         assert driver.current_url == f"{base}/notices/{console.notice.id}"
         assert HOSTILE in driver.find_element(By.ID, "body").text, "the hostile text is shown, as text"
-        assert driver.execute_script("return document.querySelectorAll('script').length") == 0
+        assert driver.execute_script(OWN_SCRIPTS_ONLY), "no script but our own file"
         click_and_load(By.ID, "approve")
         assert driver.current_url == f"{base}/notices?state=draft", "the next request loads: there is none left"
         driver.get(f"{base}/notices/{console.notice.id}")
@@ -269,10 +301,6 @@ def test_an_officer_signs_in_approves_and_sends_in_chromium(console: Console, tm
         assert len(console.transport.messages) == 1
         click_and_load(By.CSS_SELECTOR, "form[action='/logout'] button")
         assert driver.current_url == f"{base}/login"
-    finally:
-        driver.quit()
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _bundle(console: Console, tmp_path: Path) -> str:
@@ -548,3 +576,27 @@ def test_one_address_trying_many_names_is_throttled(console: Console) -> None:
                                           "login_csrf": _hidden(page.text, "login_csrf")})
     assert blocked.status_code == 429 and SESSION_COOKIE not in blocked.cookies, "even the right password waits"
     assert console.store.get_user("kim").failed_logins == 0, "kim's account itself was never tried"
+
+
+def test_every_string_of_every_page_has_its_korean_translation() -> None:
+    """Officers read the console in Korean by default: a new English string without its Korean is a failure."""
+    import io
+    from importlib import resources
+
+    from babel.messages.pofile import read_po
+    from jinja2.ext import babel_extract
+
+    package = resources.files("takedown.console")
+    catalog = read_po(io.StringIO((package / "locales" / "ko.po").read_text(encoding="utf-8")), locale="ko")
+    translated = {m.id for m in catalog if m.id and m.string}
+    options = {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}
+    missing = []
+    templates = [t for t in (package / "templates").iterdir() if t.name.endswith(".html")]
+    assert len(templates) > 10
+    for template in templates:
+        with template.open("rb") as source:
+            for _line, _function, message, _comments in babel_extract(source, ("_", "gettext"), [], options):
+                for text in message if isinstance(message, tuple) else (message,):
+                    if text and text not in translated:
+                        missing.append(f"{template.name}: {text}")
+    assert missing == []

@@ -60,6 +60,7 @@ from takedown.console.views import (
     notices_view,
     sendable_view,
 )
+from takedown.console.wellness import take_grant, team_exposure, unblur, wellness_of, wellness_view
 from takedown.errors import (
     AuthenticationError,
     DeliveryError,
@@ -355,15 +356,52 @@ def create_app(
                       **findings_view(the_store(request)))
 
     @app.get("/findings/{finding_id}", response_class=HTMLResponse)
-    async def finding(request: Request, finding_id: str) -> Response:
+    async def finding(request: Request, finding_id: str, shown: str = "", grant: str = "") -> Response:
         who = signed_in(request)
+        store = the_store(request)
         return render(request, "finding.html", user=who.user, csrf=who.session.csrf_token,
-                      can_decide=bool(who.user.roles & set(_DECIDERS)), **finding_view(the_store(request), finding_id))
+                      can_decide=bool(who.user.roles & set(_DECIDERS)), shown=shown, grant=grant,
+                      **finding_view(store, finding_id), **wellness_view(store, settings, who.user))
 
     @app.get("/findings/{finding_id}/preview/{sha256}.png")
     async def preview(request: Request, finding_id: str, sha256: str) -> Response:
         signed_in(request)
         return Response(masked_preview(the_store(request), settings, finding_id, sha256), media_type="image/png")
+
+    @app.post("/findings/{finding_id}/unblur")
+    async def unblur_media(request: Request, finding_id: str) -> Response:
+        """Record a deliberate unblur (and count it against today's budget), then show the picture once."""
+        who = signed_in(request)
+        form = await checked_form(request, who)
+        require_role(who.user, *_DECIDERS)
+        sha256 = form.get("media", "")
+        grant = unblur(the_store(request), settings, who.user, finding_id, sha256, context=context(who),
+                       go_on=form.get("go_on") == "yes")
+        return RedirectResponse(f"/findings/{finding_id}?shown={sha256}&grant={grant}#media-{sha256[:16]}",
+                                status_code=303)
+
+    @app.get("/findings/{finding_id}/unblurred/{sha256}.png")
+    async def unblurred(request: Request, finding_id: str, sha256: str, grant: str = "") -> Response:
+        """The picture unmasked, once per unblur, while its grant holds; never cached."""
+        from takedown.evidence.preview import unmasked_image
+
+        who = signed_in(request)
+        store = the_store(request)
+        take_grant(store, grant, who.user, finding_id, sha256)
+        rules = wellness_of(settings.console, who.user)
+        try:
+            data = store.blobs.read(sha256)
+        except NotFoundError as exc:
+            raise NotFoundError(f"the bytes of {sha256[:16]} are not in the store") from exc
+        return Response(unmasked_image(data, greyscale=rules.greyscale), media_type="image/png")
+
+    @app.get("/wellness", response_class=HTMLResponse)
+    async def wellness(request: Request) -> Response:
+        """Every officer's exposure today, for supervisors."""
+        who = signed_in(request)
+        require_role(who.user, Role.SUPERVISOR, Role.ADMIN)
+        return render(request, "wellness.html", user=who.user, csrf=who.session.csrf_token,
+                      team=team_exposure(the_store(request), settings), console=settings.console)
 
     @app.post("/findings/{finding_id}/resolve")
     async def resolve(request: Request, finding_id: str) -> Response:
@@ -383,7 +421,35 @@ def create_app(
     @app.get("/account", response_class=HTMLResponse)
     async def account(request: Request) -> Response:
         who = signed_in(request)
-        return render(request, "account.html", user=who.user, csrf=who.session.csrf_token)
+        return render(request, "account.html", user=who.user, csrf=who.session.csrf_token, console=settings.console,
+                      **wellness_view(the_store(request), settings, who.user))
+
+    @app.post("/account/wellness")
+    async def own_wellness(request: Request) -> Response:
+        """The officer's own, stricter wellness choices (an empty field: the organisation's value)."""
+        who = signed_in(request)
+        form = await checked_form(request, who)
+
+        def number(name: str) -> int | None:
+            value = form.get(name, "").strip()
+            if not value:
+                return None
+            if not value.isdigit():
+                raise UsageError(f"{name.replace('_', ' ')} is a whole number of at least 0")
+            return int(value)
+
+        seconds = number("unblur_seconds")
+        if seconds is not None and not 1 <= seconds <= 120:
+            raise UsageError("the unblur time is 1 to 120 seconds")
+        store = the_store(request)
+        changes = {"unblur": False if form.get("unblur") == "off" else None,
+                   "greyscale": {"on": True, "off": False}.get(form.get("greyscale", "")),
+                   "unblur_seconds": seconds, "daily_unblurs": number("daily_unblurs"),
+                   "daily_seconds": number("daily_seconds")}
+        store.put_user(store.get_user(who.user.username).model_copy(update=changes))
+        store.append_custody(f"user:{who.user.username}", "wellness_changed", actor=who.user.display_name,
+                             details={**context(who), **{k: "" if v is None else str(v) for k, v in changes.items()}})
+        return RedirectResponse("/account", status_code=303)
 
     @app.post("/account/password")
     async def change_password(request: Request) -> Response:

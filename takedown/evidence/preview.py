@@ -36,6 +36,7 @@ __all__ = [
     "preview_image",
     "preview_screenshot",
     "preview_video",
+    "unmasked_image",
 ]
 
 PreviewStyle = Literal["pixelate", "blur"]
@@ -129,6 +130,18 @@ def preview_image(data: bytes, *, style: PreviewStyle = "pixelate", max_side: in
         UsageError: an unknown ``style`` or a ``max_side`` below 1.
     """
     return _png(_mask(_fit(_open(data), max_side), style))
+
+
+def unmasked_image(data: bytes, *, greyscale: bool = True, max_side: int = 480) -> bytes:
+    """A picture unmasked, as an officer who deliberately unblurs it sees it: a PNG at most ``max_side`` pixels on
+    its longest side, in greyscale unless ``greyscale`` is false, without any metadata of the source.
+
+    Raises:
+        EvidenceError: the bytes are not a picture, are corrupt, or decode to more than ``MAX_PREVIEW_PIXELS``.
+        UsageError: a ``max_side`` below 1.
+    """
+    image = _fit(_open(data), max_side)
+    return _png(image.convert("L") if greyscale else image)
 
 
 def preview_screenshot(
