@@ -219,6 +219,36 @@ def test_an_approval_from_the_cli_can_be_tied_to_a_signed_in_user(tmp_path: Path
         assert "login" in [e.action for e in store.custody_log(audit_subject("kim"))]
 
 
+def test_under_the_four_eyes_rule_the_cli_needs_two_signed_in_officers(tmp_path: Path) -> None:
+    from takedown.models import FindingState, Notice, NoticeState, Recipient
+    from takedown.report.jurisdictions import get_jurisdiction
+    from takedown.testing import sample_finding
+
+    data = tmp_path / "data"
+    with SQLiteCaseStore(data / "takedown.sqlite") as store:
+        add_user(store, "kim", PASSWORD, roles=["officer"], display_name="Kim Officer", by="admin")
+        add_user(store, "lee", PASSWORD, roles=["officer"], display_name="Lee Officer", by="admin")
+        finding = sample_finding(state=FindingState.DRAFTED)
+        store.add_finding(finding)
+        notice = Notice(case_id=finding.case_id, finding_id=finding.id, recipient=Recipient(address="a@mock.example"),
+                        jurisdiction="UK", locale="en", subject="s", body_text=finding.candidate.url,
+                        legal=dict.fromkeys(get_jurisdiction("UK").required_fields, "given"))
+        store.add_notice(notice)
+    env = {"TAKEDOWN_STORAGE__DATA_DIR": str(data), "TAKEDOWN_CONSOLE__FOUR_EYES": "*"}
+    unsigned = runner.invoke(app, ["approve", notice.id, "--by", "Officer Lee"], env=env)
+    assert unsigned.exit_code == 1 and "--user" in unsigned.output
+    args = ["approve", notice.id, "--password-stdin", "--user"]
+    first = runner.invoke(app, [*args, "kim"], input=PASSWORD + "\n", env=env)
+    assert first.exit_code == 0 and "First approval" in first.output and "Send with" not in first.output
+    twice = runner.invoke(app, [*args, "kim"], input=PASSWORD + "\n", env=env)
+    assert twice.exit_code == 1 and "second, different officer" in twice.output
+    second = runner.invoke(app, [*args, "lee"], input=PASSWORD + "\n", env=env)
+    assert second.exit_code == 0 and "Approved" in second.output, second.output
+    with SQLiteCaseStore(data / "takedown.sqlite") as store:
+        approved = store.get_notice(notice.id)
+        assert approved.state is NoticeState.APPROVED and approved.approved_by == "Lee Officer"
+
+
 def test_oversized_input_is_refused_before_hashing(store: SQLiteCaseStore) -> None:
     import time
 

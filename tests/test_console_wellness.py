@@ -3,6 +3,7 @@ budget with a soft stop; officers' own stricter rules; the supervisor's view of 
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,7 +14,7 @@ from PIL import Image
 
 from takedown.console.wellness import exposure, take_grant, unblur, wellness_of
 from takedown.errors import NotFoundError, PermissionDeniedError
-from takedown.models import utcnow
+from takedown.models import NoticeState, utcnow
 from takedown.settings import ConsoleSettings, Settings
 
 pytest.importorskip("fastapi")
@@ -202,3 +203,27 @@ def test_in_chromium_keys_unblur_for_a_few_seconds_then_decide(console: Console)
         WebDriverWait(driver, 20).until(ec.staleness_of(page))
     decided = console.store.get_finding(finding_id)
     assert decided.decision is Decision.MATCH and "the same room" in decided.reasons[0]
+
+
+def test_under_the_four_eyes_rule_a_second_officer_approves(tmp_path: Path) -> None:
+    """``[console] four_eyes``: Kim's approval is a first approval; Kim cannot give the second, and the queue does
+    not hand it back to Kim; Lee's approval approves it."""
+    with contextlib.closing(open_console(tmp_path, ConsoleSettings(four_eyes=("UK",)))) as opened:
+        console = next(opened)
+        notice, store = console.notice, console.store
+        csrf = login(console.client)
+        first = console.client.post(f"/notices/{notice.id}/approve", data={"csrf": csrf})
+        assert first.status_code == 303 and store.get_notice(notice.id).state is NoticeState.DRAFT
+        page = console.client.get(f"/notices/{notice.id}").text
+        assert 'id="first-approval"' in page and "Kim Officer" in page and 'id="approve"' not in page
+        assert console.client.get("/next").headers["location"] == "/notices?state=draft", "not back to Kim"
+        again = console.client.post(f"/notices/{notice.id}/approve", data={"csrf": csrf})
+        assert again.status_code == 403 and store.get_notice(notice.id).state is NoticeState.DRAFT
+        console.client.post("/logout", data={"csrf": csrf})
+        lee = login(console.client, "lee")
+        assert console.client.get("/next").headers["location"] == f"/notices/{notice.id}"
+        second = console.client.post(f"/notices/{notice.id}/approve", data={"csrf": lee})
+        assert second.status_code == 303
+        approved = store.get_notice(notice.id)
+        assert approved.state is NoticeState.APPROVED and approved.approved_by == "Lee Officer"
+        assert store.custody_log(notice.id)[-1].details["first_approval"] == "kim"

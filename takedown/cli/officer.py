@@ -248,33 +248,43 @@ def approve(
     With --user the approver signs in as a console user (``takedown user add``): the approval records that
     authenticated user's display name. With --by alone it records the name given and the operating-system account.
     """
-    from takedown.report.review import approve_notice
+    from takedown.report.countersign import approve_with_rule, needs_countersign
 
-    failed = 0
-    with open_existing_store(settings_from(config)) as store:
+    failed = approved = 0
+    settings = settings_from(config)
+    rule = settings.console.four_eyes
+    with open_existing_store(settings) as store:
         if user:
             from takedown.console.accounts import authenticate, require_role
             from takedown.models import Role
 
             account = authenticate(store, user, read_password(password_stdin), client="cli")
             require_role(account, Role.OFFICER, Role.SUPERVISOR)
-            who = account.display_name
+            who, username = account.display_name, account.username
             context = {**cli_context(), "user": account.username, "authenticated": "password"}
         else:
-            who = officer(by)
+            who, username = officer(by), ""
             context = {**cli_context(), "authenticated": "none"}
         chosen = _chosen_notices(store, notice_ids, finding, case, [NoticeState.DRAFT])
         if not chosen:
             raise UsageError("no drafts to approve: name notices, or --finding / --case with drafts")
         for notice_id in chosen:
             try:
-                approve_notice(store, notice_id, by=who, note=note, context=context)
+                if not username and needs_countersign(store.get_notice(notice_id), rule):
+                    raise UsageError("two officers approve this request ([console] four_eyes): approve with --user, "
+                                     "signed in")
+                done = approve_with_rule(store, notice_id, rule=rule, username=username, by=who, note=note,
+                                         context=context)
             except TakedownError as exc:
                 failed += 1
                 err_console.print(f"[red]not approved[/] {notice_id}: {escape(str(exc))}")
             else:
-                console.print(f"Approved {notice_id} by {escape(who)}.")
-    if len(chosen) > failed:
+                if done.state is NoticeState.APPROVED:
+                    approved += 1
+                    console.print(f"Approved {notice_id} by {escape(who)}.")
+                else:
+                    console.print(f"First approval of {notice_id} by {escape(who)}: a second officer approves it.")
+    if approved:
         target = chosen[0] if len(chosen) == 1 else f"--case {case}" if case else " ".join(chosen)
         console.print(f"Send with: takedown send {target}", soft_wrap=True)
     if failed:

@@ -75,6 +75,7 @@ from takedown.errors import (
 )
 from takedown.models import LoginSession, NoticeState, Role, User
 from takedown.report.base import Transport
+from takedown.report.countersign import first_approval
 from takedown.settings import Settings
 from takedown.store.base import CaseStore
 
@@ -322,14 +323,16 @@ def create_app(
         store = the_store(request)
         view = notice_view(store, settings, notice_id)
         can_decide = bool(who.user.roles & set(_DECIDERS))
+        first = first_approval(store, notice_id)
+        first_is_mine = first is not None and first.username == who.user.username
         held_by = None
-        if can_decide and view["notice"]["decidable"]:
+        if can_decide and view["notice"]["decidable"] and not first_is_mine:  # the first approver leaves it free
             held = leases.take(store, [notice_id, *(c["id"] for c in view["copies"])], who.user.username)
             if held is not None:  # another officer is reviewing it: read-only here
                 can_decide = False
                 held_by = {"user": held[0], "until": held[1].isoformat(timespec="minutes")}
         return render(request, "notice.html", user=who.user, csrf=who.session.csrf_token, can_decide=can_decide,
-                      held_by=held_by, **view)
+                      held_by=held_by, first=first, first_is_mine=first_is_mine, **view)
 
     @app.get("/next")
     async def next_request(request: Request) -> Response:
@@ -339,7 +342,9 @@ def create_app(
         for entry in notices_view(store, "draft")["requests"]:
             ids = [c["id"] for c in entry["copies"]]
             held = [leases.lease_holder(store, i) for i in ids]
-            if all(h is None or h[0] == who.user.username for h in held):
+            mine = [first_approval(store, i) for i in ids]  # what this officer approved first waits for another
+            if all(h is None or h[0] == who.user.username for h in held) and not any(
+                    f is not None and f.username == who.user.username for f in mine):
                 return RedirectResponse(f"/notices/{ids[0]}", status_code=303)
         return RedirectResponse("/notices?state=draft", status_code=303)
 
@@ -526,15 +531,18 @@ def create_app(
 
     @app.post("/notices/{notice_id}/approve")
     async def approve(request: Request, notice_id: str) -> Response:
-        from takedown.report.review import approve_notice
+        from takedown.report.countersign import approve_with_rule
 
         who, form, store, whole = await deciding(request, notice_id)
         chosen = [notice_id]
         if form.get("copies") == "all":  # the request's copies in its other languages, each approved on its own
             chosen += [i for i in whole[1:] if store.get_notice(i).state is NoticeState.DRAFT]
-        for one in chosen:
-            approve_notice(store, one, by=who.user.display_name, note=form.get("note", ""), context=context(who))
-        leases.release(store, whole, who.user.username)
+        try:
+            for one in chosen:  # under the four-eyes rule, a first approval leaves the request for a second officer
+                approve_with_rule(store, one, rule=settings.console.four_eyes, username=who.user.username,
+                                  by=who.user.display_name, note=form.get("note", ""), context=context(who))
+        finally:
+            leases.release(store, whole, who.user.username)
         return RedirectResponse("/next", status_code=303)  # the next request loads
 
     def make_transport() -> Transport:
