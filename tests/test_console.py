@@ -44,7 +44,8 @@ def console(tmp_path: Path) -> Iterator[Console]:
     yield from open_console(tmp_path, ConsoleSettings())
 
 
-def open_console(tmp_path: Path, console_settings: ConsoleSettings) -> Iterator[Console]:
+def open_console(tmp_path: Path, console_settings: ConsoleSettings,
+                 settings_changes: dict[str, object] | None = None) -> Iterator[Console]:
     """A console on a store with four users (officers kim and lee, auditor park, admin choi), a case, two findings
     and one draft request; the console's rules are ``console_settings``."""
     store = SQLiteCaseStore(tmp_path / "takedown.sqlite")
@@ -70,8 +71,9 @@ def open_console(tmp_path: Path, console_settings: ConsoleSettings) -> Iterator[
                     body_text="Please remove:\n" + "\n".join(f.candidate.url for f in findings) + f"\n{HOSTILE}\n")
     store.add_notice(notice)
     transport = CapturingTransport()
-    app = create_app(Settings(storage=StorageSettings(data_dir=tmp_path), console=console_settings), store=store,
-                     secure_cookies=False, transport=lambda: transport)
+    settings = Settings(storage=StorageSettings(data_dir=tmp_path), console=console_settings)
+    app = create_app(settings.model_copy(update=settings_changes or {}), store=store, secure_cookies=False,
+                     transport=lambda: transport)
     with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
         yield Console(client=client, store=store, notice=notice, transport=transport)
     store.close()

@@ -10,7 +10,7 @@ from PIL import Image
 from takedown.detect.dhash import DHashDetector, dhash_image, dhash_path, hamming
 from takedown.detect.exact import ExactHashDetector
 from takedown.detect.policy import DecisionPolicy, PolicyConfig
-from takedown.detect.references import reference_hashes
+from takedown.detect.references import reference_hashes, reference_hashes_of_bytes
 from takedown.errors import DetectionError, UsageError
 from takedown.models import Case, Decision, Detection, DetectionLabel, ItemKind, Media, MediaKind
 from takedown.testing import sample_media
@@ -50,6 +50,17 @@ def test_reference_hashes_hold_hashes_only(tmp_path: Path) -> None:
     assert all(r.reference == "ref-a" and r.kind is MediaKind.IMAGE for r in refs)
     with pytest.raises(UsageError):
         reference_hashes(_save(_scene(3), tmp_path / "x.png").with_suffix(".txt"))
+
+
+def test_an_upload_is_hashed_in_memory_exactly_as_its_file(tmp_path: Path) -> None:
+    path = _save(_scene(3), tmp_path / "ref.png")
+    from_file = reference_hashes(path, label="ref.png")
+    uploaded = reference_hashes_of_bytes(path.read_bytes(), "ref.png")
+    assert uploaded == from_file and {h.algorithm for h in uploaded} >= {"sha256", "md5", "dhash", "pdq"}
+    with pytest.raises(DetectionError):
+        reference_hashes_of_bytes(b"\x89PNG not really", "broken.png")
+    with pytest.raises(UsageError):
+        reference_hashes_of_bytes(path.read_bytes(), "notes.txt")
 
 
 def test_detectors_find_exact_and_altered_copies(tmp_path: Path) -> None:

@@ -308,3 +308,17 @@ class TestVideoPdqDetector(DetectorContract):
     def make_items(self, folder: Path) -> list[Media | Candidate]:
         clip = encode(folder / "clip.mp4", frames(5, 2 * FPS))
         return [*super().make_items(folder), media(clip)]
+
+
+def test_an_uploaded_video_is_hashed_as_its_file_and_nothing_is_kept(videos: Videos, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from takedown.detect.references import reference_hashes_of_bytes
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    path = videos.rotated  # the shortest
+    uploaded = reference_hashes_of_bytes(path.read_bytes(), path.name)
+    assert uploaded == reference_hashes(path, label=path.name)
+    assert list(tmp_path.iterdir()) == [], "the temporary copy is gone"

@@ -46,7 +46,16 @@ from takedown.console.accounts import (
     set_user_disabled,
     start_session,
 )
+from takedown.console.case_views import (
+    MAX_REFERENCE_BYTES,
+    MAX_REFERENCE_FILES,
+    Upload,
+    case_from_form,
+    case_view,
+    cases_view,
+)
 from takedown.console.i18n import CONSOLE_LOCALES, choose_locale, translations
+from takedown.console.scans import start_scan
 from takedown.console.views import (
     NOTICE_STATES,
     audit_view,
@@ -64,6 +73,7 @@ from takedown.console.wellness import take_grant, team_exposure, unblur, wellnes
 from takedown.errors import (
     AuthenticationError,
     DeliveryError,
+    DetectionError,
     EvidenceError,
     InvalidTransitionError,
     MissingDependencyError,
@@ -105,6 +115,9 @@ class SignedIn:
     user: User
     session: LoginSession
 
+
+SPOOL_IN_MEMORY = 64 * 1024 * 1024
+"""Uploads up to this size stay in memory while the console hashes them."""
 
 ADDRESS_MAX_FAILURES = 20
 ADDRESS_WINDOW_S = 900.0
@@ -187,6 +200,12 @@ def create_app(
                 app.state.store.close()
 
     app = FastAPI(title="takedown console", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    from starlette.formparsers import MultiPartParser
+
+    # Reference media is hashed in memory: an upload up to this size is never written to disk (Starlette's default
+    # spools anything over 1 MiB to a temporary file); a larger one (a long video) spools to a private temporary
+    # file that is deleted when the request ends.
+    MultiPartParser.spool_max_size = SPOOL_IN_MEMORY
     static = resources.files("takedown.console") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
@@ -240,7 +259,7 @@ def create_app(
                   else 401 if isinstance(exc, AuthenticationError)
                   else 409 if isinstance(exc, InvalidTransitionError | EvidenceError | NotApprovedError | LeasedError)
                   else 502 if isinstance(exc, DeliveryError)
-                  else 400 if isinstance(exc, UsageError) else 500)
+                  else 400 if isinstance(exc, UsageError | DetectionError) else 500)
         if request.url.path.startswith("/api/"):  # the REST API answers in JSON, never with a page
             return JSONResponse({"error": type(exc).__name__, "message": str(exc)}, status_code=status)
         return render(request, "error.html", status=status, status_code=status, message=str(exc), user=None)
@@ -306,12 +325,12 @@ def create_app(
                       **dashboard_view(the_store(request)))
 
     @app.get("/notices", response_class=HTMLResponse)
-    async def notices(request: Request, state: str = "draft") -> Response:
+    async def notices(request: Request, state: str = "draft", page: int = 1) -> Response:
         who = signed_in(request)
         if state not in NOTICE_STATES:
             raise UsageError(f"state is one of {', '.join(NOTICE_STATES)}")
         return render(request, "notices.html", user=who.user, csrf=who.session.csrf_token, state=state,
-                      states=NOTICE_STATES, **notices_view(the_store(request), state))
+                      states=NOTICE_STATES, **notices_view(the_store(request), state, page=page))
 
     def request_ids(store: CaseStore, notice_id: str) -> list[str]:
         """The notice and its copies in other languages: one request, leased and decided together."""
@@ -354,11 +373,95 @@ def create_app(
         if held is not None:
             raise LeasedError(f"{held[0]} is reviewing this request (until {held[1].isoformat(timespec='minutes')})")
 
+    # -- cases ----------------------------------------------------------------------------------------------------
+
+    @app.get("/cases", response_class=HTMLResponse)
+    async def cases(request: Request) -> Response:
+        who = signed_in(request)
+        return render(request, "cases.html", user=who.user, csrf=who.session.csrf_token,
+                      can_decide=bool(who.user.roles & set(_DECIDERS)), **cases_view(the_store(request)))
+
+    @app.get("/cases/new", response_class=HTMLResponse)
+    async def new_case(request: Request) -> Response:
+        from takedown.report.jurisdictions import JURISDICTIONS
+
+        who = signed_in(request)
+        require_role(who.user, *_DECIDERS)
+        return render(request, "case_new.html", user=who.user, csrf=who.session.csrf_token,
+                      jurisdictions=sorted(JURISDICTIONS), default_jurisdiction=settings.agency.jurisdiction)
+
+    @app.post("/cases")
+    async def create(request: Request) -> Response:
+        """A new case from uploaded reference media (hashed in memory, never kept) and hash lists."""
+        from starlette.datastructures import UploadFile
+
+        from takedown.cases import create_case
+
+        who = signed_in(request)
+        require_role(who.user, *_DECIDERS)  # before a byte of the upload is read
+        form = await request.form(max_files=MAX_REFERENCE_FILES + 5, max_fields=50)
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        if not hmac.compare_digest(values.get("csrf", ""), who.session.csrf_token):
+            raise PermissionDeniedError("the form's security token is missing or stale; reload the page")
+
+        async def uploads(field: str) -> list[Upload]:
+            out = []
+            files = [f for f in form.getlist(field) if isinstance(f, UploadFile) and f.filename]
+            if len(files) > MAX_REFERENCE_FILES:
+                raise UsageError(f"at most {MAX_REFERENCE_FILES} files at once")
+            for upload in files:
+                data = await upload.read(MAX_REFERENCE_BYTES + 1)
+                await upload.close()
+                if len(data) > MAX_REFERENCE_BYTES:
+                    raise UsageError(f"{upload.filename}: larger than {MAX_REFERENCE_BYTES // 2**20} MiB")
+                out.append(Upload(name=upload.filename or "upload", data=data))
+            return out
+
+        case = case_from_form(values, await uploads("references"), await uploads("hashlist"))
+        create_case(the_store(request), case, by=who.user.display_name, context=context(who))
+        return RedirectResponse(f"/cases/{case.id}", status_code=303)
+
+    @app.get("/cases/{case_id}", response_class=HTMLResponse)
+    async def case_page(request: Request, case_id: str) -> Response:
+        who = signed_in(request)
+        return render(request, "case.html", user=who.user, csrf=who.session.csrf_token,
+                      can_decide=bool(who.user.roles & set(_DECIDERS)), **case_view(the_store(request), case_id))
+
+    @app.post("/cases/{case_id}/scan")
+    async def scan(request: Request, case_id: str) -> Response:
+        who = signed_in(request)
+        await checked_form(request, who)
+        require_role(who.user, *_DECIDERS)
+        start_scan(the_store(request), settings, case_id, by=who.user.display_name, context=context(who))
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    @app.post("/cases/{case_id}/status")
+    async def case_status(request: Request, case_id: str) -> Response:
+        """Close or reopen a case; or withdraw it (the victim withdrew consent), after an explicit confirmation."""
+        from takedown.cases import set_case_status, withdraw_case
+        from takedown.models import CaseStatus
+
+        who = signed_in(request)
+        form = await checked_form(request, who)
+        require_role(who.user, *_DECIDERS)
+        store, action, reason = the_store(request), form.get("action", ""), form.get("reason", "").strip()
+        if action == "withdraw":
+            if form.get("confirm") != "yes" or not reason:
+                raise UsageError("withdrawing erases the case's hashes and keywords: give the reason and tick the "
+                                 "confirmation")
+            withdraw_case(store, case_id, by=who.user.display_name, reason=reason, context=context(who))
+        elif action in ("close", "reopen"):
+            status = CaseStatus.CLOSED if action == "close" else CaseStatus.OPEN
+            set_case_status(store, case_id, status, by=who.user.display_name, reason=reason, context=context(who))
+        else:
+            raise UsageError("close, reopen or withdraw")
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
     @app.get("/findings", response_class=HTMLResponse)
-    async def findings(request: Request) -> Response:
+    async def findings(request: Request, page: int = 1) -> Response:
         who = signed_in(request)
         return render(request, "findings.html", user=who.user, csrf=who.session.csrf_token,
-                      **findings_view(the_store(request)))
+                      **findings_view(the_store(request), page=page))
 
     @app.get("/findings/{finding_id}", response_class=HTMLResponse)
     async def finding(request: Request, finding_id: str, shown: str = "", grant: str = "") -> Response:

@@ -6,9 +6,10 @@ and flips. Video frames are decoded with PyAV (the ``video`` extra), one per ``f
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -27,7 +28,7 @@ from takedown.models import (
     MediaKind,
 )
 
-__all__ = ["DHashConfig", "DHashDetector", "dhash_image", "dhash_path", "dhash_video", "hamming"]
+__all__ = ["DHashConfig", "DHashDetector", "dhash_bytes", "dhash_image", "dhash_path", "dhash_video", "hamming"]
 
 ALGORITHM = "dhash"
 BITS = 64
@@ -46,17 +47,27 @@ def hamming(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
-def _open_image(path: Path) -> Image.Image:
+def _open_image(source: Path | BinaryIO, name: str) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            image = Image.open(source)
             image.load()
             return image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise DetectionError(f"image {path.name} is too large to decode safely: {exc}", plugin="dhash") from exc
+        raise DetectionError(f"image {name} is too large to decode safely: {exc}", plugin="dhash") from exc
     except (OSError, ValueError, SyntaxError) as exc:
-        raise DetectionError(f"cannot decode image {path.name}: {exc}", plugin="dhash") from exc
+        raise DetectionError(f"cannot decode image {name}: {exc}", plugin="dhash") from exc
+
+
+def dhash_bytes(data: bytes, *, name: str = "image") -> HashValue:
+    """The dHash of an image file's bytes, decoded in memory (``name`` names it in errors).
+
+    Raises:
+        DetectionError: the bytes are not a decodable image, or a decompression bomb.
+    """
+    with _open_image(io.BytesIO(data), name) as image:
+        return HashValue(algorithm=ALGORITHM, value=dhash_image(image))
 
 
 def dhash_video(path: Path, *, frames_per_second: float = 1.0, max_frames: int = 3600) -> list[HashValue]:
@@ -97,7 +108,7 @@ def dhash_video(path: Path, *, frames_per_second: float = 1.0, max_frames: int =
 def dhash_path(path: Path, kind: MediaKind) -> list[HashValue]:
     """The dHashes of a media file: one for an image, one per sampled frame for a video."""
     if kind is MediaKind.IMAGE:
-        with _open_image(path) as image:
+        with _open_image(path, path.name) as image:
             return [HashValue(algorithm=ALGORITHM, value=dhash_image(image))]
     if kind is MediaKind.VIDEO:
         return dhash_video(path)
