@@ -11,10 +11,11 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -39,7 +40,7 @@ from takedown.report.followup import FollowUpConfig, FollowUpReport, follow_up, 
 from takedown.report.jurisdictions import get_jurisdiction
 from takedown.report.locale_pack import LocalePackTemplate
 from takedown.report.review import approve_notice, confirm_sent, send_notice, submit_notice
-from takedown.settings import AgencySettings
+from takedown.settings import AgencySettings, Settings
 from takedown.sites.base import FormReporter, submits_to
 from takedown.sites.declarative import ConfiguredSite, load_site, read_spec
 from takedown.store.base import CaseStore
@@ -576,3 +577,60 @@ def test_the_console_sends_e_mails_and_web_forms_together_once(demo_site: DemoSi
         assert {store.get_notice(n.id).state for n in (form, *emails)} == {NoticeState.SENT}
         requested = [e for e in store.custody_log(form.id) if e.action == "send_requested"]
         assert len(requested) == 1 and requested[0].details["user"] == "kim"
+
+
+def _console_client(settings: Settings, store: SQLiteCaseStore) -> Iterator[tuple[Any, str]]:
+    """A console on ``store`` with kim (an officer) signed in: the client and its CSRF token."""
+    from fastapi.testclient import TestClient
+
+    from takedown.console.accounts import add_user
+    from takedown.console.app import create_app
+
+    add_user(store, "kim", "correct horse battery staple", roles=["officer"], display_name="Kim Officer",
+             locale="en", by="admin")
+    with TestClient(create_app(settings, store=store, transport=CapturingTransport, secure_cookies=False),
+                    follow_redirects=False) as client:
+        page = client.get("/login").text
+        token = page.split('name="login_csrf" value="')[1].split('"')[0]
+        client.post("/login", data={"username": "kim", "password": "correct horse battery staple",
+                                    "login_csrf": token})
+        csrf = client.get("/").text.split('name="csrf" value="')[1].split('"')[0]
+        yield client, csrf
+
+
+def test_the_console_follows_up_records_removals_and_drafts_reminders(demo_site: DemoSite, data: Path) -> None:
+    pytest.importorskip("fastapi")
+    from takedown.console.followups import followup_state
+
+    settings = demo_settings(data)
+    with SQLiteCaseStore(data / "takedown.sqlite") as store:
+        emails = [n for n in store.list_notices(DEMO_CASE_ID) if n.recipient.channel == "email"]
+        for notice in emails:
+            approve_notice(store, notice.id, by="Officer Demo")
+            send_notice(store, notice.id, transport=CapturingTransport(), sender="takedown@agency.example")
+        gone = store.get_finding(emails[0].finding_ids[0])
+        post_id = gone.candidate.url.rsplit("/", 1)[1]
+        demo_site.take_down(post_id)
+        try:
+            for client, csrf in _console_client(settings, store):
+                page = client.get("/followup").text
+                assert emails[0].recipient.address in page and "overdue" not in page.split('id="sent"')[1]
+                assert client.post("/followup", data={"csrf": csrf, "everything": "yes"}).status_code == 303
+                deadline = time.monotonic() + 120
+                while (state := followup_state(store)) is not None and state.running():
+                    assert time.monotonic() < deadline, "the follow-up round did not finish"
+                    time.sleep(0.2)
+                assert state is not None and state.status == "done", state
+                assert state.summary["removed"] == [gone.id] and state.summary["errors"] == []
+                assert len(state.summary["still_up"]) == len(emails[0].finding_ids) - 1
+                reminders = [store.get_notice(i) for i in state.summary["reminders"]]
+                assert reminders and {r.kind for r in reminders} == {"reminder"}
+                assert gone.id not in {f for r in reminders for f in r.finding_ids}, "no reminder for what is gone"
+                page = client.get("/followup").text
+                assert 'id="round-done"' in page and all(r.id in page for r in reminders)
+                assert "removed" in page and emails[0].recipient.address in page.split('id="compliance"')[1]
+        finally:
+            demo_site.restore(post_id)
+        assert store.get_finding(gone.id).state is FindingState.REMOVED
+        started = [e for e in store.custody_log("console-followup") if e.action == "followup_started"]
+        assert len(started) == 1 and started[0].details["user"] == "kim"

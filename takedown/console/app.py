@@ -54,6 +54,7 @@ from takedown.console.case_views import (
     case_view,
     cases_view,
 )
+from takedown.console.followups import followup_view, start_followup
 from takedown.console.i18n import CONSOLE_LOCALES, choose_locale, translations
 from takedown.console.scans import start_scan
 from takedown.console.views import (
@@ -456,6 +457,24 @@ def create_app(
         else:
             raise UsageError("close, reopen or withdraw")
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    # -- follow-up -----------------------------------------------------------------------------------------------
+
+    @app.get("/followup", response_class=HTMLResponse)
+    async def followup(request: Request) -> Response:
+        """Each sent request's legal clock and pages, what waits for approval, and removals per recipient."""
+        who = signed_in(request)
+        return render(request, "followup.html", user=who.user, csrf=who.session.csrf_token,
+                      can_decide=bool(who.user.roles & set(_DECIDERS)), **followup_view(the_store(request)))
+
+    @app.post("/followup")
+    async def followup_now(request: Request) -> Response:
+        who = signed_in(request)
+        form = await checked_form(request, who)
+        require_role(who.user, *_DECIDERS)
+        start_followup(the_store(request), settings, by=who.user.display_name, context=context(who),
+                       everything=form.get("everything") == "yes")
+        return RedirectResponse("/followup", status_code=303)
 
     @app.get("/findings", response_class=HTMLResponse)
     async def findings(request: Request, page: int = 1) -> Response:
