@@ -602,3 +602,28 @@ def test_every_string_of_every_page_has_its_korean_translation() -> None:
                     if text and text not in translated:
                         missing.append(f"{template.name}: {text}")
     assert missing == []
+
+
+def test_an_officer_edits_a_request_and_what_changed_is_recorded(console: Console) -> None:
+    client, notice, store = console.client, console.notice, console.store
+    park = login(client, "park")
+    assert client.post(f"/notices/{notice.id}/edit", data={"csrf": park, "subject": "x"}).status_code == 403
+    client.post("/logout", data={"csrf": park})
+    csrf = login(client)
+    page = client.get(f"/notices/{notice.id}").text
+    assert 'id="edit-form"' in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.split('id="edit-form"')[1]
+    assert client.post(f"/notices/{notice.id}/edit", data={"subject": "x"}).status_code == 403, "CSRF"
+    field = sorted(notice.legal)[0]
+    body = notice.body_text + "Our case officer can be reached at +82-2-000-0000.\n"
+    answer = client.post(f"/notices/{notice.id}/edit", data={
+        "csrf": csrf, "subject": notice.subject, f"legal.{field}": "changed value", "body": body.replace("\n", "\r\n")})
+    assert answer.status_code == 303
+    edited = store.get_notice(notice.id)
+    assert edited.legal[field] == "changed value" and edited.body_text == body and edited.subject == notice.subject
+    assert edited.body_html == "", "no HTML part that still says the old text"
+    event = store.custody_log(notice.id)[-1]
+    assert event.action == "edited" and event.details["user"] == "kim" and "legal" in event.details["fields"]
+    unchanged = client.post(f"/notices/{notice.id}/edit", data={"csrf": csrf, "subject": edited.subject})
+    assert unchanged.status_code == 303 and store.custody_log(notice.id)[-1].seq == event.seq, "nothing to record"
+    assert client.post(f"/notices/{notice.id}/approve", data={"csrf": csrf}).status_code == 303
+    assert store.get_notice(notice.id).state is NoticeState.APPROVED

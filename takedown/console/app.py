@@ -76,6 +76,7 @@ from takedown.errors import (
     DeliveryError,
     DetectionError,
     EvidenceError,
+    IncompleteNoticeError,
     InvalidTransitionError,
     MissingDependencyError,
     NotApprovedError,
@@ -258,7 +259,8 @@ def create_app(
         status = (429 if isinstance(exc, ThrottledError)
                   else 403 if isinstance(exc, PermissionDeniedError) else 404 if isinstance(exc, NotFoundError)
                   else 401 if isinstance(exc, AuthenticationError)
-                  else 409 if isinstance(exc, InvalidTransitionError | EvidenceError | NotApprovedError | LeasedError)
+                  else 409 if isinstance(exc, InvalidTransitionError | EvidenceError | NotApprovedError | LeasedError
+                                         | IncompleteNoticeError)
                   else 502 if isinstance(exc, DeliveryError)
                   else 400 if isinstance(exc, UsageError | DetectionError) else 500)
         if request.url.path.startswith("/api/"):  # the REST API answers in JSON, never with a page
@@ -650,6 +652,25 @@ def create_app(
         whole = request_ids(store, notice_id)
         decide(store, who, whole)
         return who, form, store, whole
+
+    @app.post("/notices/{notice_id}/edit")
+    async def edit(request: Request, notice_id: str) -> Response:
+        """Change a draft's subject, legal fields or text (what changed is recorded; an approval is withdrawn)."""
+        from takedown.report.review import edit_notice
+
+        who, form, store, _ = await deciding(request, notice_id)
+        notice = store.get_notice(notice_id)
+        given = {k.removeprefix("legal."): v.strip() for k, v in form.items() if k.startswith("legal.")}
+        legal = {key: value for key, value in given.items() if notice.legal.get(key, "") != value}
+        subject = form.get("subject")
+        body = form.get("body", "").replace("\r\n", "\n")
+        changes: dict[str, Any] = {"legal": legal or None,
+                                   "subject": subject if subject and subject != notice.subject else None}
+        if body.strip() and body != notice.body_text:
+            changes |= {"body_text": body, "body_html": ""}  # the HTML part would still say the old text: dropped
+        if any(v is not None for v in changes.values()):
+            edit_notice(store, notice_id, by=who.user.display_name, context=context(who), **changes)
+        return RedirectResponse(f"/notices/{notice_id}", status_code=303)
 
     @app.post("/notices/{notice_id}/approve")
     async def approve(request: Request, notice_id: str) -> Response:
