@@ -634,3 +634,23 @@ def test_the_console_follows_up_records_removals_and_drafts_reminders(demo_site:
         assert store.get_finding(gone.id).state is FindingState.REMOVED
         started = [e for e in store.custody_log("console-followup") if e.action == "followup_started"]
         assert len(started) == 1 and started[0].details["user"] == "kim"
+
+
+def test_the_console_shows_a_sealed_bundle_and_whether_it_still_verifies(data: Path) -> None:
+    pytest.importorskip("fastapi")
+    settings = demo_settings(data)
+    with SQLiteCaseStore(data / "takedown.sqlite") as store:
+        match = store.list_findings(DEMO_CASE_ID, decision=Decision.MATCH)[0]
+        bundle = store.get_bundle(match.bundle_id)
+        for client, _csrf in _console_client(settings, store):
+            page = client.get(f"/bundles/{bundle.id}")
+            assert page.status_code == 200 and 'data-ok="true"' in page.text
+            served = [a for a in bundle.artifacts if a.role in ("report", "manifest")]
+            assert served and all(f'/bundles/{bundle.id}/{Path(a.path).name}"' in page.text for a in served)
+            media = [a for a in bundle.artifacts if a.role == "media"]
+            assert media and all(f'/bundles/{bundle.id}/{Path(a.path).name}"' not in page.text for a in media)
+            assert all(a.sha256 in page.text for a in bundle.artifacts), "every file's hash"
+            tampered = settings.storage.evidence_root / served[0].path
+            tampered.write_bytes(tampered.read_bytes() + b"\n")
+            again = client.get(f"/bundles/{bundle.id}").text
+            assert 'data-ok="false"' in again and served[0].path.rsplit("/", 1)[1] in again

@@ -625,6 +625,15 @@ def create_app(
                           reason=form.get("reason", ""))
         return RedirectResponse("/users", status_code=303)
 
+    @app.get("/bundles/{bundle_id}", response_class=HTMLResponse)
+    async def bundle_page(request: Request, bundle_id: str) -> Response:
+        """A sealed bundle's files with their hashes, and whether it verifies now."""
+        from takedown.console.evidence_views import bundle_view
+
+        who = signed_in(request)
+        return render(request, "bundle.html", user=who.user, csrf=who.session.csrf_token,
+                      **bundle_view(the_store(request), settings, bundle_id))
+
     @app.get("/bundles/{bundle_id}/{name}")
     async def bundle_file(request: Request, bundle_id: str, name: str) -> Response:
         who = signed_in(request)
