@@ -234,9 +234,9 @@ ClickAndLoad = Callable[[str, str], None]
 
 
 @contextmanager
-def in_chromium(console: Console) -> Iterator[tuple[Any, str, ClickAndLoad]]:
-    """The console served by uvicorn on loopback, and headless Chromium on it: ``(driver, base URL,
-    click_and_load)``."""
+def in_chromium(console: Console | Any) -> Iterator[tuple[Any, str, ClickAndLoad]]:
+    """The console (a ``Console``, or the application itself) served by uvicorn on loopback, and headless Chromium
+    on it: ``(driver, base URL, click_and_load)``."""
     uvicorn = pytest.importorskip("uvicorn")
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
@@ -246,7 +246,8 @@ def in_chromium(console: Console) -> Iterator[tuple[Any, str, ClickAndLoad]]:
     from takedown.sites.chromium import chromium_driver
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(console.client.app, host="127.0.0.1", port=port, log_level="warning"))
+    app = console.client.app if isinstance(console, Console) else console
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

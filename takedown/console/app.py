@@ -414,13 +414,15 @@ def create_app(
                 raise UsageError(f"at most {MAX_REFERENCE_FILES} files at once")
             for upload in files:
                 data = await upload.read(MAX_REFERENCE_BYTES + 1)
-                await upload.close()
                 if len(data) > MAX_REFERENCE_BYTES:
                     raise UsageError(f"{upload.filename}: larger than {MAX_REFERENCE_BYTES // 2**20} MiB")
                 out.append(Upload(name=upload.filename or "upload", data=data))
             return out
 
-        case = case_from_form(values, await uploads("references"), await uploads("hashlist"))
+        try:
+            case = case_from_form(values, await uploads("references"), await uploads("hashlist"))
+        finally:
+            await form.close()  # every upload's spool, read or not
         create_case(the_store(request), case, by=who.user.display_name, context=context(who))
         return RedirectResponse(f"/cases/{case.id}", status_code=303)
 

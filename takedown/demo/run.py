@@ -186,6 +186,9 @@ allow_loopback = true             # the demo site runs on 127.0.0.1
 
 [report]
 rdap = false
+
+[console]
+unblur = true                     # the demo's pictures are synthetic: officers may unblur them (each time logged)
 """
     path = root / "takedown.toml"
     path.write_text(text, encoding="utf-8")
