@@ -16,7 +16,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,11 +28,13 @@ from takedown.errors import InvalidTransitionError
 from takedown.states import CasePriority, CaseStatus, Decision, FindingState, NoticeState
 
 __all__ = [
+    "API_TOKEN_LIFETIME",
     "FINDING_TRANSITIONS",
     "HEX_DIGITS",
     "NOTICE_TRANSITIONS",
     "PDQ",
     "PDQ_MAX_DISTANCE",
+    "ApiToken",
     "Artifact",
     "BankEntry",
     "BankKind",
@@ -898,3 +900,29 @@ class LoginSession(BaseModel):
     expires_at: AwareDatetime
     ended_at: AwareDatetime | None = Field(default=None, description="when it was ended (logout, password change)")
     client: str = Field(default="", description="what the browser said it was, for the user's list of sessions")
+
+
+API_TOKEN_LIFETIME = timedelta(days=90)
+"""How long an API token holds unless it is issued for another time."""
+
+
+class ApiToken(BaseModel):
+    """A token a program uses to call the console's REST API as one user: stored by the SHA-256 of the token, never
+    the token itself. It stops working when it is revoked, when it expires, and while its user is disabled."""
+
+    model_config = _Frozen
+
+    token_sha256: str = Field(description="SHA-256 of the token the program sends as 'Authorization: Bearer ...'")
+    username: str
+    name: str = Field(min_length=1, max_length=100, description="what the token is for, e.g. 'nightly case sync'")
+    created_at: AwareDatetime = Field(default_factory=utcnow)
+    expires_at: AwareDatetime | None = Field(default_factory=lambda: utcnow() + API_TOKEN_LIFETIME,
+                                             description="when it stops working; None: never (not the default)")
+    revoked_at: AwareDatetime | None = Field(default=None, description="when it was revoked")
+    last_used_at: AwareDatetime | None = Field(default=None, description="its last use, to the minute")
+    created_by: str = Field(default="", description="who issued it")
+
+    @property
+    def id(self) -> str:
+        """The token's public id, which lists show and revocation names: the first 12 hex digits of its SHA-256."""
+        return self.token_sha256[:12]

@@ -32,6 +32,7 @@ import re
 import tempfile
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
 
@@ -52,6 +53,7 @@ from takedown.errors import (
 from takedown.evidence.base import EvidenceWriter
 from takedown.evidence.custody import verify_chain
 from takedown.models import (
+    ApiToken,
     Artifact,
     Candidate,
     Case,
@@ -891,6 +893,100 @@ class CaseStoreContract:
 
         self._with_store(check)
 
+    def test_notices_are_counted_by_state_and_listed_a_page_at_a_time(self) -> None:
+        def check(store: CaseStore) -> None:
+            findings = [sample_finding(url=f"https://mock.example/post/{n}") for n in range(5)]
+            findings.append(sample_finding(sample_case(id="case-other"), url="https://mock.example/post/9"))
+            notices = [Notice(case_id=f.case_id, finding_id=f.id, recipient=Recipient(address="a@b.example"),
+                              jurisdiction="KR", locale="en", subject=f"s{n}", body_text="b")
+                       for n, f in enumerate(findings)]
+            for notice in notices:
+                store.add_notice(notice)
+            approved = notices[1].advance(NoticeState.APPROVED, by="Officer", approved_by="Officer",
+                                          approved_at=utcnow())
+            store.update_notice(approved, expected=NoticeState.DRAFT)
+            assert store.count_notices() == {NoticeState.DRAFT: 5, NoticeState.APPROVED: 1}
+            assert store.count_notices("case-other") == {NoticeState.DRAFT: 1}
+            assert store.count_notices("case-none") == {}
+            drafts = [n.id for n in notices if n.id != approved.id]  # oldest first
+            pages = [[n.id for n in store.list_notices(states=[NoticeState.DRAFT], limit=2, offset=offset)]
+                     for offset in (0, 2, 4, 6)]
+            assert pages == [drafts[:2], drafts[2:4], drafts[4:], []]
+            assert [n.id for n in store.list_notices(offset=5)] == [notices[5].id], "no limit: all the rest"
+            assert [n.id for n in store.list_notices("case-sample", limit=1, offset=1)] == [approved.id]
+            assert store.list_notices(states=[NoticeState.DRAFT], limit=0) == []
+            assert store.list_notices(finding_id=findings[1].id, states=[NoticeState.APPROVED]) == [approved]
+            assert store.list_notices(finding_id=findings[1].id, states=[NoticeState.DRAFT]) == []
+            assert store.list_notices("case-other", finding_id=findings[1].id) == []
+            for limit, offset in ((-1, 0), (None, -1)):
+                try:
+                    store.list_notices(limit=limit, offset=offset)
+                except UsageError:
+                    continue
+                raise AssertionError(f"a page of limit {limit} and offset {offset} is a UsageError")
+
+        self._with_store(check)
+
+    def test_findings_are_counted_and_listed_a_page_at_a_time(self) -> None:
+        def check(store: CaseStore) -> None:
+            findings = [sample_finding(url=f"https://mock.example/post/{n}") for n in range(5)]
+            findings[:3] = [f.model_copy(update={"decision": Decision.REVIEW}) for f in findings[:3]]
+            for finding in findings:
+                store.add_finding(finding)
+            store.update_finding(findings[0].advance(FindingState.JUDGED, decision=Decision.CLEAR),
+                                 expected=FindingState.JUDGED)
+            judged, review = [FindingState.JUDGED], Decision.REVIEW
+            assert store.count_findings() == 5
+            assert store.count_findings(states=judged, decision=review) == 2
+            assert store.count_findings(decision=Decision.MATCH) == 2
+            assert store.count_findings("case-other") == 0
+            assert store.count_findings(states=[FindingState.SENT]) == 0
+            first, second = (store.list_findings(states=judged, decision=review, limit=1, offset=n) for n in (0, 1))
+            assert [f.id for f in first] == [findings[1].id] and [f.id for f in second] == [findings[2].id]
+            assert [f.id for f in store.list_findings(limit=10, offset=3)] == [findings[3].id, findings[4].id]
+
+        self._with_store(check)
+
+    def test_sent_notices_are_listed_with_how_many_of_their_findings_are_in_a_state(self) -> None:
+        def check(store: CaseStore) -> None:
+            up, gone, also_up = (sample_finding(url=f"https://mock.example/post/{n}", state=state) for n, state in (
+                (1, FindingState.SENT), (2, FindingState.REMOVED), (3, FindingState.ESCALATED)))
+            for finding in (up, gone, also_up):
+                store.add_finding(finding)
+
+            def notice(findings: Sequence[Finding], locale: str, jurisdiction: str, state: NoticeState) -> Notice:
+                made = Notice(case_id=up.case_id, finding_id=findings[0].id, recipient=Recipient(address="a@b.example"),
+                              items=tuple(NoticeItem(finding_id=f.id, url=f.candidate.url) for f in findings),
+                              jurisdiction=jurisdiction, locale=locale, subject="s", body_text="b", state=state)
+                store.add_notice(made)
+                return made
+
+            now = utcnow()
+            both = notice([up, also_up], "en", "UK", NoticeState.SENT)
+            one = notice([up, gone], "ko", "KR", NoticeState.SENT)
+            removed = notice([gone], "en", "KR", NoticeState.SENT)
+            notice([also_up], "ko", "KR", NoticeState.SENT)  # sent, but no delivery recorded: not listed
+            draft = notice([up], "ja", "KR", NoticeState.DRAFT)
+            approved = notice([also_up], "en", "US", NoticeState.APPROVED)
+            store.update_notice(approved.advance(NoticeState.SENT, by="Officer"), expected=NoticeState.APPROVED)
+            ago = {both.id: 5, one.id: 30, removed.id: 40, approved.id: 1, draft.id: 2}  # hours; unsent: none
+            for notice_id, hours in ago.items():
+                store.add_delivery(Delivery(notice_id=notice_id, transport="capture", message_id=f"<{notice_id}@x>",
+                                            approved_by="Officer", approved_at=now,
+                                            sent_at=now - timedelta(hours=hours)))
+            active = [FindingState.SENT, FindingState.RENOTIFIED, FindingState.ESCALATED]
+            listed = [(s.notice_id, s.jurisdiction, s.listing, s.sent_at)
+                      for s in store.list_sent_notices(listing=active)]
+            assert listed == [(one.id, "KR", 1, now - timedelta(hours=30)),
+                              (both.id, "UK", 2, now - timedelta(hours=5)),
+                              (approved.id, "US", 1, now - timedelta(hours=1))], \
+                "earliest sent first; neither a sent notice without a delivery (unsent) nor a draft"
+            removed_listed = store.list_sent_notices(listing=[FindingState.REMOVED])
+            assert [s.notice_id for s in removed_listed] == [removed.id, one.id]
+            assert store.list_sent_notices(listing=[]) == []
+
+        self._with_store(check)
+
     def test_users_and_sessions_round_trip(self) -> None:
         def check(store: CaseStore) -> None:
             user = User(username="kim", display_name="Kim", roles=frozenset({Role.OFFICER}),
@@ -914,6 +1010,33 @@ class CaseStoreContract:
                 except NotFoundError:
                     continue
                 raise AssertionError("a missing user or session is a NotFoundError")
+
+        self._with_store(check)
+
+    def test_api_tokens_round_trip(self) -> None:
+        def check(store: CaseStore) -> None:
+            for name in ("kim", "lee"):
+                store.put_user(User(username=name, display_name=name.title(), roles=frozenset({Role.OFFICER}),
+                                    password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"))
+            now = utcnow()
+            tokens = [ApiToken(token_sha256=f"{n:064x}", username=user, name=f"job {n}", created_at=now.replace(
+                microsecond=0) + timedelta(seconds=n), created_by="admin") for n, user in ((1, "kim"), (2, "lee"),
+                                                                                           (3, "kim"))]
+            for token in tokens:
+                store.put_api_token(token)
+            assert store.get_api_token(tokens[0].token_sha256) == tokens[0]
+            assert [t.name for t in store.list_api_tokens()] == ["job 1", "job 2", "job 3"]
+            assert [t.name for t in store.list_api_tokens("kim")] == ["job 1", "job 3"]
+            assert store.list_api_tokens("nobody") == []
+            revoked = tokens[1].model_copy(update={"revoked_at": now, "last_used_at": now})
+            store.put_api_token(revoked)
+            assert store.get_api_token(revoked.token_sha256) == revoked, "replaced by its token hash"
+            assert len(store.list_api_tokens()) == 3
+            try:
+                store.get_api_token("0" * 64)
+            except NotFoundError:
+                return
+            raise AssertionError("a missing API token is a NotFoundError")
 
         self._with_store(check)
 

@@ -120,3 +120,64 @@ def test_blobs_are_content_addressed_and_verified(store: SQLiteCaseStore) -> Non
 def test_in_memory_store_needs_a_blob_folder() -> None:
     with pytest.raises(StoreError):
         SQLiteCaseStore(":memory:")
+
+
+def test_migration_6_keeps_the_jurisdiction_of_notices_stored_before_it(tmp_path: Path) -> None:
+    from takedown.models import Delivery, FindingState, Notice, NoticeState, Recipient, utcnow
+    from takedown.store.sqlite import APPLICATION_ID, MIGRATIONS
+    from takedown.testing import sample_finding
+
+    path = tmp_path / "v5.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    for script in MIGRATIONS[:5]:
+        db.executescript(script)
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.execute("PRAGMA user_version = 5")
+    finding = sample_finding(state=FindingState.SENT)
+    notice = Notice(case_id=finding.case_id, finding_id=finding.id, recipient=Recipient(address="a@b.example"),
+                    jurisdiction="UK", locale="en", subject="s", body_text="b", state=NoticeState.SENT)
+    now = utcnow()
+    delivery = Delivery(notice_id=notice.id, transport="capture", message_id="<m@x>", approved_by="Officer",
+                        approved_at=now, sent_at=now)
+    db.execute("INSERT INTO findings (id, case_id, url, state, decision, seq, updated_at, data) "
+               "VALUES (?, ?, ?, 'sent', 'match', 1, ?, ?)",
+               (finding.id, finding.case_id, finding.candidate.url, now.isoformat(), finding.model_dump_json()))
+    db.execute("INSERT INTO notices (id, case_id, finding_id, state, seq, updated_at, data) "
+               "VALUES (?, ?, ?, 'sent', 1, ?, ?)",
+               (notice.id, notice.case_id, finding.id, now.isoformat(), notice.model_dump_json()))
+    db.execute("INSERT INTO notice_items (notice_id, finding_id, position) VALUES (?, ?, 0)", (notice.id, finding.id))
+    db.execute("INSERT INTO deliveries (notice_id, message_id, sent_at, data) VALUES (?, ?, ?, ?)",
+               (notice.id, delivery.message_id, now.isoformat(), delivery.model_dump_json()))
+    db.close()
+    with SQLiteCaseStore(path) as store:
+        assert store.schema_version == SCHEMA_VERSION >= 6
+        (sent,) = store.list_sent_notices(listing=[FindingState.SENT])
+        assert (sent.notice_id, sent.jurisdiction, sent.listing, sent.sent_at) == (notice.id, "UK", 1, now)
+        assert store.count_notices() == {NoticeState.SENT: 1}
+        assert store.get_notice(notice.id) == notice
+
+
+def test_pages_and_deadlines_are_read_through_indexes(tmp_path: Path) -> None:
+    """The console's queries at scale: none of them reads a whole table of notices or findings."""
+    from takedown.models import Decision, FindingState, NoticeState
+
+    plans: list[list[str]] = []
+    with SQLiteCaseStore(tmp_path / "s.sqlite") as store:
+        db = store._db  # the plan of the store's own queries
+        statements: list[str] = []
+        db.set_trace_callback(statements.append)
+        store.list_notices(states=[NoticeState.SENT], limit=50, offset=100)
+        store.list_notices("case-x", finding_id="fnd-x", states=[NoticeState.SENT])
+        store.count_notices()
+        store.list_findings(states=[FindingState.JUDGED], decision=Decision.REVIEW, limit=50)
+        store.count_findings(states=[FindingState.JUDGED], decision=Decision.REVIEW)
+        store.list_sent_notices(listing=[FindingState.SENT, FindingState.ESCALATED])
+        db.set_trace_callback(None)
+        for sql in statements:
+            if sql.lstrip().upper().startswith("SELECT"):
+                plans.append([row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}")])
+    assert len(plans) == 6
+    scans = [step for plan in plans for step in plan if step.startswith("SCAN") and "COVERING INDEX" not in step]
+    assert not scans, plans
+    assert plans[1][0].startswith("SEARCH i USING INDEX notice_items_finding"), "a request's copies: by finding"
+    assert plans[5][0].startswith("SEARCH f USING INDEX findings_state"), "deadlines: from the findings still up"

@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "cases": ("case", "cases", "findings", "resolve"),
     "officer": ("review", "approve", "reject", "edit", "redraft", "send", "followup", "stats", "confirm-sent"),
     "hashes": ("hash", "banks"),
-    "users": ("user", "console"),
+    "users": ("user", "token", "console"),
     "tools": ("init", "doctor", "plugins", "version", "sites", "bench"),
 }
 """The command modules of ``takedown.cli`` in help order, with the commands and command groups each registers."""

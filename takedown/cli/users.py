@@ -1,9 +1,11 @@
 """The officer console from the command line: its accounts (``user add|passwd|disable|enable|list``: who may sign
-in) and its server (``console``).
+in), the REST API's tokens (``token add|list|revoke``: which programs may call it, as whom) and its server
+(``console``).
 
 Passwords are typed at a hidden prompt (twice), or read from the first line of standard input with
 ``--password-stdin`` for scripts (``read_password``). Every
-change is recorded in the custody log under ``user:<name>`` with who made it and the login account.
+change is recorded in the custody log under ``user:<name>`` with who made it and the login account. An API token is
+printed once, when it is added; the store keeps only its SHA-256.
 """
 
 import json
@@ -28,10 +30,14 @@ from takedown.cli._common import (
 from takedown.errors import UsageError
 
 user_app = typer.Typer(help="Console accounts: who may sign in, with which roles.", no_args_is_help=True)
+token_app = typer.Typer(help="REST API tokens: which programs may call the console's API, as which user.",
+                        no_args_is_help=True)
+
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
     app.add_typer(user_app, name="user")
+    app.add_typer(token_app, name="token")
     app.command("console")(console_command)
 
 
@@ -128,6 +134,77 @@ def user_list(
         table.add_row(escape(row["username"]), escape(f"{row['display_name']} {row['title']}".strip()),
                       ", ".join(row["roles"]), state)
     console.print(table)
+
+
+@token_app.command("add")
+def token_add(
+    username: Annotated[str, typer.Argument(help="the user the token acts as (with that user's roles)")],
+    name: Annotated[str, typer.Option("--name", help="what the token is for, e.g. 'nightly case sync'")],
+    days: Annotated[int, typer.Option("--days", help="how long it holds, 1 to 366; 0: until it is revoked")] = 90,
+    by: ByOption = "",
+    config: ConfigOption = None,
+) -> None:
+    """Issue an API token for a user and print it: the only time it is shown (the store keeps its SHA-256)."""
+    from takedown.console.tokens import issue_token, token_hash
+
+    who = officer(by)
+    with open_or_create_store(settings_from(config)) as store:
+        token = issue_token(store, username, name, by=who, days=days or None)
+        record = store.get_api_token(token_hash(token))
+    until = record.expires_at.isoformat(timespec="minutes") if record.expires_at else "until revoked"
+    console.print(f"API token {record.id} for {escape(username)} ({escape(record.name)}), valid {until}. "
+                  "Copy it now: it is not shown again.", highlight=False)
+    typer.echo(token)  # alone on its line, unstyled, for a script to read
+
+
+@token_app.command("list")
+def token_list(
+    username: Annotated[str | None, typer.Argument(help="only this user's tokens")] = None,
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List API tokens with their ids, users, names and state (never the tokens, which are not kept)."""
+    from takedown.models import utcnow
+
+    now = utcnow()
+    with open_or_create_store(settings_from(config)) as store:
+        tokens = store.list_api_tokens(username)
+
+    def stamp(value: Any) -> str | None:
+        return value.isoformat(timespec="minutes") if value else None
+
+    rows: list[dict[str, Any]] = [{
+        "id": t.id, "username": t.username, "name": t.name, "created_at": stamp(t.created_at),
+        "created_by": t.created_by, "expires_at": stamp(t.expires_at), "last_used_at": stamp(t.last_used_at),
+        "state": "revoked" if t.revoked_at else "expired" if t.expires_at and t.expires_at <= now else "active",
+    } for t in tokens]
+    if as_json:
+        console.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(title=f"API tokens ({len(rows)})", box=box.SIMPLE)
+    for column in ("id", "user", "name", "state", "expires", "last used"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["id"], escape(row["username"]), escape(row["name"]), row["state"],
+                      row["expires_at"] or "never", row["last_used_at"] or "-")
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    which: Annotated[str, typer.Argument(help="the token's id (takedown token list), or its name")],
+    user: Annotated[str | None, typer.Option("--user", help="only this user's tokens (when names repeat)")] = None,
+    by: ByOption = "",
+    config: ConfigOption = None,
+) -> None:
+    """Revoke an API token: it stops working at once; its record and history are kept."""
+    from takedown.console.tokens import revoke_token
+
+    who = officer(by)
+    with open_or_create_store(settings_from(config)) as store:
+        revoked = revoke_token(store, which, by=who, username=user)
+    console.print(f"Revoked API token {revoked.id} of {escape(revoked.username)} ({escape(revoked.name)}).",
+                  highlight=False)
 
 
 def console_command(

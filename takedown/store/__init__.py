@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from takedown.errors import UsageError
-from takedown.store.base import GENESIS_HASH, CaseStore
+from takedown.store.base import GENESIS_HASH, CaseStore, SentNotice
 from takedown.store.blobs import BlobStore, atomic_write
 from takedown.store.sqlite import SCHEMA_VERSION, SQLiteCaseStore
 
-__all__ = ["GENESIS_HASH", "SCHEMA_VERSION", "BlobStore", "CaseStore", "SQLiteCaseStore", "atomic_write", "open_store"]
+__all__ = ["GENESIS_HASH", "SCHEMA_VERSION", "BlobStore", "CaseStore", "SQLiteCaseStore", "SentNotice", "atomic_write",
+           "open_store"]
 
 
 def open_store(url: str | Path) -> SQLiteCaseStore:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Protocol, runtime_checkable
 
 from takedown.models import (
+    ApiToken,
     BankEntry,
     Case,
     CustodyEvent,
@@ -25,10 +27,23 @@ from takedown.models import (
 )
 from takedown.store.blobs import BlobStore
 
-__all__ = ["GENESIS_HASH", "CaseStore"]
+__all__ = ["GENESIS_HASH", "CaseStore", "SentNotice"]
 
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of the first custody event of every subject."""
+
+
+@dataclass(frozen=True)
+class SentNotice:
+    """A sent notice as ``CaseStore.list_sent_notices`` reads it: enough to tell when its recipient's time runs
+    out without reading the whole notice."""
+
+    notice_id: str
+    jurisdiction: str
+    sent_at: datetime
+    """When its delivery was recorded."""
+    listing: int
+    """How many of the findings it lists are in the states asked for."""
 
 
 @runtime_checkable
@@ -94,8 +109,21 @@ class CaseStore(Protocol):
         *,
         states: Iterable[FindingState] | None = None,
         decision: Decision | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[Finding]:
-        """Findings, oldest first, filtered by case, states and decision."""
+        """Findings, oldest first, filtered by case, states and decision; with ``limit``, at most that many after
+        skipping the first ``offset`` (a page of them)."""
+        ...
+
+    def count_findings(
+        self,
+        case_id: str | None = None,
+        *,
+        states: Iterable[FindingState] | None = None,
+        decision: Decision | None = None,
+    ) -> int:
+        """How many findings ``list_findings`` with the same filters returns (without reading them)."""
         ...
 
     # evidence
@@ -130,8 +158,20 @@ class CaseStore(Protocol):
         *,
         finding_id: str | None = None,
         states: Iterable[NoticeState] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[Notice]:
-        """Notices, oldest first, filtered; with ``finding_id``, every notice that lists that finding."""
+        """Notices, oldest first, filtered; with ``finding_id``, every notice that lists that finding; with
+        ``limit``, at most that many after skipping the first ``offset`` (a page of them)."""
+        ...
+
+    def count_notices(self, case_id: str | None = None) -> dict[NoticeState, int]:
+        """How many notices (of the case) are in each state; a state with none is left out."""
+        ...
+
+    def list_sent_notices(self, *, listing: Iterable[FindingState]) -> list[SentNotice]:
+        """Every sent notice with a recorded delivery that lists at least one finding in ``listing`` states,
+        earliest sent first (ties by notice id), read without loading the notices."""
         ...
 
     # deliveries and follow-ups
@@ -236,4 +276,17 @@ class CaseStore(Protocol):
 
     def end_sessions(self, username: str, *, at: datetime) -> int:
         """End every session of the user that has not ended; return how many were ended."""
+        ...
+
+    # API tokens (see takedown.console.tokens): kept by the SHA-256 of the token; revoked, never deleted.
+    def put_api_token(self, token: ApiToken) -> None:
+        """Insert an API token, or replace the one with its token hash."""
+        ...
+
+    def get_api_token(self, token_sha256: str) -> ApiToken:
+        """The API token with this token hash. Raises ``NotFoundError``."""
+        ...
+
+    def list_api_tokens(self, username: str | None = None) -> list[ApiToken]:
+        """Every API token (revoked and expired ones too), or only ``username``'s, oldest first."""
         ...

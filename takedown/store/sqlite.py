@@ -27,6 +27,7 @@ from takedown.errors import (
     UsageError,
 )
 from takedown.models import (
+    ApiToken,
     BankEntry,
     Case,
     CustodyEvent,
@@ -43,7 +44,7 @@ from takedown.models import (
     User,
     utcnow,
 )
-from takedown.store.base import GENESIS_HASH
+from takedown.store.base import GENESIS_HASH, SentNotice
 from takedown.store.blobs import BlobStore
 
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SQLiteCaseStore"]
@@ -107,6 +108,29 @@ MIGRATIONS: tuple[str, ...] = (
         token_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES users (username), expires_at TEXT NOT NULL,
         ended INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL);
     CREATE INDEX sessions_user ON sessions (username, ended);
+    """,
+    # 5: the REST API's tokens (kept by the SHA-256 of the token, like sessions).
+    """
+    CREATE TABLE api_tokens (
+        token_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES users (username),
+        created_at TEXT NOT NULL, data TEXT NOT NULL);
+    CREATE INDEX api_tokens_user ON api_tokens (username, created_at);
+    """,
+    # 6: indexes for lists by state and their pages and counts (the console's queues at tens of thousands of
+    # notices), and for the next seq of every insert (max(seq) read the whole table each time); a notice's
+    # jurisdiction beside it, in one index with its id and state, so the legal deadlines of sent notices are found
+    # without reading their JSON.
+    """
+    ALTER TABLE notices ADD COLUMN jurisdiction TEXT NOT NULL DEFAULT '';
+    UPDATE notices SET jurisdiction = coalesce(json_extract(data, '$.jurisdiction'), '');
+    CREATE INDEX notices_id_state ON notices (id, state, jurisdiction);
+    CREATE INDEX notices_state_seq ON notices (state, seq);
+    CREATE INDEX notices_case_state ON notices (case_id, state);
+    CREATE INDEX notices_seq ON notices (seq);
+    CREATE INDEX findings_state_seq ON findings (state, seq);
+    CREATE INDEX findings_decision_state_seq ON findings (decision, state, seq);
+    CREATE INDEX findings_seq ON findings (seq);
+    CREATE INDEX bundles_seq ON bundles (seq);
     """,
 )
 """Each entry moves the schema up one version; never edit one that has shipped, append a new one."""
@@ -343,18 +367,25 @@ class SQLiteCaseStore:
         *,
         states: Iterable[FindingState] | None = None,
         decision: Decision | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[Finding]:
-        """Findings, oldest first, filtered by case, states and decision."""
-        sql, params = "SELECT data FROM findings WHERE 1=1", list[str]()
-        if case_id is not None:
-            sql, params = sql + " AND case_id = ?", [*params, case_id]
-        if states is not None:
-            wanted = [FindingState(s).value for s in states]
-            sql += f" AND state IN ({','.join('?' * len(wanted))})"
-            params += wanted
-        if decision is not None:
-            sql, params = sql + " AND decision = ?", [*params, Decision(decision).value]
-        return [_load(Finding, d) for d in self._all(sql + " ORDER BY seq", params)]
+        """Findings, oldest first, filtered by case, states and decision; a page of them with ``limit``."""
+        where, params = _finding_filter(case_id, states, decision)
+        page, more = _page(limit, offset)
+        rows = self._all(f"SELECT data FROM findings WHERE {where} ORDER BY seq{page}", [*params, *more])
+        return [_load(Finding, d) for d in rows]
+
+    def count_findings(
+        self,
+        case_id: str | None = None,
+        *,
+        states: Iterable[FindingState] | None = None,
+        decision: Decision | None = None,
+    ) -> int:
+        """How many findings ``list_findings`` with the same filters returns."""
+        where, params = _finding_filter(case_id, states, decision)
+        return int(self._one(f"SELECT count(*) FROM findings WHERE {where}", params))
 
     # -- evidence -------------------------------------------------------------------------------------------
 
@@ -387,11 +418,11 @@ class SQLiteCaseStore:
         """Insert a notice unless one with its id exists."""
         with self.transaction():
             added = self._insert(
-                "INSERT OR IGNORE INTO notices (id, case_id, finding_id, state, seq, updated_at, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO notices (id, case_id, finding_id, state, seq, updated_at, data, jurisdiction) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     notice.id, notice.case_id, notice.finding_id, notice.state.value, self._next_seq("notices"),
-                    utcnow().isoformat(), notice.model_dump_json(),
+                    utcnow().isoformat(), notice.model_dump_json(), notice.jurisdiction,
                 ),
             )
             if added:
@@ -412,10 +443,10 @@ class SQLiteCaseStore:
         """Replace a notice whose stored state is still ``expected``."""
         with self.transaction():
             cursor = self._db.execute(
-                "UPDATE notices SET state = ?, updated_at = ?, data = ? WHERE id = ? AND state = ?",
+                "UPDATE notices SET state = ?, updated_at = ?, data = ?, jurisdiction = ? WHERE id = ? AND state = ?",
                 (
-                    notice.state.value, utcnow().isoformat(), notice.model_dump_json(), notice.id,
-                    NoticeState(expected).value,
+                    notice.state.value, utcnow().isoformat(), notice.model_dump_json(), notice.jurisdiction,
+                    notice.id, NoticeState(expected).value,
                 ),
             )
             if cursor.rowcount != 1:
@@ -432,19 +463,55 @@ class SQLiteCaseStore:
         *,
         finding_id: str | None = None,
         states: Iterable[NoticeState] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[Notice]:
-        """Notices, oldest first, filtered."""
-        sql, params = "SELECT data FROM notices WHERE 1=1", list[str]()
+        """Notices, oldest first, filtered; a page of them with ``limit``."""
+        if finding_id is not None:  # any notice that lists the finding: read from the few that do, never by state
+            sql = ("SELECT n.data FROM notice_items i CROSS JOIN notices n ON n.id = i.notice_id "
+                   "WHERE i.finding_id = ?")
+            params: list[Any] = [finding_id]
+        else:
+            sql, params = "SELECT n.data FROM notices n WHERE 1=1", []
         if case_id is not None:
-            sql, params = sql + " AND case_id = ?", [*params, case_id]
-        if finding_id is not None:  # any notice that lists the finding
-            sql += " AND id IN (SELECT notice_id FROM notice_items WHERE finding_id = ?)"
-            params = [*params, finding_id]
+            sql, params = sql + " AND n.case_id = ?", [*params, case_id]
         if states is not None:
             wanted = [NoticeState(s).value for s in states]
-            sql += f" AND state IN ({','.join('?' * len(wanted))})"
+            sql += f" AND n.state IN ({','.join('?' * len(wanted))})"
             params += wanted
-        return [_load(Notice, d) for d in self._all(sql + " ORDER BY seq", params)]
+        page, more = _page(limit, offset)
+        return [_load(Notice, d) for d in self._all(sql + " ORDER BY n.seq" + page, [*params, *more])]
+
+    def count_notices(self, case_id: str | None = None) -> dict[NoticeState, int]:
+        """How many notices (of the case) are in each state; a state with none is left out."""
+        sql, params = "SELECT state, count(*) FROM notices", list[str]()
+        if case_id is not None:
+            sql, params = sql + " WHERE case_id = ?", [case_id]
+        with self._lock:
+            rows = self._db.execute(sql + " GROUP BY state", params).fetchall()
+        return {NoticeState(state): int(count) for state, count in rows}
+
+    def list_sent_notices(self, *, listing: Iterable[FindingState]) -> list[SentNotice]:
+        """Every sent notice with a delivery that lists a finding in ``listing`` states, earliest sent first."""
+        wanted = [FindingState(s).value for s in listing]
+        if not wanted:
+            return []
+        # From the few findings in those states to the notices that list them (never a scan of every notice), one
+        # row per listed finding; counted here, which is cheaper than SQLite's GROUP BY over a temporary B-tree.
+        sql = ("SELECT n.id, n.jurisdiction, d.sent_at "
+               "FROM findings f CROSS JOIN notice_items i ON i.finding_id = f.id "
+               "CROSS JOIN notices n ON n.id = i.notice_id CROSS JOIN deliveries d ON d.notice_id = n.id "
+               f"WHERE f.state IN ({','.join('?' * len(wanted))}) AND n.state = ?")
+        with self._lock:
+            rows = self._db.execute(sql, [*wanted, NoticeState.SENT.value]).fetchall()
+        counts: dict[str, int] = {}
+        for notice_id, _, _ in rows:
+            counts[notice_id] = counts.get(notice_id, 0) + 1
+        sent = [SentNotice(notice_id=notice_id, jurisdiction=jurisdiction, sent_at=datetime.fromisoformat(sent_at),
+                           listing=counts.pop(notice_id)) for notice_id, jurisdiction, sent_at in rows
+                if notice_id in counts]
+        sent.sort(key=lambda s: (s.sent_at, s.notice_id))
+        return sent
 
     # -- deliveries and follow-ups --------------------------------------------------------------------------
 
@@ -642,8 +709,57 @@ class SQLiteCaseStore:
                 self.put_session(_load(LoginSession, data).model_copy(update={"ended_at": at}))
             return len(rows)
 
+    def put_api_token(self, token: ApiToken) -> None:
+        """Insert an API token, or replace the one with its token hash."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO api_tokens (token_sha256, username, created_at, data) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (token_sha256) DO UPDATE SET data = excluded.data",
+                (token.token_sha256, token.username, token.created_at.isoformat(), token.model_dump_json()),
+            )
+
+    def get_api_token(self, token_sha256: str) -> ApiToken:
+        """The API token with this token hash."""
+        data = self._one("SELECT data FROM api_tokens WHERE token_sha256 = ?", (token_sha256,))
+        if data is None:
+            raise NotFoundError("no such API token")
+        return _load(ApiToken, data)
+
+    def list_api_tokens(self, username: str | None = None) -> list[ApiToken]:
+        """Every API token, or only ``username``'s, oldest first."""
+        if username is None:
+            rows = self._all("SELECT data FROM api_tokens ORDER BY created_at, token_sha256", ())
+        else:
+            rows = self._all("SELECT data FROM api_tokens WHERE username = ? ORDER BY created_at, token_sha256",
+                             (username,))
+        return [_load(ApiToken, d) for d in rows]
+
 
 _BANK_PAGE = 5000
+
+
+def _finding_filter(case_id: str | None, states: Iterable[FindingState] | None,
+                    decision: Decision | None) -> tuple[str, list[str]]:
+    """The WHERE clause and its parameters of ``list_findings`` and ``count_findings``."""
+    where, params = "1=1", list[str]()
+    if case_id is not None:
+        where, params = where + " AND case_id = ?", [*params, case_id]
+    if states is not None:
+        wanted = [FindingState(s).value for s in states]
+        where += f" AND state IN ({','.join('?' * len(wanted))})"
+        params += wanted
+    if decision is not None:
+        where, params = where + " AND decision = ?", [*params, Decision(decision).value]
+    return where, params
+
+
+def _page(limit: int | None, offset: int) -> tuple[str, list[int]]:
+    """The LIMIT clause of a page of ``limit`` rows after the first ``offset`` (all of them when ``limit`` is None)."""
+    if offset < 0 or (limit is not None and limit < 0):
+        raise UsageError(f"a page needs a limit and an offset of 0 or more, not {limit} and {offset}")
+    if limit is None and not offset:
+        return "", []
+    return " LIMIT ? OFFSET ?", [-1 if limit is None else limit, offset]
 
 
 def _split_sql(script: str) -> list[str]:
