@@ -6,8 +6,8 @@ Every value a site sent (titles, URLs, subjects, bodies) goes to the templates a
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -16,10 +16,10 @@ from takedown.models import Decision, Finding, FindingState, Notice, NoticeState
 from takedown.report.grouping import request_key
 from takedown.report.jurisdictions import missing_fields
 from takedown.settings import Settings
-from takedown.store.base import CaseStore
+from takedown.store.base import CaseStore, SentNotice
 
-__all__ = ["NOTICE_STATES", "SERVED_ROLES", "audit_view", "copies_of", "dashboard_view", "evidence_file",
-           "finding_view", "findings_view", "masked_preview", "notice_view", "notices_view",
+__all__ = ["DEADLINES_SHOWN", "NOTICE_STATES", "PER_PAGE", "SERVED_ROLES", "audit_view", "copies_of", "dashboard_view",
+           "evidence_file", "finding_view", "findings_view", "masked_preview", "notice_view", "notices_view",
            "sendable_view"]
 
 SERVED_ROLES = frozenset({"report", "manifest", "seal"})
@@ -28,46 +28,71 @@ SERVED_ROLES = frozenset({"report", "manifest", "seal"})
 NOTICE_STATES = ("draft", "approved", "sent", "rejected", "withdrawn")
 """The notice lists the console shows, by state."""
 
+PER_PAGE = 50
+"""How many notices a page of a request list starts (each shown with its copies in other languages), and how many
+findings a page of the review queue shows."""
+
+DEADLINES_SHOWN = 50
+"""How many legal deadlines the dashboard shows: the soonest."""
+
 
 _ACTIVE = (FindingState.SENT, FindingState.RENOTIFIED, FindingState.ESCALATED)
 
 
-def deadlines(store: CaseStore, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Each sent request with pages still up: when the recipient's legal time ran or runs out, soonest first."""
+def _due(store: CaseStore) -> list[tuple[datetime, SentNotice]]:
+    """Every sent request with pages still up whose law sets a time, with when that time runs out, soonest first."""
     from takedown.report.jurisdictions import get_jurisdiction
 
-    now = now or utcnow()
-    rows: list[tuple[datetime, dict[str, Any]]] = []
-    for notice in store.list_notices(states=[NoticeState.SENT]):
-        delivery = store.get_delivery(notice.id)
-        if delivery is None:
-            continue
-        up = [f for f in notice.finding_ids if store.get_finding(f).state in _ACTIVE]
-        deadline = get_jurisdiction(notice.jurisdiction).deadline
-        if not up or deadline is None:
-            continue
-        due = delivery.sent_at + deadline
-        rows.append((due, {"id": notice.id, "to": notice.recipient.address, "locale": notice.locale,
-                           "sent": delivery.sent_at.isoformat(timespec="minutes"),
-                           "due": due.isoformat(timespec="minutes"), "overdue": due <= now, "still_up": len(up),
-                           "kind": notice.kind}))
-    rows.sort(key=lambda row: row[0])
-    return [row for _, row in rows]
+    periods: dict[str, timedelta | None] = {}
+    due = []
+    for sent in store.list_sent_notices(listing=_ACTIVE):
+        if sent.jurisdiction not in periods:
+            periods[sent.jurisdiction] = get_jurisdiction(sent.jurisdiction).deadline
+        period = periods[sent.jurisdiction]
+        if period is not None:
+            due.append((sent.sent_at + period, sent))
+    due.sort(key=lambda row: (row[0], row[1].notice_id))
+    return due
+
+
+def _deadline_rows(store: CaseStore, due: list[tuple[datetime, SentNotice]], now: datetime) -> list[dict[str, Any]]:
+    rows = []
+    for when, sent in due:
+        notice = store.get_notice(sent.notice_id)
+        rows.append({"id": notice.id, "to": notice.recipient.address, "locale": notice.locale,
+                     "sent": sent.sent_at.isoformat(timespec="minutes"), "due": when.isoformat(timespec="minutes"),
+                     "overdue": when <= now, "still_up": sent.listing, "kind": notice.kind})
+    return rows
+
+
+def deadlines(store: CaseStore, *, now: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Each sent request with pages still up: when the recipient's legal time ran or runs out, soonest first (the
+    first ``limit`` of them)."""
+    return _deadline_rows(store, _due(store)[:limit], now or utcnow())
 
 
 def dashboard_view(store: CaseStore) -> dict[str, Any]:
-    """The queues with their counts, the legal deadlines of sent requests, and the cases."""
-    notices = Counter(n.state.value for n in store.list_notices())
-    findings = store.list_findings()
-    to_review = sum(f.decision is Decision.REVIEW and f.state is FindingState.JUDGED for f in findings)
+    """The queues with their counts, the soonest legal deadlines of sent requests (``DEADLINES_SHOWN``) with how many
+    there are, and the cases. Counts are the store's; only the deadlines shown are read in full."""
+    notices = store.count_notices()
+    to_review = store.count_findings(states=[FindingState.JUDGED], decision=Decision.REVIEW)
     cases = [{"id": c.id, "title": c.title, "status": c.status.value, "priority": c.priority.value}
              for c in store.list_cases()]
+    due = _due(store)
     return {"queues": [
-        {"label": "Requests to approve", "count": notices.get("draft", 0), "href": "/notices?state=draft"},
-        {"label": "Approved, not sent", "count": notices.get("approved", 0), "href": "/notices?state=approved"},
-        {"label": "Sent", "count": notices.get("sent", 0), "href": "/notices?state=sent"},
+        {"label": "Requests to approve", "count": notices.get(NoticeState.DRAFT, 0), "href": "/notices?state=draft"},
+        {"label": "Approved, not sent", "count": notices.get(NoticeState.APPROVED, 0),
+         "href": "/notices?state=approved"},
+        {"label": "Sent", "count": notices.get(NoticeState.SENT, 0), "href": "/notices?state=sent"},
         {"label": "Findings to review", "count": to_review, "href": "/findings"},
-    ], "cases": cases, "deadlines": deadlines(store)}
+    ], "cases": cases, "deadlines": _deadline_rows(store, due[:DEADLINES_SHOWN], utcnow()),
+        "deadlines_total": len(due)}
+
+
+def _paging(total: int, page: int, per_page: int) -> tuple[int, int]:
+    """The page to show (``page`` moved into range) and how many pages there are (at least one)."""
+    pages = max(1, math.ceil(total / per_page))
+    return min(max(page, 1), pages), pages
 
 
 def _item(finding: Finding, listed: set[str]) -> dict[str, Any]:
@@ -76,26 +101,41 @@ def _item(finding: Finding, listed: set[str]) -> dict[str, Any]:
             "also_shown_at": finding.canonical_id if finding.canonical_id in listed else None}
 
 
-def notices_view(store: CaseStore, state: str) -> dict[str, Any]:
-    """The notices in ``state``, one entry per request: its copies in each language, then the pages it lists."""
-    requests: dict[tuple[str, ...], dict[str, Any]] = {}
+def notices_view(store: CaseStore, state: str, *, page: int = 1, per_page: int = PER_PAGE) -> dict[str, Any]:
+    """A page of the notices in ``state``, one entry per request: its copies in each language, then the pages it lists.
+
+    The notices are paged oldest first, ``per_page`` at a time; a request is shown on the page of its first copy in
+    ``state``, with all of them, so no request is split or shown twice. ``page`` out of range shows the nearest.
+    """
+    wanted = NoticeState(state)
+    total = store.count_notices().get(wanted, 0)
+    page, pages = _paging(total, page, per_page)
+    listed = store.list_notices(states=[wanted], limit=per_page, offset=(page - 1) * per_page)
+    on_page = {n.id for n in listed}
+    requests: dict[tuple[str, ...], dict[str, Any] | None] = {}
     findings: dict[str, Finding] = {}
-    for notice in store.list_notices(states=[NoticeState(state)]):
+    for notice in listed:
         key = request_key(notice)
-        entry = requests.get(key)
-        if entry is None:
-            for finding_id in notice.finding_ids:
-                if finding_id not in findings:
-                    findings[finding_id] = store.get_finding(finding_id)
-            listed = set(notice.finding_ids)
-            entry = requests[key] = {
-                "to": notice.recipient.address, "channel": notice.recipient.channel, "case": notice.case_id,
-                "kind": notice.kind, "copies": [],
-                "items": [_item(findings[f], listed) for f in notice.finding_ids],
-            }
-        entry["copies"].append({"id": notice.id, "locale": notice.locale, "jurisdiction": notice.jurisdiction,
-                                "subject": notice.subject, "missing": missing_fields(notice)})
-    return {"requests": list(requests.values())}
+        if key in requests:
+            continue
+        copies = [n for n in store.list_notices(notice.case_id, finding_id=notice.finding_id, states=[wanted])
+                  if request_key(n) == key]
+        # Shown on an earlier page, with its first copy; or none is left in this state (decided meanwhile).
+        if not copies or copies[0].id not in on_page:
+            requests[key] = None
+            continue
+        for finding_id in notice.finding_ids:
+            if finding_id not in findings:
+                findings[finding_id] = store.get_finding(finding_id)
+        listed_ids = set(notice.finding_ids)
+        requests[key] = {
+            "to": notice.recipient.address, "channel": notice.recipient.channel, "case": notice.case_id,
+            "kind": notice.kind, "items": [_item(findings[f], listed_ids) for f in notice.finding_ids],
+            "copies": [{"id": n.id, "locale": n.locale, "jurisdiction": n.jurisdiction, "subject": n.subject,
+                        "missing": missing_fields(n)} for n in copies],
+        }
+    return {"requests": [entry for entry in requests.values() if entry is not None], "total": total, "page": page,
+            "pages": pages}
 
 
 def copies_of(store: CaseStore, notice: Notice) -> list[Notice]:
@@ -184,11 +224,15 @@ def audit_view(store: CaseStore, subject: str) -> dict[str, Any]:
         for e in events]}
 
 
-def findings_view(store: CaseStore) -> dict[str, Any]:
-    """The findings the policy sent to an officer (decision ``review``, not yet settled), oldest first."""
-    waiting = [f for f in store.list_findings(decision=Decision.REVIEW) if f.state is FindingState.JUDGED]
+def findings_view(store: CaseStore, *, page: int = 1, per_page: int = PER_PAGE) -> dict[str, Any]:
+    """A page of the findings the policy sent to an officer (decision ``review``, not yet settled), oldest first."""
+    total = store.count_findings(states=[FindingState.JUDGED], decision=Decision.REVIEW)
+    page, pages = _paging(total, page, per_page)
+    shown = store.list_findings(states=[FindingState.JUDGED], decision=Decision.REVIEW, limit=per_page,
+                                offset=(page - 1) * per_page)
     return {"findings": [{"id": f.id, "case": f.case_id, "url": f.candidate.url, "title": f.candidate.title,
-                          "reasons": list(f.reasons), "media": len(f.media)} for f in waiting]}
+                          "reasons": list(f.reasons), "media": len(f.media)} for f in shown],
+            "total": total, "page": page, "pages": pages}
 
 
 def finding_view(store: CaseStore, finding_id: str) -> dict[str, Any]:
