@@ -150,3 +150,26 @@ def test_the_pages_link_to_each_other_and_stay_escaped(tmp_path: Path) -> None:
         assert f"{PER_PAGE + 3} wait for review" in queue and 'href="/findings?page=1" rel="prev"' in queue
         assert f">{PER_PAGE + 3}<" in client.get("/").text, "the dashboard counts them all"
     store.close()
+
+
+def test_next_looks_past_the_first_page_for_a_request_nobody_holds(store: SQLiteCaseStore, tmp_path: Path) -> None:
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from takedown.console import leases
+    from takedown.console.accounts import add_user
+    from takedown.console.app import create_app
+    from takedown.settings import Settings, StorageSettings
+
+    notices = [_notice(store, _finding(store, n), "en") for n in range(PER_PAGE + 3)]
+    for notice in notices[:PER_PAGE + 1]:  # every request of the first page, and one more, held by Lee
+        assert leases.take(store, [notice.id], "lee") is None
+    add_user(store, "kim", "correct horse battery staple", roles=["officer"], display_name="Kim", by="admin")
+    app = create_app(Settings(storage=StorageSettings(data_dir=tmp_path)), store=store, secure_cookies=False)
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as client:
+        page = client.get("/login").text
+        token = re.search(r'name="login_csrf" value="([^"]+)"', page)
+        assert token
+        client.post("/login", data={"username": "kim", "password": "correct horse battery staple",
+                                    "login_csrf": token.group(1)})
+        assert client.get("/next").headers["location"] == f"/notices/{notices[PER_PAGE + 1].id}"

@@ -247,6 +247,14 @@ def create_app(
             raise PermissionDeniedError("the form's security token is missing or stale; reload the page")
         return values
 
+    async def acting(request: Request, *roles: Role) -> tuple[SignedIn, dict[str, str]]:
+        """The checks of every action: a session, the form's CSRF token, then one of ``roles`` (when given)."""
+        who = signed_in(request)
+        form = await checked_form(request, who)
+        if roles:
+            require_role(who.user, *roles)
+        return who, form
+
     def context(who: SignedIn) -> dict[str, str]:
         return {"via": "console", "user": who.user.username, "session": who.session.token_sha256[:16]}
 
@@ -312,8 +320,7 @@ def create_app(
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
-        who = signed_in(request)
-        await checked_form(request, who)
+        await acting(request)
         end_session(the_store(request), request.cookies.get(SESSION_COOKIE, ""))
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
@@ -361,13 +368,17 @@ def create_app(
         """The oldest draft request nobody else is reviewing, or the list when there is none."""
         who = signed_in(request)
         store = the_store(request)
-        for entry in notices_view(store, "draft")["requests"]:
-            ids = [c["id"] for c in entry["copies"]]
-            held = [leases.lease_holder(store, i) for i in ids]
-            mine = [first_approval(store, i) for i in ids]  # what this officer approved first waits for another
-            if all(h is None or h[0] == who.user.username for h in held) and not any(
-                    f is not None and f.username == who.user.username for f in mine):
-                return RedirectResponse(f"/notices/{ids[0]}", status_code=303)
+        page, pages = 1, 1
+        while page <= pages:  # page by page, oldest first, until one is free
+            view = notices_view(store, "draft", page=page)
+            for entry in view["requests"]:
+                ids = [c["id"] for c in entry["copies"]]
+                held = [leases.lease_holder(store, i) for i in ids]
+                mine = [first_approval(store, i) for i in ids]  # what this officer approved first waits for another
+                if all(h is None or h[0] == who.user.username for h in held) and not any(
+                        f is not None and f.username == who.user.username for f in mine):
+                    return RedirectResponse(f"/notices/{ids[0]}", status_code=303)
+            page, pages = page + 1, view["pages"]
         return RedirectResponse("/notices?state=draft", status_code=303)
 
     def decide(store: CaseStore, who: SignedIn, ids: list[str]) -> None:
@@ -434,9 +445,7 @@ def create_app(
 
     @app.post("/cases/{case_id}/scan")
     async def scan(request: Request, case_id: str) -> Response:
-        who = signed_in(request)
-        await checked_form(request, who)
-        require_role(who.user, *_DECIDERS)
+        who, _ = await acting(request, *_DECIDERS)
         start_scan(the_store(request), settings, case_id, by=who.user.display_name, context=context(who))
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
@@ -446,9 +455,7 @@ def create_app(
         from takedown.cases import set_case_status, withdraw_case
         from takedown.models import CaseStatus
 
-        who = signed_in(request)
-        form = await checked_form(request, who)
-        require_role(who.user, *_DECIDERS)
+        who, form = await acting(request, *_DECIDERS)
         store, action, reason = the_store(request), form.get("action", ""), form.get("reason", "").strip()
         if action == "withdraw":
             if form.get("confirm") != "yes" or not reason:
@@ -465,17 +472,16 @@ def create_app(
     # -- follow-up -----------------------------------------------------------------------------------------------
 
     @app.get("/followup", response_class=HTMLResponse)
-    async def followup(request: Request) -> Response:
+    async def followup(request: Request, page: int = 1) -> Response:
         """Each sent request's legal clock and pages, what waits for approval, and removals per recipient."""
         who = signed_in(request)
         return render(request, "followup.html", user=who.user, csrf=who.session.csrf_token,
-                      can_decide=bool(who.user.roles & set(_DECIDERS)), **followup_view(the_store(request)))
+                      can_decide=bool(who.user.roles & set(_DECIDERS)),
+                      **followup_view(the_store(request), page=page))
 
     @app.post("/followup")
     async def followup_now(request: Request) -> Response:
-        who = signed_in(request)
-        form = await checked_form(request, who)
-        require_role(who.user, *_DECIDERS)
+        who, form = await acting(request, *_DECIDERS)
         start_followup(the_store(request), settings, by=who.user.display_name, context=context(who),
                        everything=form.get("everything") == "yes")
         return RedirectResponse("/followup", status_code=303)
@@ -502,9 +508,7 @@ def create_app(
     @app.post("/findings/{finding_id}/unblur")
     async def unblur_media(request: Request, finding_id: str) -> Response:
         """Record a deliberate unblur (and count it against today's budget), then show the picture once."""
-        who = signed_in(request)
-        form = await checked_form(request, who)
-        require_role(who.user, *_DECIDERS)
+        who, form = await acting(request, *_DECIDERS)
         sha256 = form.get("media", "")
         grant = unblur(the_store(request), settings, who.user, finding_id, sha256, context=context(who),
                        go_on=form.get("go_on") == "yes")
@@ -536,9 +540,7 @@ def create_app(
 
     @app.post("/findings/{finding_id}/resolve")
     async def resolve(request: Request, finding_id: str) -> Response:
-        who = signed_in(request)
-        form = await checked_form(request, who)
-        require_role(who.user, *_DECIDERS)
+        who, form = await acting(request, *_DECIDERS)
         from takedown.cases import resolve_finding
         from takedown.models import Decision
 
@@ -558,8 +560,7 @@ def create_app(
     @app.post("/account/wellness")
     async def own_wellness(request: Request) -> Response:
         """The officer's own, stricter wellness choices (an empty field: the organisation's value)."""
-        who = signed_in(request)
-        form = await checked_form(request, who)
+        who, form = await acting(request)
 
         def number(name: str) -> int | None:
             value = form.get(name, "").strip()
@@ -584,8 +585,7 @@ def create_app(
 
     @app.post("/account/password")
     async def change_password(request: Request) -> Response:
-        who = signed_in(request)
-        form = await checked_form(request, who)
+        who, form = await acting(request)
         store = the_store(request)
         authenticate(store, who.user.username, form.get("current", ""), client="console: password change")
         if form.get("new", "") != form.get("again", ""):
@@ -604,9 +604,7 @@ def create_app(
 
     @app.post("/users")
     async def add(request: Request) -> Response:
-        who = signed_in(request)
-        await checked_form(request, who)
-        require_role(who.user, Role.ADMIN)
+        who, _ = await acting(request, Role.ADMIN)
         form = await request.form()
         roles = [str(r) for r in form.getlist("role")]
         add_user(the_store(request), str(form.get("username", "")), str(form.get("password", "")), roles=roles,
@@ -616,9 +614,7 @@ def create_app(
 
     @app.post("/users/{username}/{action}")
     async def disable(request: Request, username: str, action: str) -> Response:
-        who = signed_in(request)
-        form = await checked_form(request, who)
-        require_role(who.user, Role.ADMIN)
+        who, form = await acting(request, Role.ADMIN)
         if action not in ("disable", "enable"):
             raise NotFoundError(f"no action {action!r}")
         if username == who.user.username:
@@ -656,9 +652,7 @@ def create_app(
 
     async def deciding(request: Request, notice_id: str) -> tuple[SignedIn, dict[str, str], CaseStore, list[str]]:
         """The checks every decision on a request makes: session, CSRF, role, lease (taken for the decider)."""
-        who = signed_in(request)
-        form = await checked_form(request, who)
-        require_role(who.user, *_DECIDERS)
+        who, form = await acting(request, *_DECIDERS)
         store = the_store(request)
         whole = request_ids(store, notice_id)
         decide(store, who, whole)
@@ -722,9 +716,7 @@ def create_app(
     @app.post("/notices/{notice_id}/send")
     async def send(request: Request, notice_id: str) -> Response:
         """Send the approved request (and its approved copies in other languages, unless unticked) once."""
-        who = signed_in(request)
-        form = await checked_form(request, who)
-        require_role(who.user, *_DECIDERS)
+        who, form = await acting(request, *_DECIDERS)
         if form.get("confirm") != "yes":
             raise UsageError("tick the box to confirm the recipient and the message before sending")
         store = the_store(request)
@@ -743,9 +735,7 @@ def create_app(
 
     @app.post("/send")
     async def send_many(request: Request) -> Response:
-        who = signed_in(request)
-        await checked_form(request, who)
-        require_role(who.user, *_DECIDERS)
+        who, _ = await acting(request, *_DECIDERS)
         form = await request.form()
         if form.get("confirm") != "yes":
             raise UsageError("tick the box to confirm the recipients and the messages before sending")

@@ -4,28 +4,34 @@ and escalations waiting for approval, removals per recipient, and a follow-up ro
 A round is ``takedown followup``'s (``takedown.report.followup.follow_up``): each listed page that is due is
 re-checked, what is gone is recorded as removed, and what is still up gets a reminder draft (or, after the
 configured attempts, an escalation to the next recipient) that waits for an officer's approval like any request.
-It runs as a console job (``takedown.console.jobs``), one at a time.
+It runs as a console job (``takedown.console.jobs``), one at a time. Removals per recipient (``compliance_stats``)
+read every sent request, so each round counts them at its end and the page shows that count, with its time.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from takedown.console.jobs import JobState, job_state, start_job
 from takedown.models import FindingState, NoticeState, utcnow
 from takedown.report.grouping import request_key
 from takedown.settings import Settings
-from takedown.store.base import CaseStore
+from takedown.store.base import CaseStore, SentNotice
 
-__all__ = ["FOLLOWUP_JOB", "followup_state", "followup_view", "start_followup"]
+__all__ = ["FOLLOWUP_JOB", "PER_PAGE", "followup_state", "followup_view", "start_followup"]
 
 FOLLOWUP_JOB = "console-followup"
 """The key of the console's follow-up job (and the custody subject that records who started each round)."""
 
 _ACTIVE = frozenset({FindingState.SENT, FindingState.RENOTIFIED, FindingState.ESCALATED})
+PER_PAGE = 50
+"""Sent notices a page of the follow-up screen starts from (copies of one request are shown together)."""
+_WAITING_READ = 2000
+"""The oldest drafts read to find the reminders and escalations waiting."""
 
 
 def followup_state(store: CaseStore) -> JobState | None:
@@ -33,45 +39,59 @@ def followup_state(store: CaseStore) -> JobState | None:
     return job_state(store, FOLLOWUP_JOB)
 
 
-def followup_view(store: CaseStore, *, now: datetime | None = None) -> dict[str, Any]:
-    """Sent requests with their legal clocks and pages (those with pages still up first, the most overdue first),
-    the reminders and escalations waiting, and removals per recipient."""
-    from takedown.report.followup import compliance_stats
+def followup_view(store: CaseStore, *, page: int = 1, per_page: int = PER_PAGE,
+                  now: datetime | None = None) -> dict[str, Any]:
+    """A page of the sent requests with pages still up (those overdue first, then by when their time runs out; a
+    request without a legal time last), each with its pages and their last check; the reminders and escalations
+    waiting; and removals per recipient as the last follow-up round counted them.
+
+    Only the requests on the page are read in full, so the page stays fast however many were sent.
+    """
     from takedown.report.jurisdictions import get_jurisdiction
 
     now = now or utcnow()
-    requests: dict[tuple[str, ...], dict[str, Any]] = {}
-    for notice in store.list_notices(states=[NoticeState.SENT]):
+    periods: dict[str, timedelta | None] = {}
+    ordered: list[tuple[datetime, SentNotice, datetime | None]] = []
+    for sent in store.list_sent_notices(listing=_ACTIVE):
+        if sent.jurisdiction not in periods:
+            periods[sent.jurisdiction] = get_jurisdiction(sent.jurisdiction).deadline
+        period = periods[sent.jurisdiction]
+        due = sent.sent_at + period if period is not None else None
+        ordered.append((due or datetime.max.replace(tzinfo=UTC), sent, due))
+    ordered.sort(key=lambda row: (row[0], row[1].notice_id))
+    pages = max(1, math.ceil(len(ordered) / per_page))
+    page = min(max(page, 1), pages)
+    rows: dict[tuple[str, ...], dict[str, Any]] = {}
+    for _, sent, due in ordered[(page - 1) * per_page: page * per_page]:
+        notice = store.get_notice(sent.notice_id)
         key = request_key(notice)
-        delivery = store.get_delivery(notice.id)
-        if key in requests or delivery is None:
-            if key in requests:
-                requests[key]["locales"].append(notice.locale)
+        if key in rows:  # its copy in another language: one request
+            rows[key]["locales"].append(notice.locale)
             continue
-        deadline = get_jurisdiction(notice.jurisdiction).deadline
-        due = delivery.sent_at + deadline if deadline is not None else None
         checks = {(c.finding_id or notice.finding_id): c for c in store.list_followups(notice.id)}
-        pages: list[dict[str, Any]] = []
+        listed: list[dict[str, Any]] = []
         for finding_id in notice.finding_ids:
             finding = store.get_finding(finding_id)
             check = checks.get(finding_id)
-            pages.append({"url": finding.candidate.url, "state": finding.state.value,
-                          "up": finding.state in _ACTIVE,
-                          "checked": check.checked_at.isoformat(timespec="minutes") if check else "",
-                          "outcome": check.outcome if check else ""})
-        still_up = sum(1 for p in pages if p["up"])
-        requests[key] = {"id": notice.id, "to": notice.recipient.address, "channel": notice.recipient.channel,
-                         "kind": notice.kind, "attempt": notice.attempt, "locales": [notice.locale],
-                         "sent": delivery.sent_at.isoformat(timespec="minutes"),
-                         "due": due.isoformat(timespec="minutes") if due else "",
-                         "overdue": bool(due and due <= now and still_up), "still_up": still_up, "pages": pages,
-                         "_order": (still_up == 0, due or delivery.sent_at)}
-    rows = sorted(requests.values(), key=lambda r: r.pop("_order"))
-    waiting = [{"id": n.id, "to": n.recipient.address, "kind": n.kind, "attempt": n.attempt, "locale": n.locale,
-                "subject": n.subject}
-               for n in store.list_notices(states=[NoticeState.DRAFT]) if n.kind != "initial" or n.attempt > 1]
-    return {"requests": rows, "waiting": waiting, "compliance": compliance_stats(store),
-            "job": followup_state(store)}
+            listed.append({"url": finding.candidate.url, "state": finding.state.value,
+                           "checked": check.checked_at.isoformat(timespec="minutes") if check else "",
+                           "outcome": check.outcome if check else ""})
+        rows[key] = {"id": notice.id, "to": notice.recipient.address, "channel": notice.recipient.channel,
+                     "kind": notice.kind, "attempt": notice.attempt, "locales": [notice.locale],
+                     "sent": sent.sent_at.isoformat(timespec="minutes"),
+                     "due": due.isoformat(timespec="minutes") if due else "", "overdue": bool(due and due <= now),
+                     "still_up": sent.listing, "pages": listed}
+    job = followup_state(store)
+    return {"requests": list(rows.values()), "total": len(ordered), "page": page, "pages": pages,
+            "waiting": _waiting(store), "compliance": job.summary.get("compliance", []) if job else [],
+            "job": job}
+
+
+def _waiting(store: CaseStore) -> list[dict[str, Any]]:
+    """The reminders and escalations that wait for an officer's approval (drafts after a first request)."""
+    drafts = store.list_notices(states=[NoticeState.DRAFT], limit=_WAITING_READ)
+    return [{"id": n.id, "to": n.recipient.address, "kind": n.kind, "attempt": n.attempt, "locale": n.locale,
+             "subject": n.subject} for n in drafts if n.kind != "initial" or n.attempt > 1]
 
 
 def start_followup(store: CaseStore, settings: Settings, *, by: str, context: dict[str, str],
@@ -84,7 +104,7 @@ def start_followup(store: CaseStore, settings: Settings, *, by: str, context: di
         UsageError: a round is running.
     """
     from takedown.pipeline import build_sites, build_templates
-    from takedown.report.followup import FollowUpConfig, follow_up, http_fetcher
+    from takedown.report.followup import FollowUpConfig, compliance_stats, follow_up, http_fetcher
     from takedown.sites.base import FormReporter
 
     async def work(stage: Callable[[str], None]) -> dict[str, Any]:
@@ -100,7 +120,9 @@ def start_followup(store: CaseStore, settings: Settings, *, by: str, context: di
             await close()
             for adapter in adapters:
                 await adapter.aclose()
-        return report.model_dump(mode="json")
+        stage("counting removals per recipient")
+        compliance = [row.model_dump(mode="json") for row in compliance_stats(store)]
+        return {**report.model_dump(mode="json"), "compliance": compliance}
 
     return start_job(store, FOLLOWUP_JOB, work, by=by, what="a follow-up round",
                      custody=(FOLLOWUP_JOB, "followup_started", {**context, "everything": str(everything).lower()}))
