@@ -628,3 +628,28 @@ def test_an_officer_edits_a_request_and_what_changed_is_recorded(console: Consol
     assert unchanged.status_code == 303 and store.custody_log(notice.id)[-1].seq == event.seq, "nothing to record"
     assert client.post(f"/notices/{notice.id}/approve", data={"csrf": csrf}).status_code == 303
     assert store.get_notice(notice.id).state is NoticeState.APPROVED
+
+
+def test_only_an_admin_reads_the_settings_and_secrets_never_show(tmp_path: Path) -> None:
+    from pydantic import SecretStr
+
+    from takedown.settings import DetectSettings, NetworkSettings, SmtpSettings
+
+    secrets_given = {"smtp": SmtpSettings(password=SecretStr("smtp-pass-4e1f")),
+                     "network": NetworkSettings(cookies={"p.example": {"session": "cookie-9a2b"}},
+                                               proxy="http://u:proxy-7c3d@p.example"),
+                     "detect": DetectSettings(options={"llm_judge": {"api_key": "judge-key-5b6e", "model": "m"}})}
+    opened = open_console(tmp_path, ConsoleSettings(), settings_changes=secrets_given)
+    console = next(opened)
+    try:
+        login(console.client)
+        assert console.client.get("/settings").status_code == 403, "an officer"
+        console.client.post("/logout", data={"csrf": _hidden(console.client.get("/").text, "csrf")})
+        login(console.client, "choi")
+        page = console.client.get("/settings")
+        assert page.status_code == 200 and 'id="section-smtp"' in page.text and "(set, hidden)" in page.text
+        for secret in ("smtp-pass-4e1f", "cookie-9a2b", "proxy-7c3d", "judge-key-5b6e"):
+            assert secret not in page.text
+        assert "llm_judge" in page.text and "starttls" in page.text, "what is not secret is shown"
+    finally:
+        opened.close()

@@ -623,6 +623,16 @@ def create_app(
                           reason=form.get("reason", ""))
         return RedirectResponse("/users", status_code=303)
 
+    @app.get("/settings", response_class=HTMLResponse)
+    async def settings_page(request: Request) -> Response:
+        """What the console and the pipeline run with, for administrators: read-only, secrets hidden."""
+        from takedown.console.settings_view import settings_view
+
+        who = signed_in(request)
+        require_role(who.user, Role.ADMIN)
+        return render(request, "settings.html", user=who.user, csrf=who.session.csrf_token,
+                      **settings_view(settings))
+
     @app.get("/bundles/{bundle_id}", response_class=HTMLResponse)
     async def bundle_page(request: Request, bundle_id: str) -> Response:
         """A sealed bundle's files with their hashes, and whether it verifies now."""
