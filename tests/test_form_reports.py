@@ -629,6 +629,8 @@ def test_the_console_follows_up_records_removals_and_drafts_reminders(demo_site:
                 page = client.get("/followup").text
                 assert 'id="round-done"' in page and all(r.id in page for r in reminders)
                 assert "removed" in page and emails[0].recipient.address in page.split('id="compliance"')[1]
+                chart = client.get("/").text.split('id="removals"')[1].split("</svg>")[0]
+                assert emails[0].recipient.address in chart and f"1 / {len(emails[0].finding_ids)}" in chart
         finally:
             demo_site.restore(post_id)
         assert store.get_finding(gone.id).state is FindingState.REMOVED

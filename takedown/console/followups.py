@@ -30,8 +30,8 @@ FOLLOWUP_JOB = "console-followup"
 _ACTIVE = frozenset({FindingState.SENT, FindingState.RENOTIFIED, FindingState.ESCALATED})
 PER_PAGE = 50
 """Sent notices a page of the follow-up screen starts from (copies of one request are shown together)."""
-_WAITING_READ = 2000
-"""The oldest drafts read to find the reminders and escalations waiting."""
+_WAITING_READ = 200
+"""The newest drafts read to find the reminders and escalations waiting (besides those the last round drafted)."""
 
 
 def followup_state(store: CaseStore) -> JobState | None:
@@ -83,15 +83,24 @@ def followup_view(store: CaseStore, *, page: int = 1, per_page: int = PER_PAGE,
                      "still_up": sent.listing, "pages": listed}
     job = followup_state(store)
     return {"requests": list(rows.values()), "total": len(ordered), "page": page, "pages": pages,
-            "waiting": _waiting(store), "compliance": job.summary.get("compliance", []) if job else [],
+            "waiting": _waiting(store, job), "compliance": job.summary.get("compliance", []) if job else [],
             "job": job}
 
 
-def _waiting(store: CaseStore) -> list[dict[str, Any]]:
-    """The reminders and escalations that wait for an officer's approval (drafts after a first request)."""
-    drafts = store.list_notices(states=[NoticeState.DRAFT], limit=_WAITING_READ)
+def _waiting(store: CaseStore, job: JobState | None) -> list[dict[str, Any]]:
+    """The reminders and escalations that wait for an officer's approval: those the last round drafted, and any
+    among the newest drafts (reminders are drafted late in a request's life; the oldest drafts are first requests)."""
+    drafts = store.count_notices().get(NoticeState.DRAFT, 0)
+    newest = store.list_notices(states=[NoticeState.DRAFT], limit=_WAITING_READ,
+                                offset=max(0, drafts - _WAITING_READ))
+    found = {n.id: n for n in newest if n.kind != "initial" or n.attempt > 1}
+    for notice_id in job.summary.get("reminders", []) if job else []:
+        if notice_id not in found:
+            notice = store.get_notice(notice_id)
+            if notice.state is NoticeState.DRAFT:
+                found[notice_id] = notice
     return [{"id": n.id, "to": n.recipient.address, "kind": n.kind, "attempt": n.attempt, "locale": n.locale,
-             "subject": n.subject} for n in drafts if n.kind != "initial" or n.attempt > 1]
+             "subject": n.subject} for n in sorted(found.values(), key=lambda n: (n.created_at, n.id))]
 
 
 def start_followup(store: CaseStore, settings: Settings, *, by: str, context: dict[str, str],

@@ -18,9 +18,9 @@ from takedown.report.jurisdictions import missing_fields
 from takedown.settings import Settings
 from takedown.store.base import CaseStore, SentNotice
 
-__all__ = ["DEADLINES_SHOWN", "NOTICE_STATES", "PER_PAGE", "SERVED_ROLES", "audit_view", "copies_of", "dashboard_view",
-           "evidence_file", "finding_view", "findings_view", "masked_preview", "notice_view", "notices_view",
-           "sendable_view"]
+__all__ = ["DEADLINES_SHOWN", "NOTICE_STATES", "PER_PAGE", "REMOVAL_BARS", "SERVED_ROLES", "audit_view", "copies_of",
+           "dashboard_view", "evidence_file", "finding_view", "findings_view", "masked_preview", "notice_view",
+           "notices_view", "removal_bars", "sendable_view"]
 
 SERVED_ROLES = frozenset({"report", "manifest", "seal"})
 """The evidence files the console serves: reports, manifests and seals, never raw media, pages or screenshots."""
@@ -86,7 +86,29 @@ def dashboard_view(store: CaseStore) -> dict[str, Any]:
         {"label": "Sent", "count": notices.get(NoticeState.SENT, 0), "href": "/notices?state=sent"},
         {"label": "Findings to review", "count": to_review, "href": "/findings"},
     ], "cases": cases, "deadlines": _deadline_rows(store, due[:DEADLINES_SHOWN], utcnow()),
-        "deadlines_total": len(due)}
+        "deadlines_total": len(due), "removals": removal_bars(store)}
+
+
+REMOVAL_BARS = 8
+"""How many recipients the dashboard's removal chart shows: those notified of the most pages."""
+
+
+def removal_bars(store: CaseStore, *, width: int = 560) -> dict[str, Any]:
+    """Removals per recipient as the last follow-up round counted them, as bars for an SVG chart: for each of the
+    ``REMOVAL_BARS`` recipients notified of the most pages, the length of its "notified" bar and of its "removed"
+    part (pixels, the longest bar ``width``), with the counts."""
+    from takedown.console.followups import followup_state
+
+    job = followup_state(store)
+    rows = sorted(job.summary.get("compliance", []) if job else [], key=lambda r: (-r["findings"], r["recipient"]))
+    rows = rows[:REMOVAL_BARS]
+    most = max((r["findings"] for r in rows), default=0) or 1
+    bars = [{"recipient": r["recipient"], "findings": r["findings"], "removed": r["removed"],
+             "share": round(100 * r["share_removed"]), "y": 24 * n,
+             "total_px": max(2, round(width * r["findings"] / most)), "removed_px": round(width * r["removed"] / most)}
+            for n, r in enumerate(rows)]
+    return {"bars": bars, "height": 24 * len(bars), "width": width,
+            "at": job.finished_at.isoformat(timespec="minutes") if job and job.finished_at else ""}
 
 
 def _paging(total: int, page: int, per_page: int) -> tuple[int, int]:
