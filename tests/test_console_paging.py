@@ -173,3 +173,14 @@ def test_next_looks_past_the_first_page_for_a_request_nobody_holds(store: SQLite
         client.post("/login", data={"username": "kim", "password": "correct horse battery staple",
                                     "login_csrf": token.group(1)})
         assert client.get("/next").headers["location"] == f"/notices/{notices[PER_PAGE + 1].id}"
+
+
+def test_the_send_screen_lists_approved_requests_a_page_at_a_time(store: SQLiteCaseStore) -> None:
+    from takedown.console.views import sendable_view
+
+    approved = [_notice(store, _finding(store, n), "en", state=NoticeState.APPROVED) for n in range(PER_PAGE + 3)]
+    _notice(store, _finding(store, 999), "en")  # a draft is never on it
+    first, second = sendable_view(store), sendable_view(store, page=2)
+    assert (first["total"], first["pages"], second["page"]) == (PER_PAGE + 3, 2, 2)
+    assert [r["id"] for r in first["ready"] + second["ready"]] == [n.id for n in approved]
+    assert sendable_view(store, page=99)["page"] == 2

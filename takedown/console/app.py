@@ -737,11 +737,11 @@ def create_app(
         return await send_chosen(request, who, ids)
 
     @app.get("/send", response_class=HTMLResponse)
-    async def send_page(request: Request) -> Response:
-        """Every approved request not yet sent, to send together after one confirmation."""
+    async def send_page(request: Request, page: int = 1) -> Response:
+        """The approved requests not yet sent, a page at a time, to send together after one confirmation."""
         who = signed_in(request)
         return render(request, "send.html", user=who.user, csrf=who.session.csrf_token,
-                      can_send=bool(who.user.roles & set(_DECIDERS)), **sendable_view(the_store(request)))
+                      can_send=bool(who.user.roles & set(_DECIDERS)), **sendable_view(the_store(request), page=page))
 
     @app.post("/send")
     async def send_many(request: Request) -> Response:

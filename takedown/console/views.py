@@ -311,10 +311,13 @@ def masked_preview(store: CaseStore, settings: Settings, finding_id: str, sha256
 
 
 
-def sendable_view(store: CaseStore) -> dict[str, Any]:
-    """Every approved request not yet sent, oldest approval first, each copy with its recipient and channel."""
-    ready = [n for n in store.list_notices(states=[NoticeState.APPROVED]) if store.get_delivery(n.id) is None]
-    ready.sort(key=lambda n: (n.approved_at or n.created_at, n.id))
+def sendable_view(store: CaseStore, *, page: int = 1, per_page: int = PER_PAGE) -> dict[str, Any]:
+    """A page of the approved requests not yet sent, oldest first, each copy with its recipient and channel (one
+    being sent right now has its delivery and is left out)."""
+    total = store.count_notices().get(NoticeState.APPROVED, 0)
+    page, pages = _paging(total, page, per_page)
+    listed = store.list_notices(states=[NoticeState.APPROVED], limit=per_page, offset=(page - 1) * per_page)
+    ready = [n for n in listed if store.get_delivery(n.id) is None]
     return {"ready": [{"id": n.id, "to": n.recipient.address, "channel": n.recipient.channel, "locale": n.locale,
                        "subject": n.subject, "pages": len(n.finding_ids), "approved_by": n.approved_by,
-                       "case": n.case_id} for n in ready]}
+                       "case": n.case_id} for n in ready], "total": total, "page": page, "pages": pages}
