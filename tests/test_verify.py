@@ -175,6 +175,27 @@ def test_flipping_any_byte_of_any_file_fails_and_names_it(pristine: Path, tsa: L
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("name", [TOKEN_FILE, SEAL_FILE, CUSTODY, "manifest.json"])
+def test_every_single_bit_flip_of_the_seal_stamp_custody_and_manifest_fails_without_a_crash(
+    pristine: Path, tsa: LocalTsa, tmp_path: Path, name: str
+) -> None:
+    """verify never raises for a damaged bundle: each of these files with any one byte altered is a clean, failed
+    verdict (the time-stamp token's contents are parsed lazily by its reader, and a damaged certificate inside it
+    used to escape as ``ValueError`` or ``InvalidVersion``)."""
+    folder = tmp_path / pristine.name
+    shutil.copytree(pristine, folder)
+    data = (folder / name).read_bytes()
+    passed = []
+    for offset in range(len(data)):
+        altered = bytearray(data)
+        altered[offset] ^= 0x01
+        (folder / name).write_bytes(bytes(altered))
+        if _verify(folder, tsa).ok:
+            passed.append(offset)
+    assert len(data) > 500 and passed == []
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["page.html", "manifest.json", "media", SEAL_FILE, TOKEN_FILE, CUSTODY])
 def test_a_deleted_file_fails_and_is_named(bundle: Path, tsa: LocalTsa, name: str) -> None:
     if name == "media":

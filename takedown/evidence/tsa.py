@@ -230,13 +230,28 @@ def decode_token(token: TimestampToken | bytes) -> TimeStampResponse:
     else:
         data = token
     try:
-        return decode_timestamp_response(data)
+        return _read_whole(decode_timestamp_response(data))
     except ValueError as first:
         # A bare token: wrap it in a response with status "granted" so it parses the same way.
         try:
-            return decode_timestamp_response(_der(0x30, bytes.fromhex("3003020100") + data))
+            return _read_whole(decode_timestamp_response(_der(0x30, bytes.fromhex("3003020100") + data)))
         except ValueError:
             raise EvidenceError(f"not an RFC 3161 time-stamp reply or token: {first}", plugin=_PLUGIN) from first
+
+
+def _read_whole(reply: TimeStampResponse) -> TimeStampResponse:
+    """``reply`` once every field takedown reads from it has been parsed: the parser reads the token's contents only
+    when they are first asked for, so a damaged token would otherwise raise ``ValueError`` far from here.
+
+    Raises:
+        ValueError: a field cannot be parsed.
+    """
+    info = reply.tst_info
+    imprint = info.message_imprint
+    for value in (info.gen_time, info.serial_number, info.policy, imprint.hash_algorithm, imprint.message):
+        if value is None:
+            raise ValueError("the token's contents are incomplete")
+    return reply
 
 
 def imprint_problems(reply: TimeStampResponse, digest_sha256: bytes) -> list[str]:
@@ -315,6 +330,6 @@ def verify_token(
     except VerificationError as exc:
         hint = "" if ca_file is not None else " (give the CA file the TSA certificate chains to)"
         return [*problems, f"the TSA's signature does not verify: {_plain(exc)}{hint}"]
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # a damaged certificate inside the token, say
         return [*problems, f"the TSA's signature cannot be checked: {exc}"]
     return problems
