@@ -147,7 +147,11 @@ def test_capture_then_verify_a_single_page(tmp_path: Path, demo_site: DemoSite) 
     captured = _takedown("capture", url, "--out", str(tmp_path / "ev"), "--no-screenshot", cwd=tmp_path, env=env)
     assert captured.returncode == 0, captured.stderr
     (folder,) = (tmp_path / "ev" / "adhoc").iterdir()
-    assert verify_bundle(folder).ok
+    assert verify_bundle(folder, allow_unstamped=True).ok, "no TSA is configured: integrity only"
+    strict = _takedown("verify", str(folder), cwd=tmp_path)
+    assert strict.returncode == 1 and "no trusted time" in strict.stdout and "--allow-unstamped" in strict.stdout
+    lenient = _takedown("verify", str(folder), "--allow-unstamped", cwd=tmp_path)
+    assert lenient.returncode == 0 and "integrity only" in lenient.stdout
     blocked = _takedown("capture", url, "--out", str(tmp_path / "ev2"), "--no-screenshot", cwd=tmp_path)
     assert blocked.returncode == 1 and "capture failed" in blocked.stderr, "loopback is refused unless allowed"
 

@@ -233,6 +233,29 @@ OWN_SCRIPTS_ONLY = ("return Array.from(document.scripts).every(s => s.src.endsWi
 ClickAndLoad = Callable[[str, str], None]
 
 
+def replaced(element: Any) -> Callable[[Any], bool]:
+    """A wait condition: ``element`` (a page's ``<html>``) belongs to a page that has been replaced.
+
+    Like Selenium's ``staleness_of``, except that chromedriver sometimes answers for a node of a page that has just
+    gone with "Node with given id does not belong to the document" instead of a stale-element error: that is
+    replaced too.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def gone(_driver: Any) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    return gone
+
+
 @contextmanager
 def in_chromium(console: Console | Any) -> Iterator[tuple[Any, str, ClickAndLoad]]:
     """The console (a ``Console``, or the application itself) served by uvicorn on loopback, and headless Chromium
@@ -240,7 +263,6 @@ def in_chromium(console: Console | Any) -> Iterator[tuple[Any, str, ClickAndLoad
     uvicorn = pytest.importorskip("uvicorn")
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     from takedown.sites.chromium import chromium_driver
@@ -267,7 +289,7 @@ def in_chromium(console: Console | Any) -> Iterator[tuple[Any, str, ClickAndLoad
         except WebDriverException as exc:
             if "does not belong to the document" not in str(exc):
                 raise
-        wait.until(ec.staleness_of(page))
+        wait.until(replaced(page))
 
     try:
         yield driver, f"http://127.0.0.1:{port}", click_and_load

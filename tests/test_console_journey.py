@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("aiosmtpd")
 import httpx
-from test_console import PASSWORD, in_chromium
+from test_console import PASSWORD, in_chromium, replaced
 from test_smtp import Recorder, smtp_server
 
 from takedown.console.accounts import add_user
@@ -72,7 +72,6 @@ def _http_login(base: str, username: str) -> tuple[httpx.Client, str]:
 def test_an_officers_day_in_the_browser(demo_site: DemoSite, tmp_path: Path) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     recorder = Recorder()
@@ -124,7 +123,7 @@ def test_an_officers_day_in_the_browser(demo_site: DemoSite, tmp_path: Path) -> 
                     if n == 0 and finding.media:
                         page = driver.find_element(By.TAG_NAME, "html")
                         ActionChains(driver).send_keys("u").perform()
-                        wait.until(ec.staleness_of(page))
+                        wait.until(replaced(page))
                         assert driver.find_elements(By.ID, "unblurred")
                     driver.find_element(By.ID, "reason").send_keys("checked in the console")
                     click_and_load(By.ID, "match" if n == 0 else "clear")

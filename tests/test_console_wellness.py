@@ -18,7 +18,7 @@ from takedown.models import NoticeState, utcnow
 from takedown.settings import ConsoleSettings, Settings
 
 pytest.importorskip("fastapi")
-from test_console import PASSWORD, Console, _review_finding, in_chromium, login, open_console
+from test_console import PASSWORD, Console, _review_finding, in_chromium, login, open_console, replaced
 
 RULES = ConsoleSettings(unblur=True, unblur_seconds=5, daily_unblurs=2, daily_seconds=100)
 
@@ -171,7 +171,6 @@ def test_in_chromium_keys_unblur_for_a_few_seconds_then_decide(console: Console)
     the reason, Escape leaves it, m decides match."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     from takedown.models import Decision
@@ -186,7 +185,7 @@ def test_in_chromium_keys_unblur_for_a_few_seconds_then_decide(console: Console)
         assert not driver.find_elements(By.ID, "unblurred"), "masked until asked"
         page = driver.find_element(By.TAG_NAME, "html")
         ActionChains(driver).send_keys("u").perform()
-        WebDriverWait(driver, 20).until(ec.staleness_of(page))
+        WebDriverWait(driver, 20).until(replaced(page))
         shown = driver.find_element(By.ID, "unblurred")
         assert "/unblurred/" in (shown.get_attribute("src") or "")
         assert driver.execute_script("return document.getElementById('unblurred').naturalWidth") == 96
@@ -200,7 +199,7 @@ def test_in_chromium_keys_unblur_for_a_few_seconds_then_decide(console: Console)
         ActionChains(driver).send_keys("\ue00c").perform()  # Escape: leave the field
         page = driver.find_element(By.TAG_NAME, "html")
         ActionChains(driver).send_keys("m").perform()
-        WebDriverWait(driver, 20).until(ec.staleness_of(page))
+        WebDriverWait(driver, 20).until(replaced(page))
     decided = console.store.get_finding(finding_id)
     assert decided.decision is Decision.MATCH and "the same room" in decided.reasons[0]
 

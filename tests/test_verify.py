@@ -129,25 +129,35 @@ def test_an_intact_bundle_verifies(bundle: Path, tsa: LocalTsa) -> None:
 
 
 @pytest.mark.slow
-def test_without_certificates_the_signature_is_said_to_be_unchecked(bundle: Path) -> None:
+def test_a_stamp_nobody_could_check_fails_unless_integrity_only_is_asked_for(bundle: Path) -> None:
     report = verify_bundle(bundle)
-    assert report.ok
-    assert report.warnings == [
-        "time-stamp signature: not checked: give the TSA certificate or CA file to check seal.tsr's signature"
+    assert not report.ok
+    assert report.problems == [
+        "time-stamp signature: not checked: no trusted TSA is configured, so anyone could have made seal.tsr; give "
+        "the TSA certificate or CA file ([tsa] certificate, ca_file) (takedown verify --allow-unstamped accepts "
+        "this as integrity only)"
     ]
-    assert "warn  time-stamp signature: not checked" in format_report(report)
+    lenient = verify_bundle(bundle, allow_unstamped=True)
+    assert lenient.ok and lenient.warnings == [
+        "time-stamp signature: not checked: no trusted TSA is configured, so anyone could have made seal.tsr; give "
+        "the TSA certificate or CA file ([tsa] certificate, ca_file) (integrity only, no trusted time)"
+    ]
+    assert "warn  time-stamp signature: not checked" in format_report(lenient)
 
 
-def test_a_bundle_sealed_without_a_tsa_verifies_and_says_it_has_no_stamp(tmp_path: Path) -> None:
+def test_a_bundle_sealed_without_a_tsa_fails_unless_integrity_only_is_asked_for(tmp_path: Path) -> None:
+    """A bundle with a consistent seal and custody chain but no stamp is also what a forger makes by swapping a
+    file, rebuilding seal.json and the chain, and dropping seal.tsr: without trusted time it does not verify."""
     folder = make_sealed_bundle(tmp_path / "evidence", tsa=None)
     assert TOKEN_FILE not in _files(folder)
     report = verify_bundle(folder)
-    assert report.ok, format_report(report)
-    assert report.warnings == [
-        "time stamp: no time stamp was taken (no time-stamping authority is configured); the sealing time rests on "
-        "the custody log alone"
+    assert not report.ok and len(report.problems) == 1 and "no trusted time" in report.problems[0]
+    lenient = verify_bundle(folder, allow_unstamped=True)
+    assert lenient.ok, format_report(lenient)
+    assert lenient.warnings == [
+        "time stamp: no seal.tsr (no time-stamping authority is configured): integrity only, no trusted time; the "
+        "sealing time rests on the custody log alone"
     ]
-    assert "no time stamp was taken" in format_report(report)
 
 
 # -- tampering with files ----------------------------------------------------------------------------------
@@ -207,14 +217,14 @@ def test_a_deleted_file_fails_and_is_named(bundle: Path, tsa: LocalTsa, name: st
 
 
 @pytest.mark.slow
-def test_an_unlisted_file_is_a_warning_that_does_not_fail(bundle: Path, tsa: LocalTsa) -> None:
+def test_a_file_added_after_sealing_fails(bundle: Path, tsa: LocalTsa) -> None:
     (bundle / "media" / "later-copy.png").write_bytes(b"added after sealing")
     (bundle / "notes.txt").write_text("a viewer's notes")
     report = _verify(bundle, tsa)
-    assert report.ok
-    assert report.warnings == [
-        "unlisted files: 2 file(s) not in seal.json: media/later-copy.png, notes.txt (not evidence; the sealed "
-        "files are checked on their own)"
+    assert not report.ok
+    assert report.problems == [
+        "unlisted files: 2 file(s) not in seal.json: media/later-copy.png, notes.txt (added after sealing: a bundle "
+        "holds its sealed files only; move them out to verify what was sealed)"
     ]
 
 
@@ -376,7 +386,7 @@ def test_an_empty_folder_is_not_a_bundle(tmp_path: Path) -> None:
     ]
     text = format_report(report)
     assert "Bundle (unknown)" in text
-    assert "FAILED (2 problem(s))" in text
+    assert "FAILED (3 problem(s))" in text
     assert "What fails:\n  - seal.json: seal.json is missing" in text
 
 

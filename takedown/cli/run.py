@@ -244,13 +244,19 @@ def verify(
     config: ConfigOption = None,
     tsa_cert: Annotated[Path | None, typer.Option("--tsa-cert", help="the TSA's certificate (PEM)")] = None,
     ca_file: Annotated[Path | None, typer.Option("--ca-file", help="CA certificates the TSA chains to (PEM)")] = None,
+    allow_unstamped: Annotated[bool, typer.Option(
+        "--allow-unstamped", help="accept a bundle without a time stamp from a trusted TSA: integrity only")] = False,
 ) -> None:
-    """Check every hash, the custody chain and the time stamp of a bundle; exit 0 only when all holds."""
+    """Check every hash, the custody chain and the time stamp of a bundle; exit 0 only when all holds.
+
+    The time stamp must be signed by a trusted TSA (--tsa-cert / --ca-file, or [tsa] certificate / ca_file), or
+    the bundle fails: without one, anyone could re-seal altered files. --allow-unstamped checks integrity only.
+    """
     from takedown.evidence.verify import format_report, verify_bundle
 
     settings = settings_from(config)
     report = verify_bundle(folder, certificate=tsa_cert or settings.tsa.certificate,
-                           ca_file=ca_file or settings.tsa.ca_file)
+                           ca_file=ca_file or settings.tsa.ca_file, allow_unstamped=allow_unstamped)
     console.print(escape(format_report(report)))
     if not report.ok:
         raise typer.Exit(1)

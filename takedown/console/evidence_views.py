@@ -2,7 +2,8 @@
 
 Every file the bundle lists is shown with its role, size and SHA-256; only reports, manifests and seals can be
 opened (``takedown.console.views.SERVED_ROLES``). ``verify_bundle`` checks the folder as ``takedown verify`` does
-(files against the seal, the custody chain, the time stamp against ``[tsa]``'s certificate when one is set).
+(files against the seal, the custody chain, the time stamp against ``[tsa]``'s certificate). Where the settings
+name no trusted TSA, it can check integrity only, and the page says so.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ def bundle_view(store: CaseStore, settings: Settings, bundle_id: str) -> dict[st
 
     bundle = store.get_bundle(bundle_id)
     folder = bundle_folder(settings.storage.evidence_root, bundle)
-    report = verify_bundle(folder, certificate=settings.tsa.certificate, ca_file=settings.tsa.ca_file)
+    anchored = settings.tsa.certificate is not None or settings.tsa.ca_file is not None
+    # Without a trusted TSA in the settings the page can check integrity only, and says so.
+    report = verify_bundle(folder, certificate=settings.tsa.certificate, ca_file=settings.tsa.ca_file,
+                           allow_unstamped=not anchored)
     files = [{"name": PurePosixPath(a.path).name, "path": a.path, "role": a.role, "size": a.size,
               "sha256": a.sha256, "media_type": a.media_type, "served": a.role in SERVED_ROLES}
              for a in bundle.artifacts]
@@ -36,5 +40,6 @@ def bundle_view(store: CaseStore, settings: Settings, bundle_id: str) -> dict[st
                        "captured": bundle.captured_at.isoformat(timespec="seconds"),
                        "url": bundle.capture.get("url", ""), "final_url": bundle.capture.get("final_url", ""),
                        "server_ip": bundle.capture.get("server_ip", "")},
-            "files": files, "verified": report.ok,
+            "files": files, "verified": report.ok, "trusted_time": report.ok and not any(
+                c.name.startswith("time") and not c.ok for c in report.checks),
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail, "level": c.level} for c in report.checks]}

@@ -43,6 +43,7 @@ __all__ = ["Check", "VerificationReport", "format_report", "verify_bundle"]
 _MAX_NAMED = 10
 _STAMP_DELAY = timedelta(hours=1)  # a stamp taken later than this after sealing is reported (as a warning)
 _CLOCK_SKEW = timedelta(minutes=5)  # how far the agency's clock may run ahead of the TSA's
+_UNSTAMPED_HINT = " (takedown verify --allow-unstamped accepts this as integrity only)"
 
 
 class Check(BaseModel):
@@ -156,10 +157,10 @@ def _unlisted(folder: Path, listed: set[str]) -> Check:
         if (p.is_file() or p.is_symlink()) and p.relative_to(folder).as_posix() not in listed | RESERVED
     )
     if extras:
-        return Check(name="unlisted files", ok=False, level="warning",
-                     detail=f"{len(extras)} file(s) not in {SEAL_FILE}: {_names(extras)} (not evidence; the sealed "
-                            "files are checked on their own)")
-    return Check(name="unlisted files", ok=True, level="warning", detail="every file in the folder is sealed")
+        return Check(name="unlisted files", ok=False,
+                     detail=f"{len(extras)} file(s) not in {SEAL_FILE}: {_names(extras)} (added after sealing: a "
+                            "bundle holds its sealed files only; move them out to verify what was sealed)")
+    return Check(name="unlisted files", ok=True, detail="every file in the folder is sealed")
 
 
 def _recorded_hashes(events: list[CustodyEvent], seal: _Seal) -> dict[str, set[str]]:
@@ -244,23 +245,25 @@ def _timestamp_checks(
     *,
     certificate: Path | None,
     ca_file: Path | None,
+    allow_unstamped: bool,
 ) -> list[Check]:
     name = "time stamp"
     path = folder / TOKEN_FILE
     stamped = _last(events, "timestamped") if events is not None else None
     not_stamped = _last(events, "not_timestamped") if events is not None else None
+    unstamped: Literal["error", "warning"] = "warning" if allow_unstamped else "error"
     if not path.is_file():
-        if events is None:
-            return [Check(name=name, ok=False, level="warning",
-                          detail=f"no {TOKEN_FILE}, and without a readable {CUSTODY_FILE} it is unknown whether a "
-                                 "time stamp was taken")]
         if stamped is not None:
             return [Check(name=name, ok=False,
                           detail=f"{TOKEN_FILE} is missing, but {CUSTODY_FILE} event {stamped.seq} records a time "
                                  f"stamp by {stamped.details.get('tsa')}")]
-        reason = not_stamped.details.get("reason", "no reason recorded") if not_stamped else "no reason recorded"
-        return [Check(name=name, ok=False, level="warning",
-                      detail=f"no time stamp was taken ({reason}); the sealing time rests on the custody log alone")]
+        if events is None:
+            why = f"without a readable {CUSTODY_FILE} it is unknown whether a time stamp was taken"
+        else:
+            why = not_stamped.details.get("reason", "no reason recorded") if not_stamped else "no reason recorded"
+        return [Check(name=name, ok=False, level=unstamped,
+                      detail=f"no {TOKEN_FILE} ({why}): integrity only, no trusted time; the sealing time rests on "
+                             f"the custody log alone{_UNSTAMPED_HINT if not allow_unstamped else ''}")]
     data = path.read_bytes()
     checks: list[Check] = []
     try:
@@ -290,9 +293,10 @@ def _timestamp_checks(
             checks.append(_delay_check(seal.sealed_at, stamped_at))
     sig = "time-stamp signature"
     if certificate is None and ca_file is None:
-        checks.append(Check(name=sig, ok=False, level="warning",
-                            detail=f"not checked: give the TSA certificate or CA file to check {TOKEN_FILE}'s "
-                                   "signature"))
+        checks.append(Check(name=sig, ok=False, level=unstamped,
+                            detail=f"not checked: no trusted TSA is configured, so anyone could have made "
+                                   f"{TOKEN_FILE}; give the TSA certificate or CA file ([tsa] certificate, ca_file)"
+                                   + (" (integrity only, no trusted time)" if allow_unstamped else _UNSTAMPED_HINT)))
         return checks
     # Only the signature here: verified over the digest the token itself stamps (a wrong digest is reported above).
     signature = verify_token(data, digest_sha256=reply.tst_info.message_imprint.message, certificate=certificate,
@@ -308,19 +312,25 @@ def _timestamp_checks(
 
 
 def verify_bundle(
-    folder: Path, *, certificate: Path | None = None, ca_file: Path | None = None
+    folder: Path, *, certificate: Path | None = None, ca_file: Path | None = None, allow_unstamped: bool = False
 ) -> VerificationReport:
     """Check a sealed bundle folder: files against the seal, the custody chain, and the time stamp.
+
+    A bundle verifies only with a time stamp whose signature chains to a trusted TSA (``certificate`` and/or
+    ``ca_file``): a missing stamp, or one nobody could check, would let anyone re-seal altered evidence with a
+    fresh, consistent seal and custody log. ``allow_unstamped`` accepts both as "integrity only, no trusted time"
+    (a warning). Files in the folder that the seal does not list fail it.
 
     Args:
         folder: the bundle's folder (``<evidence root>/<case>/<bundle>/``), as sealed and exported.
         certificate: the TSA's certificate (PEM or DER), to check the time stamp's signer.
         ca_file: the CA certificates (PEM) the TSA chains to, to check the time stamp's signature.
+        allow_unstamped: accept a bundle without a time stamp, or whose stamp's signer is not checked.
 
     Returns:
         A report whose ``ok`` is true only when every error-level check holds; failures of warning-level checks
-        (unlisted files, no time stamp, signature not checked) are listed in ``warnings`` but do not fail it.
-        Never raises for a damaged bundle: what is wrong is in the report.
+        (with ``allow_unstamped``: no time stamp, signature not checked; a stamp taken long after sealing) are
+        listed in ``warnings`` but do not fail it. Never raises for a damaged bundle: what is wrong is in the report.
     """
     folder = Path(folder)
     checks: list[Check] = []
@@ -348,7 +358,8 @@ def verify_bundle(
         checks.extend(_check_file(folder, item, recorded.get(item.path, set())) for item in seal.artifacts)
         checks.append(_unlisted(folder, {item.path for item in seal.artifacts}))
     checks.extend(custody)
-    checks.extend(_timestamp_checks(folder, seal, seal_sha256, events, certificate=certificate, ca_file=ca_file))
+    checks.extend(_timestamp_checks(folder, seal, seal_sha256, events, certificate=certificate, ca_file=ca_file,
+                                    allow_unstamped=allow_unstamped))
     ok = all(c.ok for c in checks if c.level == "error")
     return VerificationReport(folder=str(folder), bundle=seal.bundle if seal else None, ok=ok, checks=checks)
 
