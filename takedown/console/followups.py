@@ -10,24 +10,23 @@ read every sent request, so each round counts them at its end and the page shows
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from takedown.console.jobs import JobState, job_state, start_job
-from takedown.models import FindingState, NoticeState, utcnow
+from takedown.console.views import paging, sent_by_due
+from takedown.models import NoticeState, utcnow
 from takedown.report.grouping import request_key
 from takedown.settings import Settings
-from takedown.store.base import CaseStore, SentNotice
+from takedown.store.base import CaseStore
 
 __all__ = ["FOLLOWUP_JOB", "PER_PAGE", "followup_state", "followup_view", "start_followup"]
 
 FOLLOWUP_JOB = "console-followup"
 """The key of the console's follow-up job (and the custody subject that records who started each round)."""
 
-_ACTIVE = frozenset({FindingState.SENT, FindingState.RENOTIFIED, FindingState.ESCALATED})
 PER_PAGE = 50
 """Sent notices a page of the follow-up screen starts from (copies of one request are shown together)."""
 _WAITING_READ = 200
@@ -47,22 +46,11 @@ def followup_view(store: CaseStore, *, page: int = 1, per_page: int = PER_PAGE,
 
     Only the requests on the page are read in full, so the page stays fast however many were sent.
     """
-    from takedown.report.jurisdictions import get_jurisdiction
-
     now = now or utcnow()
-    periods: dict[str, timedelta | None] = {}
-    ordered: list[tuple[datetime, SentNotice, datetime | None]] = []
-    for sent in store.list_sent_notices(listing=_ACTIVE):
-        if sent.jurisdiction not in periods:
-            periods[sent.jurisdiction] = get_jurisdiction(sent.jurisdiction).deadline
-        period = periods[sent.jurisdiction]
-        due = sent.sent_at + period if period is not None else None
-        ordered.append((due or datetime.max.replace(tzinfo=UTC), sent, due))
-    ordered.sort(key=lambda row: (row[0], row[1].notice_id))
-    pages = max(1, math.ceil(len(ordered) / per_page))
-    page = min(max(page, 1), pages)
+    ordered = sent_by_due(store, undated=True)
+    page, pages = paging(len(ordered), page, per_page)
     rows: dict[tuple[str, ...], dict[str, Any]] = {}
-    for _, sent, due in ordered[(page - 1) * per_page: page * per_page]:
+    for due, sent in ordered[(page - 1) * per_page: page * per_page]:
         notice = store.get_notice(sent.notice_id)
         key = request_key(notice)
         if key in rows:  # its copy in another language: one request

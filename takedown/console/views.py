@@ -18,9 +18,9 @@ from takedown.report.jurisdictions import missing_fields
 from takedown.settings import Settings
 from takedown.store.base import CaseStore, SentNotice
 
-__all__ = ["DEADLINES_SHOWN", "NOTICE_STATES", "PER_PAGE", "REMOVAL_BARS", "SERVED_ROLES", "audit_view", "copies_of",
-           "dashboard_view", "evidence_file", "finding_view", "findings_view", "masked_preview", "notice_view",
-           "notices_view", "removal_bars", "sendable_view"]
+__all__ = ["ACTIVE", "DEADLINES_SHOWN", "NOTICE_STATES", "PER_PAGE", "REMOVAL_BARS", "SERVED_ROLES", "audit_view",
+           "copies_of", "dashboard_view", "evidence_file", "finding_view", "findings_view", "masked_preview",
+           "notice_view", "notices_view", "paging", "removal_bars", "sendable_view", "sent_by_due"]
 
 SERVED_ROLES = frozenset({"report", "manifest", "seal"})
 """The evidence files the console serves: reports, manifests and seals, never raw media, pages or screenshots."""
@@ -36,23 +36,30 @@ DEADLINES_SHOWN = 50
 """How many legal deadlines the dashboard shows: the soonest."""
 
 
-_ACTIVE = (FindingState.SENT, FindingState.RENOTIFIED, FindingState.ESCALATED)
+ACTIVE = (FindingState.SENT, FindingState.RENOTIFIED, FindingState.ESCALATED)
+"""The states of a listed page that is still up after its request was sent."""
+
+
+def sent_by_due(store: CaseStore, *, undated: bool = False) -> list[tuple[datetime | None, SentNotice]]:
+    """Every sent request with pages still up, with when its recipient's legal time runs out, soonest first; with
+    ``undated``, also those whose law sets no time (``None``, last)."""
+    from takedown.report.jurisdictions import get_jurisdiction
+
+    periods: dict[str, timedelta | None] = {}
+    due: list[tuple[datetime | None, SentNotice]] = []
+    for sent in store.list_sent_notices(listing=ACTIVE):
+        if sent.jurisdiction not in periods:
+            periods[sent.jurisdiction] = get_jurisdiction(sent.jurisdiction).deadline
+        period = periods[sent.jurisdiction]
+        if period is not None or undated:
+            due.append((sent.sent_at + period if period is not None else None, sent))
+    due.sort(key=lambda row: (row[0] is None, row[0] or row[1].sent_at, row[1].notice_id))
+    return due
 
 
 def _due(store: CaseStore) -> list[tuple[datetime, SentNotice]]:
     """Every sent request with pages still up whose law sets a time, with when that time runs out, soonest first."""
-    from takedown.report.jurisdictions import get_jurisdiction
-
-    periods: dict[str, timedelta | None] = {}
-    due = []
-    for sent in store.list_sent_notices(listing=_ACTIVE):
-        if sent.jurisdiction not in periods:
-            periods[sent.jurisdiction] = get_jurisdiction(sent.jurisdiction).deadline
-        period = periods[sent.jurisdiction]
-        if period is not None:
-            due.append((sent.sent_at + period, sent))
-    due.sort(key=lambda row: (row[0], row[1].notice_id))
-    return due
+    return [(when, sent) for when, sent in sent_by_due(store) if when is not None]
 
 
 def _deadline_rows(store: CaseStore, due: list[tuple[datetime, SentNotice]], now: datetime) -> list[dict[str, Any]]:
@@ -111,7 +118,7 @@ def removal_bars(store: CaseStore, *, width: int = 560) -> dict[str, Any]:
             "at": job.finished_at.isoformat(timespec="minutes") if job and job.finished_at else ""}
 
 
-def _paging(total: int, page: int, per_page: int) -> tuple[int, int]:
+def paging(total: int, page: int, per_page: int) -> tuple[int, int]:
     """The page to show (``page`` moved into range) and how many pages there are (at least one)."""
     pages = max(1, math.ceil(total / per_page))
     return min(max(page, 1), pages), pages
@@ -131,7 +138,7 @@ def notices_view(store: CaseStore, state: str, *, page: int = 1, per_page: int =
     """
     wanted = NoticeState(state)
     total = store.count_notices().get(wanted, 0)
-    page, pages = _paging(total, page, per_page)
+    page, pages = paging(total, page, per_page)
     listed = store.list_notices(states=[wanted], limit=per_page, offset=(page - 1) * per_page)
     on_page = {n.id for n in listed}
     requests: dict[tuple[str, ...], dict[str, Any] | None] = {}
@@ -249,7 +256,7 @@ def audit_view(store: CaseStore, subject: str) -> dict[str, Any]:
 def findings_view(store: CaseStore, *, page: int = 1, per_page: int = PER_PAGE) -> dict[str, Any]:
     """A page of the findings the policy sent to an officer (decision ``review``, not yet settled), oldest first."""
     total = store.count_findings(states=[FindingState.JUDGED], decision=Decision.REVIEW)
-    page, pages = _paging(total, page, per_page)
+    page, pages = paging(total, page, per_page)
     shown = store.list_findings(states=[FindingState.JUDGED], decision=Decision.REVIEW, limit=per_page,
                                 offset=(page - 1) * per_page)
     return {"findings": [{"id": f.id, "case": f.case_id, "url": f.candidate.url, "title": f.candidate.title,
@@ -315,7 +322,7 @@ def sendable_view(store: CaseStore, *, page: int = 1, per_page: int = PER_PAGE) 
     """A page of the approved requests not yet sent, oldest first, each copy with its recipient and channel (one
     being sent right now has its delivery and is left out)."""
     total = store.count_notices().get(NoticeState.APPROVED, 0)
-    page, pages = _paging(total, page, per_page)
+    page, pages = paging(total, page, per_page)
     listed = store.list_notices(states=[NoticeState.APPROVED], limit=per_page, offset=(page - 1) * per_page)
     ready = [n for n in listed if store.get_delivery(n.id) is None]
     return {"ready": [{"id": n.id, "to": n.recipient.address, "channel": n.recipient.channel, "locale": n.locale,
