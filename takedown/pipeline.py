@@ -16,7 +16,8 @@ What comes from where:
   ``[detect] keywords``; then each plugin named in ``[detect] extra`` with its ``[detect.options.NAME]`` (the
   LLM judge, ``llm_judge``, with its backend: see ``judge_from_options``);
 - **evidence**: a live ``Capturer`` (WARC, Chromium screenshot and MHTML) when ``[evidence] live``, else what the
-  site adapter fetched; the writers named in ``[evidence] writers``; the TSA in ``[tsa] url``;
+  site adapter fetched; the writers named in ``[evidence] writers``; the TSA in ``[tsa] url``; the agency's
+  signing key in ``[signing]``;
 - **notices**: the locale packs with the plain-text template behind them, in ``[report] locales`` (or chosen per
   recipient), addressed over RDAP when ``[report] rdap``.
 
@@ -254,6 +255,9 @@ def build_workflow(
         from takedown.evidence.capture import CaptureConfig, Capturer
 
         capturer = Capturer(CaptureConfig.from_settings(settings, operator=operator))
+    from takedown.evidence.signing import AgencySigner
+
+    signer = AgencySigner.from_settings(settings.signing)
     if tsa is None and settings.tsa.url:
         from takedown.evidence.tsa import TsaClient
 
@@ -270,5 +274,5 @@ def build_workflow(
         store, settings=settings, sites=adapters, detectors=detectors, writers=writers, templates=build_templates(),
         policy=policy or DecisionPolicy(),
         locales=list(settings.report.locales) or None, bilingual=settings.report.bilingual, rdap=rdap,
-        capturer=capturer, tsa=tsa, progress=progress, operator=operator, closing=closers,
+        capturer=capturer, tsa=tsa, signer=signer, progress=progress, operator=operator, closing=closers,
     )

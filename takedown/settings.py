@@ -27,6 +27,7 @@ __all__ = [
     "NetworkSettings",
     "ReportSettings",
     "Settings",
+    "SigningSettings",
     "SitesSettings",
     "SmtpSettings",
     "StorageSettings",
@@ -132,6 +133,26 @@ class TsaSettings(BaseModel):
     timeout_s: float = Field(default=30.0, gt=0)
     certificate: Path | None = Field(default=None, description="the TSA's certificate (PEM), to verify tokens")
     ca_file: Path | None = Field(default=None, description="CA certificates (PEM) the TSA certificate chains to")
+
+
+class SigningSettings(BaseModel):
+    """The agency's own signature: over each bundle's seal, its PDF reports and its web archive (WACZ).
+
+    A time stamp proves *when* a bundle existed; this signature proves *who* sealed it, so re-sealing altered
+    evidence needs the agency's private key. ``key`` and ``certificate`` sign; ``ca_file`` is what ``takedown
+    verify`` trusts (the agency's CA, or its self-signed certificate): a bundle signed by any other key fails.
+    """
+
+    model_config = _Frozen
+
+    key: Path | None = Field(default=None, description="the agency's private key (PEM; ECDSA, RSA or Ed25519)")
+    certificate: Path | None = Field(
+        default=None, description="the key's certificate (PEM), followed by any intermediate CA certificates"
+    )
+    ca_file: Path | None = Field(default=None, description="CA certificates (PEM) trusted to verify bundle signatures")
+    passphrase_env: str | None = Field(
+        default=None, description="the environment variable holding the key's passphrase, if it is encrypted"
+    )
 
 
 class EvidenceSettings(BaseModel):
@@ -341,6 +362,7 @@ class Settings(BaseModel):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     tsa: TsaSettings = Field(default_factory=TsaSettings)
+    signing: SigningSettings = Field(default_factory=SigningSettings)
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     sites: SitesSettings = Field(default_factory=SitesSettings)
@@ -364,6 +386,7 @@ def _env_overrides(env: Mapping[str, str]) -> dict[tuple[str, str], tuple[str, s
 
 
 _FILE_PATHS = (("storage", "data_dir"), ("storage", "evidence_dir"), ("tsa", "certificate"), ("tsa", "ca_file"),
+               ("signing", "key"), ("signing", "certificate"), ("signing", "ca_file"),
                ("sites", "dir"), ("evidence", "chromium"), ("evidence", "chromedriver"))
 """Settings that name a file or folder: a relative one in a settings file is read from that file's folder."""
 
@@ -466,6 +489,13 @@ timeout_s = 30
 timeout_s = 30
 # certificate = "tsa.pem"          # the TSA's certificate, to verify its tokens
 # ca_file = "tsa-ca.pem"
+
+[signing]
+# The agency's signature over every sealed bundle, its PDF reports and its web archive; verify trusts ca_file.
+# key = "agency.key"               # PEM private key (keep it readable by takedown only)
+# certificate = "agency.pem"       # its certificate, then any intermediates
+# ca_file = "agency-ca.pem"        # the CA that verify trusts for bundle signatures
+# passphrase_env = "TAKEDOWN_SIGNING_PASSPHRASE"
 
 [evidence]
 screenshot = true                 # full-page screenshot and MHTML with headless Chromium

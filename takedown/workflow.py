@@ -29,7 +29,8 @@ from takedown.evidence.base import EvidenceWriter
 from takedown.evidence.capture import Capturer, bundle_folder, capture_finding, capture_finding_live
 from takedown.evidence.custody import CUSTODY_FILE, chain_events, export_custody
 from takedown.evidence.preview import make_previews
-from takedown.evidence.seal import seal_bundle
+from takedown.evidence.seal import seal_bundle, seal_capture
+from takedown.evidence.signing import AgencySigner
 from takedown.evidence.tsa import TsaClient
 from takedown.models import (
     Candidate,
@@ -145,8 +146,10 @@ class Workflow:
         bilingual: with automatic locales, also draft an English notice beside a local-language one.
         capturer: captures each match live (HTTP with WARC, Chromium screenshot and MHTML); without it, evidence
             is built from what the site adapter fetched.
-        tsa: time-stamps each bundle's seal (RFC 3161); without it bundles are sealed by hashes and the custody log,
-            and the log says no time stamp was taken.
+        tsa: time-stamps each bundle's capture and seal (RFC 3161); without it bundles are sealed by hashes and the
+            custody log, and the log says no time stamp was taken.
+        signer: the agency's key, which signs each bundle's seal (``[signing]``, see ``AgencySigner``); without it
+            bundles are unsigned, which ``verify`` accepts only as integrity.
         rdap: when given, recipients are resolved in full (site operator, host and registrar abuse contacts over
             RDAP) and notices go to the first email recipient; without it, to the contacts the site declares.
             A finding whose site adapter files requests through the site's web form (a ``FormReporter``) also
@@ -174,6 +177,7 @@ class Workflow:
         rdap: RdapClient | None = None,
         capturer: Capturer | None = None,
         tsa: TsaClient | None = None,
+        signer: AgencySigner | None = None,
         evidence_for: Sequence[Decision] = (Decision.MATCH,),
         concurrency: int = 8,
         cpu_workers: int = 2,
@@ -197,6 +201,7 @@ class Workflow:
         self.rdap = rdap
         self.capturer = capturer
         self.tsa = tsa
+        self.signer = signer
         self.evidence_for = frozenset(evidence_for)
         self.concurrency = concurrency
         self.cpu_workers = cpu_workers
@@ -444,8 +449,10 @@ class Workflow:
         """Capture, preview, write up and seal one finding's evidence, and export its custody log; store nothing.
 
         This is the evidence step of ``run()`` (which then records the bundle and its custody events in the store)
-        and of ``capture_url`` (which has no store record). The custody events are planned first and exported
-        beside the files, so the reports show the capture event.
+        and of ``capture_url`` (which has no store record). In order: the capture; its seal and time stamp
+        (``seal_capture``), so the reports can cite a stamp that exists; the reports, which see the custody events
+        so far (planned here and exported beside the files first); then the final seal over everything, signed
+        and stamped, which records the custody head it follows.
 
         Args:
             finding: the finding (its candidate's URL is captured live when the workflow has a capturer, else its
@@ -463,12 +470,18 @@ class Workflow:
         if bundle.error is not None and not keep_failed:
             raise EvidenceError(f"capture failed: {bundle.error}", url=finding.candidate.url)
         out = bundle_folder(root, bundle)
-        captured = ("captured", self.operator, bundle.captured_at, self._capture_details(finding, bundle))
-        export_custody(chain_events(bundle.id, [captured]), out / CUSTODY_FILE)
+        events: list[tuple[str, str, datetime, dict[str, str]]] = [
+            ("captured", self.operator, bundle.captured_at, self._capture_details(finding, bundle))]
+        if bundle.error is None:
+            bundle, steps = await self._off_loop(lambda: seal_capture(bundle, root=root, tsa=self.tsa))
+            events += [(action, self.operator, utcnow(), details) for action, details in steps]
+        head = chain_events(bundle.id, events)
+        export_custody(head, out / CUSTODY_FILE)
         if bundle.error is None:
             bundle = await self._off_loop(lambda: self._write_reports(bundle, finding, out))
-        bundle, _, steps = await self._off_loop(lambda: seal_bundle(bundle, root=root, tsa=self.tsa))
-        events = [captured, *((action, self.operator, utcnow(), details) for action, details in steps)]
+        bundle, _, steps = await self._off_loop(lambda: seal_bundle(
+            bundle, root=root, tsa=self.tsa, signer=self.signer, custody_head=head[-1].hash))
+        events += [(action, self.operator, utcnow(), details) for action, details in steps]
         if bundle.capture.get("previews_include_originals") == "true":
             events.append(("originals_included", self.operator, utcnow(),
                            {"why": "settings: evidence.include_originals"}))

@@ -59,11 +59,13 @@ def test_demo_runs_end_to_end_and_resumes_without_duplicates(tmp_path: Path) -> 
     assert len(bundles) == len(expected)
     for folder in bundles:
         names = {p.name for p in folder.iterdir()}
-        assert {"report.hwpx", "report.hwp", "report.pdf", "manifest.json", "capture.warc.gz", "seal.tsr"} <= names
-        report = verify_bundle(folder, certificate=out / "tsa" / "tsa.pem", ca_file=out / "tsa" / "ca.pem")
+        assert {"report.hwpx", "report.hwp", "report.pdf", "manifest.json", "capture.warc.gz", "capture-seal.tsr",
+                "seal.tsr", "seal.sig", "seal.pem"} <= names
+        report = verify_bundle(folder, certificate=out / "tsa" / "tsa.pem", ca_file=out / "tsa" / "ca.pem",
+                               agency_ca=out / "agency" / "ca.pem")
         assert report.ok, format_report(report)
     checked = _takedown("verify", str(bundles[0]), "--tsa-cert", str(out / "tsa" / "tsa.pem"), "--ca-file",
-                        str(out / "tsa" / "ca.pem"), cwd=tmp_path)
+                        str(out / "tsa" / "ca.pem"), "--agency-ca", str(out / "agency" / "ca.pem"), cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout
     config = out / "takedown.toml"
     assert f"takedown review --config {config}" in first.stdout, "the demo says how to work on its result"
@@ -147,10 +149,11 @@ def test_capture_then_verify_a_single_page(tmp_path: Path, demo_site: DemoSite) 
     captured = _takedown("capture", url, "--out", str(tmp_path / "ev"), "--no-screenshot", cwd=tmp_path, env=env)
     assert captured.returncode == 0, captured.stderr
     (folder,) = (tmp_path / "ev" / "adhoc").iterdir()
-    assert verify_bundle(folder, allow_unstamped=True).ok, "no TSA is configured: integrity only"
+    assert verify_bundle(folder, allow_unstamped=True, allow_unsigned=True).ok, "no TSA or key: integrity only"
     strict = _takedown("verify", str(folder), cwd=tmp_path)
     assert strict.returncode == 1 and "no trusted time" in strict.stdout and "--allow-unstamped" in strict.stdout
-    lenient = _takedown("verify", str(folder), "--allow-unstamped", cwd=tmp_path)
+    assert "no agency key vouches" in strict.stdout and "--allow-unsigned" in strict.stdout
+    lenient = _takedown("verify", str(folder), "--allow-unstamped", "--allow-unsigned", cwd=tmp_path)
     assert lenient.returncode == 0 and "integrity only" in lenient.stdout
     blocked = _takedown("capture", url, "--out", str(tmp_path / "ev2"), "--no-screenshot", cwd=tmp_path)
     assert blocked.returncode == 1 and "capture failed" in blocked.stderr, "loopback is refused unless allowed"

@@ -24,6 +24,7 @@ from test_smtp import Recorder, smtp_server
 from takedown.demo.run import demo_site_file
 from takedown.demo.site import DemoSite
 from takedown.demo.tsa import LocalTsa
+from takedown.evidence.signing import make_agency_identity
 from takedown.evidence.verify import verify_bundle
 from takedown.models import Case
 from takedown.store.sqlite import SQLiteCaseStore
@@ -54,6 +55,7 @@ def agency(tmp_path: Path, demo_site: DemoSite) -> Iterator[tuple[Path, Recorder
     sites.mkdir()
     shutil.copy(demo_site_file(), sites / "demo-sns.toml")
     recorder = Recorder()
+    agency = make_agency_identity(tmp_path / "agency", name="Journey Support Centre")
     with smtp_server(recorder) as smtp, LocalTsa(tmp_path / "tsa") as tsa:
         (tmp_path / "takedown.toml").write_text(f"""
 [agency]
@@ -75,6 +77,11 @@ sender = "takedown@agency.example"
 url = "{tsa.url}"
 certificate = "{tsa.certificate}"
 ca_file = "{tsa.ca_file}"
+
+[signing]
+key = "{agency.key}"
+certificate = "{agency.certificate}"
+ca_file = "{agency.ca_file}"
 
 [network]
 allow_loopback = true
@@ -127,8 +134,8 @@ def test_an_officer_works_a_case_from_creation_to_withdrawal(agency: tuple[Path,
     assert len(bundles) == len(matched)
     roles = {a.name for b in bundles for a in b.rglob("*")}
     assert {"report.hwpx", "report.hwp", "report.pdf"} <= roles and any(r.endswith(".warc.gz") for r in roles)
-    assert all(verify_bundle(b, certificate=folder / "tsa" / "tsa.pem", ca_file=folder / "tsa" / "ca.pem").ok
-               for b in bundles)
+    assert all(verify_bundle(b, certificate=folder / "tsa" / "tsa.pem", ca_file=folder / "tsa" / "ca.pem",
+                             agency_ca=folder / "agency" / "ca.pem").ok for b in bundles)
     assert "VERIFIED" in takedown("verify", str(bundles[0]), cwd=folder).stdout
 
     # Settle the review findings: one is cleared, one is a match after all (evidence and drafts follow at once).

@@ -9,6 +9,7 @@ import pytest
 
 from takedown.detect.base import BatchDetector, detect_items
 from takedown.errors import DetectionError, MissingDependencyError, SiteError, UsageError
+from takedown.evidence.signing import AgencySigner, make_agency_identity
 from takedown.evidence.verify import format_report, verify_bundle
 from takedown.models import (
     Candidate,
@@ -67,7 +68,9 @@ def test_a_case_runs_from_discovery_to_drafts(store: SQLiteCaseStore, tmp_path: 
     store.put_case(sample_case())
     site = MockSite({p.url: p for p in (_page(1, MATCH_BYTES), _page(2, OTHER_BYTES))})
     events: list[ProgressEvent] = []
-    result = _workflow(store, tmp_path, site, progress=events.append).run_sync("case-sample")
+    agency = make_agency_identity(tmp_path / "agency", name="Workflow Support Centre")
+    result = _workflow(store, tmp_path, site, progress=events.append,
+                       signer=AgencySigner.from_settings(agency)).run_sync("case-sample")
     assert (result.candidates, result.findings, result.matches, result.bundles, result.notices) == (2, 1, 1, 1, 2)
     assert result.locales == ["en", "ko"] and result.errors == []
     by_url = {f.candidate.url: f for f in store.list_findings("case-sample")}
@@ -83,8 +86,11 @@ def test_a_case_runs_from_discovery_to_drafts(store: SQLiteCaseStore, tmp_path: 
     log = store.custody_log(bundle.id)
     assert [e.action for e in log][:1] == ["captured"] and "sealed" in [e.action for e in log]
     assert "not_timestamped" in [e.action for e in log], "without a TSA the log says no time stamp was taken"
-    report = verify_bundle(tmp_path / "evidence" / bundle.case_id / bundle.id, allow_unstamped=True)  # no TSA here
+    # No TSA here: integrity only. The store's log is the one the seal's custody head was computed for.
+    report = verify_bundle(tmp_path / "evidence" / bundle.case_id / bundle.id, allow_unstamped=True,
+                           agency_ca=agency.ca_file)
     assert report.ok, format_report(report)
+    assert [c.ok for c in report.checks if c.name in ("agency signature", "custody ends with the seal")] == [True] * 2
     notices = store.list_notices("case-sample")
     assert {n.recipient.address for n in notices} == {"abuse@mock.example"}
     assert all(n.state.value == "draft" for n in notices), "the workflow never approves or sends"

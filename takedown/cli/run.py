@@ -246,17 +246,24 @@ def verify(
     ca_file: Annotated[Path | None, typer.Option("--ca-file", help="CA certificates the TSA chains to (PEM)")] = None,
     allow_unstamped: Annotated[bool, typer.Option(
         "--allow-unstamped", help="accept a bundle without a time stamp from a trusted TSA: integrity only")] = False,
+    agency_ca: Annotated[Path | None, typer.Option(
+        "--agency-ca", help="CA certificates trusted for the agency's signature (PEM)")] = None,
+    allow_unsigned: Annotated[bool, typer.Option(
+        "--allow-unsigned", help="accept a bundle without a trusted agency signature: integrity only")] = False,
 ) -> None:
-    """Check every hash, the custody chain and the time stamp of a bundle; exit 0 only when all holds.
+    """Check every hash, the custody chain, the agency's signature and the time stamps of a bundle; exit 0 only
+    when all holds.
 
-    The time stamp must be signed by a trusted TSA (--tsa-cert / --ca-file, or [tsa] certificate / ca_file), or
-    the bundle fails: without one, anyone could re-seal altered files. --allow-unstamped checks integrity only.
+    The seal must be signed by the agency (a certificate under --agency-ca or [signing] ca_file) and time-stamped
+    by a trusted TSA (--tsa-cert / --ca-file, or [tsa] certificate / ca_file), or the bundle fails: without them,
+    anyone could re-seal altered files. --allow-unsigned and --allow-unstamped check integrity only.
     """
     from takedown.evidence.verify import format_report, verify_bundle
 
     settings = settings_from(config)
     report = verify_bundle(folder, certificate=tsa_cert or settings.tsa.certificate,
-                           ca_file=ca_file or settings.tsa.ca_file, allow_unstamped=allow_unstamped)
+                           ca_file=ca_file or settings.tsa.ca_file, allow_unstamped=allow_unstamped,
+                           agency_ca=agency_ca or settings.signing.ca_file, allow_unsigned=allow_unsigned)
     console.print(escape(format_report(report)))
     if not report.ok:
         raise typer.Exit(1)

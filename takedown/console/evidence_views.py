@@ -30,9 +30,10 @@ def bundle_view(store: CaseStore, settings: Settings, bundle_id: str) -> dict[st
     bundle = store.get_bundle(bundle_id)
     folder = bundle_folder(settings.storage.evidence_root, bundle)
     anchored = settings.tsa.certificate is not None or settings.tsa.ca_file is not None
-    # Without a trusted TSA in the settings the page can check integrity only, and says so.
+    signed = settings.signing.ca_file is not None
+    # Without a trusted TSA or agency CA in the settings the page can check integrity only, and says so.
     report = verify_bundle(folder, certificate=settings.tsa.certificate, ca_file=settings.tsa.ca_file,
-                           allow_unstamped=not anchored)
+                           allow_unstamped=not anchored, agency_ca=settings.signing.ca_file, allow_unsigned=not signed)
     files = [{"name": PurePosixPath(a.path).name, "path": a.path, "role": a.role, "size": a.size,
               "sha256": a.sha256, "media_type": a.media_type, "served": a.role in SERVED_ROLES}
              for a in bundle.artifacts]
@@ -41,5 +42,6 @@ def bundle_view(store: CaseStore, settings: Settings, bundle_id: str) -> dict[st
                        "url": bundle.capture.get("url", ""), "final_url": bundle.capture.get("final_url", ""),
                        "server_ip": bundle.capture.get("server_ip", "")},
             "files": files, "verified": report.ok, "trusted_time": report.ok and not any(
-                c.name.startswith("time") and not c.ok for c in report.checks),
+                ("time stamp" in c.name or "time-stamp" in c.name) and not c.ok for c in report.checks),
+            "trusted_signer": report.ok and not any(c.name == "agency signature" and not c.ok for c in report.checks),
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail, "level": c.level} for c in report.checks]}

@@ -20,6 +20,7 @@ from takedown.demo.site import DemoSite
 from takedown.demo.tsa import LocalTsa
 from takedown.detect.references import reference_hashes
 from takedown.errors import NotFoundError
+from takedown.evidence.signing import make_agency_identity
 from takedown.evidence.tsa import TsaClient
 from takedown.models import Case, Decision, DetectionLabel, PolicyRule
 from takedown.pipeline import build_workflow
@@ -50,11 +51,14 @@ _PORT_KEY = "demo.port"
 
 
 def demo_settings(out: Path) -> Settings:
-    """Settings for the demo: data under ``out``, loopback fetching allowed (the demo site is on 127.0.0.1)."""
+    """Settings for the demo: data under ``out``, loopback fetching allowed (the demo site is on 127.0.0.1), and an
+    agency signing key of its own in ``out/agency`` (made on first use; trusted by the demo's settings only)."""
+    name = "Demo Victim Support Center"
     return Settings(
-        agency=AgencySettings(name="Demo Victim Support Center", registration_number="DEMO-0001",
+        agency=AgencySettings(name=name, registration_number="DEMO-0001",
                               email="takedown@agency.example", phone="+82-2-000-0000"),
         storage=StorageSettings(data_dir=out),
+        signing=make_agency_identity(Path(out) / "agency", name=name),
         network=NetworkSettings(allow_loopback=True),
         report=ReportSettings(rdap=False),  # the demo site's contacts are declared on its pages; no RDAP offline
     )
@@ -128,8 +132,8 @@ def run_demo(
 
     Discovery reads the demo site's search, feed, sitemap and JavaScript home page (in headless Chromium), so every
     post is a candidate; the demo's ground truth says which of them hold copies. A local time-stamping authority
-    (``openssl ts``) runs beside the demo site; its certificates are in ``out/tsa`` (``takedown verify BUNDLE
-    --tsa-cert out/tsa/tsa.pem --ca-file out/tsa/ca.pem``).
+    (``openssl ts``) runs beside the demo site; its certificates are in ``out/tsa``, and the demo agency's signing
+    key and CA in ``out/agency`` (``takedown verify BUNDLE --config out/takedown.toml`` trusts both).
 
     Returns the workflow's result (``summary.json`` holds the same data).
     """
@@ -180,6 +184,11 @@ data_dir = {json.dumps(str(root))}
 [tsa]
 certificate = {json.dumps(str(root / "tsa" / "tsa.pem"))}
 ca_file = {json.dumps(str(root / "tsa" / "ca.pem"))}
+
+[signing]                         # the demo agency's own key: bundles are signed with it, verify trusts its CA
+key = {json.dumps(str(settings.signing.key))}
+certificate = {json.dumps(str(settings.signing.certificate))}
+ca_file = {json.dumps(str(settings.signing.ca_file))}
 
 [network]
 allow_loopback = true             # the demo site runs on 127.0.0.1

@@ -14,7 +14,8 @@ __all__ = ["JsonWriter"]
 
 
 class JsonWriter:
-    """Writes ``manifest.json``: the capture metadata, every artifact with its SHA-256, and the finding."""
+    """Writes ``manifest.json``: the capture metadata, every artifact with its SHA-256 (``hash_algorithm``), and the
+    finding."""
 
     name: ClassVar[str] = "json"
     media_type: ClassVar[str] = "application/json"
@@ -22,6 +23,8 @@ class JsonWriter:
     def write(self, bundle: EvidenceBundle, finding: Finding, *, out: Path, root: Path) -> Artifact:
         """Write ``out/manifest.json`` atomically; the same input gives the same bytes."""
         document = {
+            "format": "takedown-manifest/1",
+            "hash_algorithm": "sha256",
             "bundle": bundle.id,
             "case": bundle.case_id,
             "finding": finding.id,

@@ -1,11 +1,18 @@
-"""Sealing: one file that fixes every artifact of a bundle by its SHA-256, optionally time-stamped by a TSA.
+"""Sealing: files that fix every artifact of a bundle by its SHA-256, signed by the agency and time-stamped by a TSA.
 
-:func:`seal_bundle` writes ``seal.json`` into the bundle's folder (``root/<case>/<bundle>/``): the bundle, case
-and finding, the capture metadata, the sealing time, and every artifact (path inside the folder, SHA-256, size,
-media type, role), sorted by path. Its own SHA-256 is then the one number that stands for the whole bundle: it
-goes into the custody log (``sealed``) and, when a time-stamping authority is configured, is stamped by it
-(``seal.tsr``, an RFC 3161 reply), which proves that the bundle existed, exactly so, no later than the TSA's
-time. Without a TSA, the custody log says that no time stamp was taken, and why (``not_timestamped``).
+A bundle is sealed twice, so that what its reports say about their seal is true when they are written:
+
+1. :func:`seal_capture`, right after the capture: ``capture-seal.json`` lists the raw artifacts (page, media,
+   WARC, screenshot, previews), and a TSA stamps it (``capture-seal.tsr``). The reports, written next, cite that
+   stamp and the custody events so far.
+2. :func:`seal_bundle`, after the reports: ``seal.json`` lists every artifact, the reports and the capture seal
+   included, with the hash of the custody log's last event before it (``custody_head``). The agency signs it
+   (``seal.sig``, certificate chain ``seal.pem``: who sealed it; see :mod:`takedown.evidence.signing`), and a TSA
+   stamps its SHA-256 (``seal.tsr``: when). Re-sealing altered evidence then needs the agency's key, and events
+   appended to the custody log after the seal's own are flagged.
+
+Without a TSA or a key, the custody log says that no time stamp was taken, and why (``not_timestamped``), and
+``verify`` accepts such a bundle only as "integrity only".
 
 A bundle's folder, once sealed and its custody log exported (:func:`takedown.evidence.custody.export_custody`),
 holds everything :func:`takedown.evidence.verify.verify_bundle` needs:
@@ -13,7 +20,9 @@ holds everything :func:`takedown.evidence.verify.verify_bundle` needs:
 ```
 <bundle>/
   page.html, media/..., manifest.json, ...   the artifacts, each listed in seal.json
+  capture-seal.json, capture-seal.tsr        the seal of the raw capture and its stamp (listed in seal.json)
   seal.json                                  the seal
+  seal.sig, seal.pem                         the agency's signature over seal.json and its certificate chain
   seal.tsr                                   the TSA's reply over sha256(seal.json), when one was taken
   custody.jsonl                              the bundle's custody log, one event per line
 ```
@@ -31,18 +40,24 @@ from typing import Final
 from takedown.errors import EvidenceError, UsageError
 from takedown.evidence.base import bundle_folder
 from takedown.evidence.custody import CUSTODY_FILE
+from takedown.evidence.signing import CHAIN_FILE, SIGNATURE_FILE, AgencySigner
 from takedown.evidence.tsa import REPLY_MEDIA_TYPE, TsaClient
 from takedown.models import Artifact, EvidenceBundle, TimestampToken, utcnow
 from takedown.store.blobs import atomic_write
 
 __all__ = [
+    "CAPTURE_SEAL_FILE",
+    "CAPTURE_TOKEN_FILE",
+    "FINAL_ROLES",
     "RESERVED",
     "SEAL_FILE",
     "SEAL_FORMAT",
+    "SEAL_ROLES",
     "TOKEN_FILE",
     "CustodyStep",
     "file_sha256",
     "seal_bundle",
+    "seal_capture",
 ]
 
 SEAL_FILE: Final = "seal.json"
@@ -51,11 +66,25 @@ SEAL_FILE: Final = "seal.json"
 TOKEN_FILE: Final = "seal.tsr"
 """The time-stamp reply's file name in a bundle's folder (DER, as the TSA sent it)."""
 
-SEAL_FORMAT: Final = "takedown-seal/1"
-"""The ``format`` field of ``seal.json``; a new layout gets a new number."""
+SEAL_FORMAT: Final = "takedown-seal/2"
+"""The ``format`` field of ``seal.json``; a new layout gets a new number (``/2`` added ``stage`` and
+``custody_head``; ``verify`` still reads ``/1``)."""
 
-RESERVED: Final = frozenset({SEAL_FILE, TOKEN_FILE, CUSTODY_FILE})
+CAPTURE_SEAL_FILE: Final = "capture-seal.json"
+"""The seal of the raw capture, written before any report (``seal_capture``); ``seal.json`` lists it."""
+
+CAPTURE_TOKEN_FILE: Final = "capture-seal.tsr"
+"""The time-stamp reply over ``capture-seal.json``."""
+
+RESERVED: Final = frozenset({SEAL_FILE, TOKEN_FILE, CUSTODY_FILE, SIGNATURE_FILE, CHAIN_FILE})
 """File names at the top of a bundle's folder that only sealing and the custody export write."""
+
+SEAL_ROLES: Final = frozenset({"capture_seal", "capture_timestamp", "seal", "timestamp", "signature",
+                               "signature_chain"})
+"""Artifact roles that sealing adds."""
+
+FINAL_ROLES: Final = SEAL_ROLES - {"capture_seal", "capture_timestamp"}
+"""Artifact roles that only the final seal adds."""
 
 CustodyStep = tuple[str, dict[str, str]]
 """A custody event for the caller to append: (action, details)."""
@@ -90,9 +119,13 @@ def _inside(folder: Path, root: Path, artifact: Artifact) -> str:
     return inner
 
 
-def _seal_document(bundle: EvidenceBundle, listed: list[tuple[str, Artifact]], sealed_at: datetime) -> bytes:
+def _seal_document(
+    bundle: EvidenceBundle, listed: list[tuple[str, Artifact]], sealed_at: datetime, *, stage: str,
+    custody_head: str | None,
+) -> bytes:
     document: dict[str, object] = {
         "format": SEAL_FORMAT,
+        "stage": stage,
         "hash_algorithm": "sha256",
         "bundle": bundle.id,
         "case": bundle.case_id,
@@ -106,52 +139,13 @@ def _seal_document(bundle: EvidenceBundle, listed: list[tuple[str, Artifact]], s
             for inner, a in listed
         ],
     }
+    if custody_head is not None:
+        document["custody_head"] = custody_head
     return (json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
-def seal_bundle(
-    bundle: EvidenceBundle,
-    *,
-    root: Path,
-    tsa: TsaClient | None,
-    now: datetime | None = None,
-    require_timestamp: bool = False,
-) -> tuple[EvidenceBundle, Artifact, list[CustodyStep]]:
-    """Seal a captured bundle: write ``seal.json`` (and ``seal.tsr`` when a TSA stamps it) into its folder.
-
-    Every artifact is hashed again from disk first: a file that no longer matches its ``Artifact`` is never
-    sealed. The seal lists the artifacts sorted by their path inside the bundle folder and is written
-    atomically. With a ``tsa``, its SHA-256 is time-stamped and the reply written to ``seal.tsr``; the token is
-    added to ``bundle.timestamps``. If the TSA fails, the bundle is still sealed (the page may be gone by the
-    time the TSA is back) and the custody steps say ``not_timestamped`` with the TSA's error, unless
-    ``require_timestamp`` asks for an ``EvidenceError`` instead. A ``seal.tsr`` left by an earlier run that
-    took no stamp is removed, so a folder never holds a stamp of another seal.
-
-    Args:
-        bundle: a bundle as ``capture_finding`` returned it (not sealed yet).
-        root: the evidence root the artifacts' paths are relative to.
-        tsa: the time-stamping client, or ``None`` when no TSA is configured.
-        now: the sealing time (timezone-aware); the current time by default.
-        require_timestamp: raise instead of sealing without a stamp when ``tsa`` fails.
-
-    Returns:
-        The bundle with the ``seal`` artifact (and ``timestamp`` artifact and token, when stamped) added; the
-        seal artifact; and the custody steps the caller must append to the bundle's log, in order: ``hashed``
-        for each artifact (path, sha256, size, role), ``sealed`` (path, sha256, artifacts, sealed_at), then
-        ``timestamped`` (tsa, at, digest, path, sha256 of seal.tsr) or ``not_timestamped`` (reason).
-
-    Raises:
-        UsageError: the bundle is already sealed, an artifact uses a reserved name, or ``now`` is naive.
-        EvidenceError: an artifact is missing, outside the bundle folder or changed since it was hashed; a file
-            cannot be written; or the TSA failed and ``require_timestamp`` is set.
-    """
-    sealed_at = utcnow() if now is None else now
-    if sealed_at.tzinfo is None:
-        raise UsageError("the sealing time must be timezone-aware")
-    if any(a.role in ("seal", "timestamp") for a in bundle.artifacts):
-        raise UsageError(f"bundle {bundle.id} is already sealed")
-    root = Path(root)
-    folder = bundle_folder(root, bundle)
+def _listed(bundle: EvidenceBundle, root: Path, folder: Path) -> list[tuple[str, Artifact]]:
+    """Each artifact with its path inside the bundle folder, hashed again from disk, sorted by that path."""
     listed: list[tuple[str, Artifact]] = []
     for artifact in bundle.artifacts:
         inner = _inside(folder, root, artifact)
@@ -168,23 +162,23 @@ def seal_bundle(
     listed.sort(key=lambda item: item[0])
     if len({inner for inner, _ in listed}) != len(listed):
         raise UsageError(f"bundle {bundle.id} lists one file twice")
+    return listed
 
-    data = _seal_document(bundle, listed, sealed_at)
-    digest = hashlib.sha256(data).digest()
-    seal_path, token_path = folder / SEAL_FILE, folder / TOKEN_FILE
+
+def _write(path: Path, data: bytes, root: Path, *, media_type: str, role: str, at: datetime) -> Artifact:
     try:
-        atomic_write(seal_path, data)
+        atomic_write(path, data)
     except OSError as exc:
-        raise EvidenceError(f"cannot write {seal_path}: {exc}", plugin="seal") from exc
-    seal = Artifact(path=seal_path.relative_to(root).as_posix(), sha256=digest.hex(), size=len(data),
-                    media_type="application/json", role="seal", created_at=sealed_at)
-    steps: list[CustodyStep] = [
-        ("hashed", {"path": a.path, "sha256": a.sha256, "size": str(a.size), "role": a.role}) for a in bundle.artifacts
-    ]
-    steps.append(("sealed", {"path": seal.path, "sha256": seal.sha256, "artifacts": str(len(listed)),
-                             "sealed_at": sealed_at.isoformat()}))
+        raise EvidenceError(f"cannot write {path}: {exc}", plugin="seal") from exc
+    return Artifact(path=path.relative_to(root).as_posix(), sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                    media_type=media_type, role=role, created_at=at)
 
-    token: TimestampToken | None = None
+
+def _stamp(
+    tsa: TsaClient | None, digest: bytes, token_path: Path, *, require_timestamp: bool
+) -> tuple[TimestampToken | None, bytes, str]:
+    """The TSA's token over ``digest`` and its reply bytes, or ``None`` and why there is none (a stale reply at
+    ``token_path`` is then removed, so a folder never holds a stamp of another seal)."""
     reason = "no time-stamping authority is configured"
     if tsa is not None:
         try:
@@ -193,26 +187,152 @@ def seal_bundle(
             if require_timestamp:
                 raise
             reason = f"the time-stamping authority at {tsa.url} failed: {exc}"
-    if token is None:
-        try:
-            token_path.unlink(missing_ok=True)
-        except OSError as exc:
-            raise EvidenceError(f"cannot remove a stale {token_path}: {exc}", plugin="seal") from exc
-        steps.append(("not_timestamped", {"reason": reason, "seal_sha256": seal.sha256}))
-        return bundle.model_copy(update={"artifacts": (*bundle.artifacts, seal)}), seal, steps
-
-    reply = base64.b64decode(token.token_der_b64)
+        else:
+            return token, base64.b64decode(token.token_der_b64), ""
     try:
-        atomic_write(token_path, reply)
+        token_path.unlink(missing_ok=True)
     except OSError as exc:
-        raise EvidenceError(f"cannot write {token_path}: {exc}", plugin="seal") from exc
-    stamp = Artifact(path=token_path.relative_to(root).as_posix(), sha256=hashlib.sha256(reply).hexdigest(),
-                     size=len(reply), media_type=REPLY_MEDIA_TYPE, role="timestamp", created_at=sealed_at)
+        raise EvidenceError(f"cannot remove a stale {token_path}: {exc}", plugin="seal") from exc
+    return None, b"", reason
+
+
+def _now(now: datetime | None) -> datetime:
+    at = utcnow() if now is None else now
+    if at.tzinfo is None:
+        raise UsageError("the sealing time must be timezone-aware")
+    return at
+
+
+def seal_capture(
+    bundle: EvidenceBundle,
+    *,
+    root: Path,
+    tsa: TsaClient | None,
+    now: datetime | None = None,
+    require_timestamp: bool = False,
+) -> tuple[EvidenceBundle, list[CustodyStep]]:
+    """Seal and time-stamp what was captured, before any report is written about it.
+
+    Writes ``capture-seal.json`` (the same layout as ``seal.json``, ``"stage": "capture"``) over the bundle's
+    artifacts as they are, and with a ``tsa`` stamps it into ``capture-seal.tsr``. Reports written afterwards can
+    then cite a time stamp that really exists (the token is added to ``bundle.timestamps``), and ``seal_bundle``
+    later lists both files, so the final seal fixes them too.
+
+    Returns:
+        The bundle with the ``capture_seal`` (and ``capture_timestamp``) artifacts and the token added, and the
+        custody steps: ``capture_sealed`` (path, sha256, artifacts), then ``capture_timestamped`` (tsa, at, digest,
+        path, sha256) or ``capture_not_timestamped`` (reason).
+
+    Raises:
+        UsageError: the bundle is already sealed, an artifact uses a reserved name, or ``now`` is naive.
+        EvidenceError: an artifact is missing or changed; a file cannot be written; or the TSA failed and
+            ``require_timestamp`` is set.
+    """
+    sealed_at = _now(now)
+    if any(a.role in SEAL_ROLES for a in bundle.artifacts):
+        raise UsageError(f"bundle {bundle.id} is already sealed")
+    root = Path(root)
+    folder = bundle_folder(root, bundle)
+    data = _seal_document(bundle, _listed(bundle, root, folder), sealed_at, stage="capture", custody_head=None)
+    seal = _write(folder / CAPTURE_SEAL_FILE, data, root, media_type="application/json", role="capture_seal",
+                  at=sealed_at)
+    steps: list[CustodyStep] = [("capture_sealed", {"path": seal.path, "sha256": seal.sha256,
+                                                    "artifacts": str(len(bundle.artifacts))})]
+    token, reply, reason = _stamp(tsa, bytes.fromhex(seal.sha256), folder / CAPTURE_TOKEN_FILE,
+                                  require_timestamp=require_timestamp)
+    if token is None:
+        steps.append(("capture_not_timestamped", {"reason": reason, "seal_sha256": seal.sha256}))
+        return bundle.model_copy(update={"artifacts": (*bundle.artifacts, seal)}), steps
+    stamp = _write(folder / CAPTURE_TOKEN_FILE, reply, root, media_type=REPLY_MEDIA_TYPE, role="capture_timestamp",
+                   at=sealed_at)
+    steps.append(("capture_timestamped", {"tsa": token.tsa_url, "at": token.at.isoformat(),
+                                          "digest": token.digest_sha256, "path": stamp.path, "sha256": stamp.sha256}))
+    return bundle.model_copy(update={
+        "artifacts": (*bundle.artifacts, seal, stamp), "timestamps": (*bundle.timestamps, token),
+    }), steps
+
+
+def seal_bundle(
+    bundle: EvidenceBundle,
+    *,
+    root: Path,
+    tsa: TsaClient | None,
+    now: datetime | None = None,
+    require_timestamp: bool = False,
+    signer: AgencySigner | None = None,
+    custody_head: str | None = None,
+) -> tuple[EvidenceBundle, Artifact, list[CustodyStep]]:
+    """Seal a captured bundle: write ``seal.json`` (and ``seal.sig``, ``seal.pem`` and ``seal.tsr``) into its folder.
+
+    Every artifact is hashed again from disk first: a file that no longer matches its ``Artifact`` is never
+    sealed. The seal lists the artifacts sorted by their path inside the bundle folder and is written
+    atomically. With a ``signer``, the agency signs ``seal.json`` (``seal.sig``, with its certificate chain in
+    ``seal.pem``; see :mod:`takedown.evidence.signing`). With a ``tsa``, its SHA-256 is time-stamped and the
+    reply written to ``seal.tsr``; the token is added to ``bundle.timestamps``. If the TSA fails, the bundle is
+    still sealed (the page may be gone by the time the TSA is back) and the custody steps say ``not_timestamped``
+    with the TSA's error, unless ``require_timestamp`` asks for an ``EvidenceError`` instead. A ``seal.tsr`` left
+    by an earlier run that took no stamp is removed, so a folder never holds a stamp of another seal.
+
+    Args:
+        bundle: a bundle as ``capture_finding`` returned it, perhaps with ``seal_capture``'s files (not sealed yet).
+        root: the evidence root the artifacts' paths are relative to.
+        tsa: the time-stamping client, or ``None`` when no TSA is configured.
+        now: the sealing time (timezone-aware); the current time by default.
+        require_timestamp: raise instead of sealing without a stamp when ``tsa`` fails.
+        signer: the agency's signing key, or ``None`` to leave the seal unsigned.
+        custody_head: the hash of the bundle's last custody event before these steps; the seal records it, so
+            the stamp fixes the log up to there and ``verify_bundle`` flags any event after the seal's own.
+
+    Returns:
+        The bundle with the ``seal`` artifact (and ``signature``, ``signature_chain`` and ``timestamp`` artifacts
+        and the token, when signed and stamped) added; the seal artifact; and the custody steps the caller must
+        append to the bundle's log, in order: ``hashed`` for each artifact (path, sha256, size, role), ``sealed``
+        (path, sha256, artifacts, sealed_at), ``signed`` (signer, path, sha256, certificate_sha256) when signed,
+        then ``timestamped`` (tsa, at, digest, path, sha256 of seal.tsr) or ``not_timestamped`` (reason).
+
+    Raises:
+        UsageError: the bundle is already sealed, an artifact uses a reserved name, or ``now`` is naive.
+        EvidenceError: an artifact is missing, outside the bundle folder or changed since it was hashed; a file
+            cannot be written; or the TSA failed and ``require_timestamp`` is set.
+    """
+    sealed_at = _now(now)
+    if any(a.role in FINAL_ROLES for a in bundle.artifacts):
+        raise UsageError(f"bundle {bundle.id} is already sealed")
+    root = Path(root)
+    folder = bundle_folder(root, bundle)
+    listed = _listed(bundle, root, folder)
+    data = _seal_document(bundle, listed, sealed_at, stage="final", custody_head=custody_head)
+    seal = _write(folder / SEAL_FILE, data, root, media_type="application/json", role="seal", at=sealed_at)
+    added = [seal]
+    steps: list[CustodyStep] = [
+        ("hashed", {"path": a.path, "sha256": a.sha256, "size": str(a.size), "role": a.role}) for a in bundle.artifacts
+    ]
+    steps.append(("sealed", {"path": seal.path, "sha256": seal.sha256, "artifacts": str(len(listed)),
+                             "sealed_at": sealed_at.isoformat()}))
+    for stale in (SIGNATURE_FILE, CHAIN_FILE):
+        try:
+            (folder / stale).unlink(missing_ok=True)
+        except OSError as exc:
+            raise EvidenceError(f"cannot remove a stale {folder / stale}: {exc}", plugin="seal") from exc
+    if signer is not None:
+        signature = _write(folder / SIGNATURE_FILE, signer.sign(data), root, media_type="application/octet-stream",
+                           role="signature", at=sealed_at)
+        chain = _write(folder / CHAIN_FILE, signer.chain_pem(), root, media_type="application/x-pem-file",
+                       role="signature_chain", at=sealed_at)
+        added += [signature, chain]
+        steps.append(("signed", {"signer": signer.name, "path": signature.path, "sha256": signature.sha256,
+                                 "certificate_sha256": chain.sha256}))
+
+    token, reply, reason = _stamp(tsa, bytes.fromhex(seal.sha256), folder / TOKEN_FILE,
+                                  require_timestamp=require_timestamp)
+    if token is None:
+        steps.append(("not_timestamped", {"reason": reason, "seal_sha256": seal.sha256}))
+        return bundle.model_copy(update={"artifacts": (*bundle.artifacts, *added)}), seal, steps
+    stamp = _write(folder / TOKEN_FILE, reply, root, media_type=REPLY_MEDIA_TYPE, role="timestamp", at=sealed_at)
     steps.append(("timestamped", {"tsa": token.tsa_url, "at": token.at.isoformat(), "digest": token.digest_sha256,
                                   "path": stamp.path, "sha256": stamp.sha256}))
     sealed = bundle.model_copy(update={
-        "artifacts": (*bundle.artifacts, seal, stamp),
+        "artifacts": (*bundle.artifacts, *added, stamp),
         "timestamps": (*bundle.timestamps, token),
     })
     return sealed, seal, steps
-
