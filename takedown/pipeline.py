@@ -170,8 +170,8 @@ def _detectors_and_closers(
 def build_writers(settings: Settings) -> list[EvidenceWriter]:
     """The evidence writers ``[evidence] writers`` names, in order.
 
-    The built-in report writers (``hwpx``, ``hwp``, ``pdf``) get the agency and the preview settings; any other
-    registered writer is built without arguments.
+    The built-in report writers (``hwpx``, ``hwp``, ``pdf``) get the agency, the preview settings and the agency's
+    signing key (the PDF is signed with it); any other registered writer is built without arguments.
 
     Raises:
         UnknownPluginError: a name is not a registered writer.
@@ -185,7 +185,8 @@ def build_writers(settings: Settings) -> list[EvidenceWriter]:
         elif name in ("hwpx", "hwp", "pdf"):
             from takedown.evidence.report_content import ReportWriterConfig
 
-            config = ReportWriterConfig(agency=settings.agency, include_originals=settings.evidence.include_originals)
+            config = ReportWriterConfig(agency=settings.agency, include_originals=settings.evidence.include_originals,
+                                        signing=settings.signing)
             if name == "pdf":
                 from takedown.evidence.pdf_writer import PdfWriter
 

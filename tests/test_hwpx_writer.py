@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import platform
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 from test_report_content import AGENCY, HOSTILE_TITLE, Evidence, make_evidence
 
+from takedown._version import __version__
 from takedown.errors import EvidenceError, MissingDependencyError
 from takedown.evidence import hwpx_writer
 from takedown.evidence.base import EvidenceWriter
@@ -97,12 +99,21 @@ def test_hwp_is_read_back_by_pyhwp(written: Written) -> None:
     assert "KR-2024-0001" in cells
     assert "<script>alert(1)</script> {{ 7*7 }}\\r\\n사건번호: forged \\u202egnp.exe" in cells
     text = hwp5("hwp5txt", str(written.hwp))
-    for heading in ("디지털 증거 수집 보고서", "1. 요약", "4. 파일 해시 (SHA-256)",
-                    "6. 증거 보관 기록 (Chain of Custody)", "8. 확인 및 서명", "흐림 처리한 미리보기"):
+    for heading in ("디지털 증거 수집 보고서", "1. 요약", "4. 파일 해시 (SHA-256)", "가. TLS 인증서",
+                    "6. 증거 보관 기록 (보고서 작성 시점까지)", "8. 확인 및 서명", "흐림 처리한 미리보기",
+                    "나. 보고서 작성 이후의 봉인 절차"):
         assert heading in text
     summary = hwp5("hwp5proc", "summaryinfo", str(written.hwp))
     assert "Created at: 2024-05-01 03:04:05" in summary
     assert "synthetic-fixture-author" not in summary
+
+
+def test_hwp_preview_text_is_the_reports_summary(written: Written) -> None:
+    text = hwp5_bytes(written.hwp, "PrvText").decode("utf-16-le")
+    evidence = written.evidence
+    for expected in ("디지털 증거 수집 보고서", f"사건번호: {evidence.bundle.case_id}",
+                     f"URL: {evidence.finding.candidate.url}", "판정: 일치", f"증거 묶음 ID: {evidence.bundle.id}"):
+        assert expected in text
 
 
 def test_hwp_embeds_the_preview_and_not_the_original(written: Written) -> None:
@@ -155,6 +166,33 @@ def test_hwpx_paragraphs_are_styled_tables_sized_and_metadata_cleared(written: W
     assert "synthetic-fixture-author" not in manifest and "2025-09-17" not in manifest
     assert "2024-05-01T03:04:05Z" in manifest and "디지털 증거 수집 보고서" in manifest
     assert dates == {(2024, 5, 1, 3, 4, 4)}  # ZIP stores even seconds
+
+
+def test_hwpx_names_takedown_as_its_writer_and_previews_the_summary(written: Written) -> None:
+    with zipfile.ZipFile(written.hwpx) as package:
+        version = ET.fromstring(package.read("version.xml"))
+        preview = package.read("Preview/PrvText.txt").decode("utf-8")
+    assert version.tag == "{http://www.hancom.co.kr/hwpml/2011/version}HCFVersion"
+    assert version.get("application") == "takedown"
+    assert version.get("appVersion", "").startswith(f"{__version__} (")
+    assert platform.system() in version.get("appVersion", "")
+    assert version.get("tagetApplication") == "WORDPROCESSOR"  # (sic): Hangul refuses the file without it
+    assert "Hancom" not in ET.tostring(version, encoding="unicode") and "WIN32" not in version.get("appVersion", "")
+    evidence = written.evidence
+    assert preview.split("\r\n") == [
+        "디지털 증거 수집 보고서", f"사건번호: {evidence.bundle.case_id}", f"URL: {evidence.finding.candidate.url}",
+        "판정: 일치 (피해 촬영물과 일치)", f"증거 묶음 ID: {evidence.bundle.id}", ""]
+
+
+def test_hwpx_never_splits_the_signature_block_or_a_time_stamp(written: Written) -> None:
+    with zipfile.ZipFile(written.hwpx) as package:
+        section = ET.fromstring(package.read("Contents/section0.xml"))
+    tables = list(section.iter(f"{HP}tbl"))
+    assert tables[-1].get("pageBreak") == "NONE"  # the signature block, the report's last table
+    whole = {"".join(t.text or "" for t in table.iter(f"{HP}t")).split("SHA-256")[0] for table in tables
+             if table.get("pageBreak") == "NONE"}
+    assert any("확인 대상" in text for text in whole) and any("인증서 주체" in text for text in whole)
+    assert all(t.get("pageBreak") == "CELL" for t in tables if t.get("repeatHeader") == "1")  # long lists split
 
 
 def test_hwpx_embeds_only_the_preview_bytes(written: Written) -> None:

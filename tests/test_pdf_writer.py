@@ -9,6 +9,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -18,8 +19,11 @@ from test_report_content import AGENCY, Evidence, make_evidence
 from takedown.errors import EvidenceError, MissingDependencyError
 from takedown.evidence import pdf_writer
 from takedown.evidence.base import EvidenceWriter
-from takedown.evidence.pdf_writer import PdfWriter, render_report_html
+from takedown.evidence.pdf_writer import RECORD_ATTACHMENT, SIGNATURE_FIELD, PdfWriter, render_report_html
 from takedown.evidence.report_content import ReportWriterConfig, build_report_content
+from takedown.evidence.signing import make_agency_identity
+from takedown.models import EvidenceBundle
+from takedown.settings import AgencySettings, SigningSettings
 from takedown.testing import EvidenceWriterContract
 
 CONFIG = ReportWriterConfig(agency=AGENCY)
@@ -48,8 +52,9 @@ def test_the_pdf_says_what_the_report_says(written: Written) -> None:
     evidence, text = written.evidence, written.text
     assert text.startswith("디지털 증거 수집 보고서")
     for expected in (evidence.finding.candidate.url, evidence.bundle.case_id, "사건번호", "1. 요약",
-                     "4. 파일 해시 (SHA-256)", "6. 증거 보관 기록 (Chain of Custody)", "8. 확인 및 서명",
-                     "2024-05-01 03:04:05 UTC", "KR-2024-0001", "해시 체인 검증: 정상"):
+                     "4. 파일 해시 (SHA-256)", "6. 증거 보관 기록 (보고서 작성 시점까지)", "8. 확인 및 서명",
+                     "2024-05-01 03:04:05 UTC", "KR-2024-0001", "해시 체인 검증: 정상", "가. TLS 인증서",
+                     "원본 수집물 봉인(capture-seal.json)의 SHA-256", "나. 보고서 작성 이후의 봉인 절차"):
         assert expected in text
     compact = re.sub(r"\s+", "", text)
     for artifact in evidence.bundle.artifacts:
@@ -152,3 +157,150 @@ def test_weasyprint_errors_become_evidence_errors(monkeypatch: pytest.MonkeyPatc
 class TestPdfWriter(EvidenceWriterContract):
     def make_writer(self) -> EvidenceWriter:
         return PdfWriter(CONFIG)
+
+
+# -- professional: no machine data on the page, headings kept with what they head ---------------------------------
+
+
+def page_texts(path: Path) -> list[str]:
+    return [page.extract_text() for page in PdfReader(path).pages]
+
+
+def test_the_capture_reads_as_labelled_tables_not_json(tmp_path: Path) -> None:
+    from test_report_content import CAPTURE
+
+    evidence = make_evidence(tmp_path)
+    folder = f"{evidence.bundle.case_id}/{evidence.bundle.id}/"
+    capture = {**CAPTURE, "media_sources": CAPTURE["media_sources"].replace("{folder}", folder)}
+    bundle = evidence.bundle.model_copy(update={"capture": capture})
+    artifact = PdfWriter(ReportWriterConfig(agency=AgencySettings(name="예시 지원센터"))).write(
+        bundle, evidence.finding, out=evidence.out, root=tmp_path)
+    text = pdf_text(tmp_path / artifact.path)
+    for raw in ("[{", '{"', '["', '"url"', "headers", "media_sources", "media_regions", "the response body",
+                "Duty Officer", "Deletion Support Officer", "user_agent", "received_at_utc"):
+        assert raw not in text, raw
+    for shown in ("응답 헤더", "헤더 이름", "text/html; charset=utf-8", "수집한 미디어", "수집하지 못한 미디어",
+                  "HTTP 404 응답 (WARC에만 기록)", "수신한 응답 본문 (gzip 압축 해제)", "요청 User-Agent",
+                  "페이지 수신 시각 (현지)", "CPython 3.13.1", "Linux-6.1-x86_64", "당직 담당자", "삭제지원 담당자",
+                  "수집자"):
+        assert shown in text, shown
+
+
+def test_no_heading_ends_a_page_and_the_signature_block_is_whole(tmp_path: Path) -> None:
+    from test_report_content import CAPTURE
+
+    evidence = make_evidence(tmp_path)
+    bundle = evidence.bundle.model_copy(update={"capture": {**CAPTURE, "media_sources": "[]"}})
+    artifact = PdfWriter(CONFIG).write(bundle, evidence.finding, out=evidence.out, root=tmp_path)
+    content = build_report_content(bundle, evidence.finding, root=tmp_path, agency=AGENCY)
+    headings = {section.heading for section in content.sections}
+    pages = page_texts(tmp_path / artifact.path)
+    assert len(pages) > 1
+    for number, page in enumerate(pages, start=1):
+        lines = [line.strip() for line in page.splitlines() if line.strip() and content.footer not in line]
+        assert lines[-1] not in headings, f"page {number} ends with the heading {lines[-1]!r}"
+    signed = [page for page in pages if "8. 확인 및 서명" in page]
+    assert len(signed) == 1
+    for label in ("본 보고서는", "작성자", "직위", "작성일", "서명"):
+        assert label in signed[0]
+
+
+# -- archival: PDF/A-3b, the bundle's record attached ----------------------------------------------------------------
+
+
+def test_the_pdf_is_pdf_a_3b_with_an_output_intent_and_the_record_attached(written: Written) -> None:
+    import pikepdf
+
+    with pikepdf.open(written.pdf) as pdf:
+        with pdf.open_metadata() as xmp:
+            assert xmp["pdfaid:part"] == "3" and xmp["pdfaid:conformance"] == "B"
+            assert xmp["xmp:CreateDate"] == "2024-05-01T03:04:05Z"
+            assert xmp["xmp:CreatorTool"].startswith("takedown ")
+            assert xmp["pdf:Producer"] == str(pdf.docinfo["/Producer"])
+        (intent,) = pdf.Root.OutputIntents
+        assert intent.S == "/GTS_PDFA1"
+        assert "sRGB" in str(intent.OutputConditionIdentifier) and intent.DestOutputProfile.N == 3
+        assert list(pdf.attachments) == [RECORD_ATTACHMENT]
+        spec = pdf.attachments[RECORD_ATTACHMENT]
+        assert spec.obj.AFRelationship == "/Data" and spec.obj in list(pdf.Root.AF)
+        record = EvidenceBundle.model_validate_json(spec.get_file().read_bytes())
+    assert record == written.evidence.bundle
+
+
+# -- signed by the agency (PAdES) when it has a key ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signed:
+    pdf: Path
+    identity: SigningSettings
+    other: SigningSettings
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory) -> Signed:
+    folder = tmp_path_factory.mktemp("signed")
+    identity = make_agency_identity(folder / "agency", name="Example Support Center")
+    other = make_agency_identity(folder / "other", name="Another Agency")
+    evidence = make_evidence(folder / "evidence")
+    writer = PdfWriter(ReportWriterConfig(agency=AGENCY, signing=identity))
+    artifact = writer.write(evidence.bundle, evidence.finding, out=evidence.out, root=evidence.root)
+    return Signed(evidence.root / artifact.path, identity, other)
+
+
+def validate(data: bytes, ca_file: Path | None) -> object:
+    pdf_writer._import_pyhanko()  # pyHanko's own imports warn about cryptography's DSA: imported once, quietly
+    from pyhanko.keys import load_cert_from_pemder
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    (signature,) = PdfFileReader(io.BytesIO(data)).embedded_signatures
+    assert signature.field_name == SIGNATURE_FIELD
+    context = ValidationContext(trust_roots=[load_cert_from_pemder(str(ca_file))] if ca_file else [])
+    return validate_pdf_signature(signature, context)
+
+
+def test_the_agency_signs_the_pdf_and_its_ca_trusts_it(signed: Signed) -> None:
+    status: Any = validate(signed.pdf.read_bytes(), signed.identity.ca_file)
+    assert status.intact and status.valid and status.trusted and status.bottom_line
+    assert status.coverage.name == "ENTIRE_FILE"
+    assert "Example Support Center" in status.signing_cert.subject.human_friendly
+
+
+def test_another_agencys_ca_does_not_trust_the_signature(signed: Signed) -> None:
+    status: Any = validate(signed.pdf.read_bytes(), signed.other.ca_file)
+    assert status.intact and status.valid and not status.trusted
+
+
+def test_a_changed_byte_breaks_the_signature(signed: Signed) -> None:
+    data = bytearray(signed.pdf.read_bytes())
+    creator = data.index(b"/Creator (takedown")  # the info dictionary of the first revision: signed
+    data[creator + len(b"/Creator (t")] = ord("T")
+    status: Any = validate(bytes(data), signed.identity.ca_file)
+    assert not status.intact and not status.bottom_line  # the signed digest no longer matches the file
+
+
+def test_a_signed_pdf_is_still_pdf_a(signed: Signed) -> None:
+    import pikepdf
+
+    with pikepdf.open(signed.pdf) as pdf, pdf.open_metadata() as xmp:
+        assert xmp["pdfaid:part"] == "3" and xmp["pdfaid:conformance"] == "B"
+        assert xmp["pdf:Producer"] == str(pdf.docinfo["/Producer"])  # PDF/A: the info dictionary agrees with XMP
+        assert len(pdf.Root.OutputIntents) == 1
+        (field,) = pdf.Root.AcroForm.Fields
+        assert int(field.F) & 4 and not int(field.F) & 2  # printed, not hidden (PDF/A), and invisible: no area
+        assert [float(x) for x in field.Rect] == [0, 0, 0, 0]
+
+
+def test_an_agency_without_a_key_gets_an_unsigned_pdf(written: Written) -> None:
+    assert PdfWriter(ReportWriterConfig(agency=AGENCY, signing=SigningSettings())).signer is None
+    assert b"/ByteRange" not in written.pdf.read_bytes()
+
+
+def test_missing_pyhanko_names_the_extra_when_a_key_is_set(signed: Signed, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyhanko.sign.validation", None)
+    with pytest.raises(MissingDependencyError, match=r"takedown\[pdf\]") as caught:
+        PdfWriter(ReportWriterConfig(agency=AGENCY, signing=signed.identity))
+    assert (caught.value.package, caught.value.extra) == ("pyhanko", "pdf")
+    PdfWriter(CONFIG)  # without a key nothing needs pyHanko

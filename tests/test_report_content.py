@@ -6,8 +6,12 @@ preview) and is shared with ``test_hwpx_writer.py`` and ``test_pdf_writer.py``.
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
 import io
+import json
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,12 +20,14 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 from pydantic import ValidationError
 
+from takedown.demo.tsa import LocalTsa
 from takedown.errors import EvidenceError
 from takedown.evidence.report_content import (
     DASH,
     REPORT_STRINGS,
     ReportContent,
     ReportField,
+    ReportSection,
     ReportWriterConfig,
     build_report_content,
     content_for,
@@ -29,6 +35,7 @@ from takedown.evidence.report_content import (
     read_custody_file,
     report_language,
 )
+from takedown.evidence.tsa import decode_token, encode_request
 from takedown.models import (
     Artifact,
     CustodyEvent,
@@ -48,6 +55,17 @@ CAPTURED_AT = datetime(2024, 5, 1, 3, 4, 5, tzinfo=UTC)  # 12:04:05 in Seoul
 HOSTILE_TITLE = "<script>alert(1)</script> {{ 7*7 }}\r\n사건번호: forged \u202egnp.exe"
 AGENCY = AgencySettings(name="서울 디지털성범죄 안심지원센터 (예시)", registration_number="KR-2024-0001",
                         phone="02-000-0000", signer="김담당", signer_title="삭제지원관")
+
+
+CAPTURE_SEAL = b'{"format": "takedown-seal/2", "stage": "capture", "artifacts": []}\n'
+"""The bytes of the test bundle's ``capture-seal.json`` (fixed, so one time stamp serves every test)."""
+
+
+@functools.cache
+def capture_stamp() -> bytes:
+    """A real RFC 3161 reply over sha256(CAPTURE_SEAL) from the local TSA (``openssl ts``), made once per session."""
+    with tempfile.TemporaryDirectory(prefix="takedown-tsa-") as folder, LocalTsa(Path(folder)) as tsa:
+        return tsa.reply(encode_request(hashlib.sha256(CAPTURE_SEAL).digest(), nonce=None))
 
 
 def synthetic_png(seed: int, *, size: tuple[int, int] = (320, 240), blur: float = 0.0) -> bytes:
@@ -122,7 +140,13 @@ def make_evidence(root: Path, *, title: str = HOSTILE_TITLE, error: str | None =
         put("screenshot.png", screenshot, "screenshot", "image/png"),
         put("previews/0123456789abcdef.png", preview, "preview", "image/png"),
         put("manifest.json", b'{"bundle": "x"}\n', "manifest", "application/json"),
+        # What seal_capture adds before the reports are written: the capture seal and its time stamp.
+        put("capture-seal.json", CAPTURE_SEAL, "capture_seal", "application/json"),
+        put("capture-seal.tsr", capture_stamp(), "capture_timestamp", "application/timestamp-reply"),
     )
+    stamp = TimestampToken(tsa_url="http://tsa.example/tsr", digest_sha256=hashlib.sha256(CAPTURE_SEAL).hexdigest(),
+                           token_der_b64=base64.b64encode(capture_stamp()).decode("ascii"),
+                           at=decode_token(capture_stamp()).tst_info.gen_time)
     bundle = base.model_copy(update={
         "artifacts": () if error else artifacts,
         "error": error,
@@ -144,8 +168,7 @@ def make_evidence(root: Path, *, title: str = HOSTILE_TITLE, error: str | None =
             "browser": "Chromium 124 (headless)",
             "note": "line one\nline two",
         },
-        "timestamps": (TimestampToken(tsa_url="http://tsa.example/tsr", digest_sha256=artifacts[-1].sha256,
-                                      token_der_b64="AA==", at=CAPTURED_AT + timedelta(seconds=30)),),
+        "timestamps": () if error else (stamp,),
     })
     custody = custody_chain(bundle.id, ["captured", *(["hashed"] * len(bundle.artifacts))])
     if custody_file:
@@ -170,8 +193,12 @@ def test_korean_is_the_default_for_a_korean_agency(evidence: Evidence) -> None:
     assert content.language == "ko"
     assert content.title == "디지털 증거 수집 보고서"
     assert _fields(content.header)["사건번호"] == evidence.bundle.case_id
-    assert [s.key for s in content.sections] == ["agency", "summary", "urls", "capture", "hashes", "images",
-                                                  "custody", "timestamps", "signature"]
+    assert [s.key for s in content.sections if s.level == 1] == [
+        "agency", "summary", "urls", "capture", "hashes", "images", "custody", "timestamps", "signature"]
+    assert [(s.key, s.heading) for s in content.sections if s.level == 2] == [
+        ("capture.tls", "가. TLS 인증서"), ("capture.software", "나. 수집 환경"),
+        ("capture.redirect_chain", "다. 리디렉션 경로"), ("capture.other", "라. 기타 기록 항목"),
+        ("timestamps.token", "가. 타임스탬프 1"), ("timestamps.after", "나. 보고서 작성 이후의 봉인 절차")]
     summary = _fields(content.summary)
     assert summary["URL"] == evidence.finding.candidate.url
     assert summary["판정"].startswith("일치")
@@ -183,7 +210,8 @@ def test_korean_is_the_default_for_a_korean_agency(evidence: Evidence) -> None:
     agency = _fields(content.agency)
     assert agency["기관 등록번호"] == "KR-2024-0001"
     assert agency["연락처"] == "takedown@agency.example / 02-000-0000"
-    signature = {"작성자": "김담당", "직위": "삭제지원관", "작성일": "2024년 5월 1일", "서명": ""}
+    signature = {"수집자": "Officer Kim", "작성자": "김담당", "직위": "삭제지원관", "작성일": "2024년 5월 1일",
+                 "서명": ""}
     assert _fields(content.signature) == signature
 
 
@@ -201,7 +229,8 @@ def test_english_on_request_and_for_languages_without_strings(evidence: Evidence
 def test_every_artifact_is_in_the_hash_table(evidence: Evidence) -> None:
     content = build_report_content(evidence.bundle, evidence.finding, root=evidence.root, agency=AGENCY)
     assert [row[3] for row in content.hashes.rows] == [a.sha256 for a in evidence.bundle.artifacts]
-    assert content.hashes.rows[0][:3] == ("page.html", "page_html", "46")
+    assert content.hashes.rows[0][:3] == ("page.html", "페이지 HTML", "46")
+    assert [row[1] for row in content.hashes.rows][-2:] == ["원본 수집물 봉인", "원본 봉인 타임스탬프"]
     assert content.hashes.columns[2] == "크기 (바이트)"
     assert content.hashes.mono == (False, False, False, True)
     assert evidence.bundle.case_id in content.hash_notes[0]
@@ -248,27 +277,129 @@ def test_images_that_cannot_be_trusted_are_left_out_with_a_note(evidence: Eviden
     assert "no preview images" in notes
 
 
+def _section(content: ReportContent, key: str) -> ReportSection:
+    return next(s for s in content.sections if s.key == key)
+
+
 def test_capture_rows_are_always_there_and_unknown_keys_kept(evidence: Evidence) -> None:
     content = build_report_content(evidence.bundle, evidence.finding, root=evidence.root, agency=AGENCY,
                                    language="en")
-    rows = _fields(content.capture)
-    chain = "http://mock.example/post/1 (301) → https://mock.example/post/1?from=redirect (200)"
-    assert rows["Redirect chain"] == chain
-    assert rows["TLS certificate validity"] == "2024-01-01T00:00:00Z ~ 2025-01-01T00:00:00Z"
-    assert rows["TLS certificate fingerprint (SHA-256)"] == "ab" * 32
-    assert rows["User agent"] == DASH
-    assert rows["note"] == "line one\\nline two"
-    assert rows["TLS certificate serial number (tls_serial)"] == "1f2e"
+    tls = _fields(_section(content, "capture.tls").fields)
+    assert tls["Validity"] == "2024-01-01 00:00:00 UTC ~ 2025-01-01 00:00:00 UTC"
+    assert tls["Fingerprint (SHA-256)"] == "ab" * 32
+    assert tls["Serial number"] == "1f2e"
+    assert _fields(_section(content, "capture.software").fields)["User agent sent"] == DASH
+    assert _section(content, "capture.redirect_chain").table.rows == (  # type: ignore[union-attr]
+        ("1", "http://mock.example/post/1", "301"), ("2", "https://mock.example/post/1?from=redirect", "200"))
+    other = _fields(_section(content, "capture.other").fields)
+    assert other == {"Other field (note)": "line one\\nline two"}
     bare = evidence.bundle.model_copy(update={"capture": {}})
-    rows = _fields(build_report_content(bare, evidence.finding, root=evidence.root, agency=AGENCY).capture)
-    assert len(rows) == 15 and set(rows.values()) == {DASH}
+    content = build_report_content(bare, evidence.finding, root=evidence.root, agency=AGENCY)
+    rows = [*content.capture, *(f for s in content.capture_details for f in s.fields)]
+    assert len(rows) == 15 and {f.value for f in rows} == {DASH}
+    assert [s.key for s in content.capture_details] == ["capture.tls", "capture.software"]
 
 
-def test_a_plain_redirect_list_reads_as_arrows(evidence: Evidence) -> None:
+# Every key capture.py records (and the keys an older bundle may hold): each has a row, a table or a reason to be
+# left out, with a label in both languages.
+CAPTURE = {
+    "url": "https://mock.example/post/1", "requested_url": "https://mock.example/post/1",
+    "captured_at_utc": "2024-05-01T03:04:05+00:00", "captured_at_local": "2024-05-01T12:04:05+09:00",
+    "time_zone": "Asia/Seoul", "tool": "takedown 0.1.0", "adapter": "httpx 0.28.1", "operator": "Officer Kim",
+    "site": "mock.example", "proxy": "socks5://proxy.example:1080",
+    "redirect_chain": json.dumps([{"url": "http://mock.example/post/1", "status": 301},
+                                  {"url": "https://mock.example/post/1", "status": 200}]),
+    "final_url": "https://mock.example/post/1", "status": "200",
+    "headers": json.dumps([["content-type", "text/html; charset=utf-8"], ["server", "nginx"],
+                           ["set-cookie", "a=1"], ["set-cookie", "b=2"]]),
+    "server_ip": "203.0.113.7", "tls_version": "TLSv1.3", "tls_cipher": "TLS_AES_256_GCM_SHA384",
+    "tls_subject": "CN=mock.example", "tls_issuer": "CN=Synthetic Test CA",
+    "tls_not_before": "2024-01-01T00:00:00+00:00", "tls_not_after": "2025-01-01T00:00:00+00:00",
+    "tls_serial": "1f2e", "tls_sha256": "ab" * 32, "tls_san": "mock.example, www.mock.example",
+    "tls_verified": "true", "tls_certificate_error": "", "content_encoding": "gzip",
+    "page_html": "the response body, gzip decoded", "browser": "Chromium 124 (headless)",
+    "browser_final_url": "https://mock.example/post/1", "viewport": "1280x900", "screenshot_size": "1280x2400",
+    "media_regions": json.dumps([{"x": 1, "y": 2, "width": 3, "height": 4}]), "browser_error": "",
+    "finished_at_utc": "2024-05-01T03:04:09+00:00", "media_count": "1",
+    "media_sources": json.dumps([{"url": "https://mock.example/m/1.png", "final_url": "https://cdn.example/1.png",
+                                  "path": "{folder}media/0123456789abcdef.png", "sha256": "cd" * 32,
+                                  "media_type": "image/png"}]),
+    "media_skipped": json.dumps([
+        {"url": "https://mock.example/m/2.png", "reason": "HTTP 404 (recorded in the WARC only)"},
+        {"url": "https://mock.example/m/3.png", "reason": "the capture size limit was reached"},
+        {"url": "https://mock.example/m/4.png", "reason": "something new"},
+    ]),
+    "warc_records": "1234", "previews_include_originals": "false",
+    "user_agent": "takedown/0.1.0 (+https://agency.example/takedown)",
+    "received_at_utc": "2024-05-01T03:04:06.500000+00:00", "takedown_version": "0.1.0",
+    "takedown_commit": "0123456789abcdef0123456789abcdef01234567", "python": "CPython 3.13.1",
+    "platform": "Linux-6.1-x86_64", "browser_user_agent": "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/124",
+    "wacz": "capture.wacz", "browser_requests": "12", "fetched_at": "2024-05-01T03:04:06+00:00",
+}
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_every_capture_key_is_labelled_and_no_json_is_shown(evidence: Evidence, language: str) -> None:
+    folder = f"{evidence.bundle.case_id}/{evidence.bundle.id}/"
+    capture = {**CAPTURE, "media_sources": CAPTURE["media_sources"].replace("{folder}", folder)}
+    bundle = evidence.bundle.model_copy(update={"capture": capture})
+    content = build_report_content(bundle, evidence.finding, root=evidence.root, agency=AGENCY, language=language)
+    other = REPORT_STRINGS[language]["capture.other_field"].split("(")[0]
+    parts = [s for s in content.sections if s.key.startswith("capture")]
+    labels = [f.label for s in parts for f in s.fields]
+    assert not any(label.startswith(other) for label in labels), labels
+    assert not set(labels) & set(CAPTURE), "a raw key is shown as a label"
+    assert "capture.other" not in [s.key for s in parts]
+    text = content.text()
+    raws = ['[{', '{"', '["', '"url"', "media_regions", '"x": 1', "the response body"]
+    for raw in raws if language == "ko" else raws[:-1]:  # the English report says "the response body" in words
+        assert raw not in text
+    headers = _section(content, "capture.headers").table
+    assert headers is not None and headers.rows == (("content-type", "text/html; charset=utf-8"), ("server", "nginx"),
+                                                   ("set-cookie", "a=1"), ("set-cookie", "b=2"))
+    media = _section(content, "capture.media_sources").table
+    assert media is not None
+    assert media.rows == (("https://mock.example/m/1.png → https://cdn.example/1.png", "media/0123456789abcdef.png",
+                           "image/png"),)
+    skipped = _section(content, "capture.media_skipped").table
+    assert skipped is not None and [row[0] for row in skipped.rows] == [
+        "https://mock.example/m/2.png", "https://mock.example/m/3.png", "https://mock.example/m/4.png"]
+    fields = {f.label: f.value for s in parts for f in s.fields}
+    if language == "ko":
+        assert [row[1] for row in skipped.rows] == ["HTTP 404 응답 (WARC에만 기록)", "수집 용량 한도에 도달함",
+                                                    "something new"]
+        assert fields["페이지 수신 시각 (UTC)"] == "2024-05-01 03:04:06 UTC"
+        assert fields["페이지 수신 시각 (현지)"].startswith("2024-05-01 12:04:06 ")
+        assert fields["요청 User-Agent"] == CAPTURE["user_agent"]
+        assert fields["페이지 HTML (page.html)"] == "수신한 응답 본문 (gzip 압축 해제)"
+        assert fields["인증서 검증 여부"] == "예" and fields["보고서 원본 수록 허용"] == "아니요"
+        assert fields["브라우저 화면 크기"] == "1280 × 900 픽셀"
+        assert fields["WARC 레코드 수"] == "1,234"
+        assert fields["takedown 버전"] == "0.1.0" and fields["Python 버전"] == "CPython 3.13.1"
+        assert fields["운영체제"] == "Linux-6.1-x86_64" and fields["소스 코드 커밋"] == CAPTURE["takedown_commit"]
+        assert fields["웹 아카이브 파일 (WACZ)"] == "capture.wacz" and fields["브라우저 요청 수"] == "12"
+        assert fields["수집 시작 시각 (UTC)"] == "2024-05-01 03:04:05 UTC"
+    else:
+        assert fields["Page received at (UTC)"] == "2024-05-01 03:04:06 UTC"
+        assert fields["Browser user agent"] == CAPTURE["browser_user_agent"]
+
+
+def test_a_plain_redirect_list_reads_as_rows(evidence: Evidence) -> None:
     capture = {"redirect_chain": "http://a.example/\nhttps://a.example/"}
     bundle = evidence.bundle.model_copy(update={"capture": capture})
-    rows = _fields(build_report_content(bundle, evidence.finding, root=evidence.root, agency=AGENCY).capture)
-    assert rows["리디렉션 경로"] == "http://a.example/ → https://a.example/"
+    content = build_report_content(bundle, evidence.finding, root=evidence.root, agency=AGENCY)
+    table = _section(content, "capture.redirect_chain").table
+    assert table is not None and table.columns == ("순서", "URL", "HTTP 상태 코드")
+    assert table.rows == (("1", "http://a.example/", DASH), ("2", "https://a.example/", DASH))
+
+
+def test_capture_data_that_is_not_what_takedown_writes_is_shown_as_text(evidence: Evidence) -> None:
+    capture = {"headers": "not json\r\n", "media_sources": '{"a": 1}', "fetched_at": "yesterday"}
+    bundle = evidence.bundle.model_copy(update={"capture": capture})
+    content = build_report_content(bundle, evidence.finding, root=evidence.root, agency=AGENCY, language="en")
+    assert _section(content, "capture.headers").notes == ("not json\\r\\n",)
+    assert _section(content, "capture.media_sources").notes == ('{"a": 1}',)
+    assert _fields(content.capture)["Page received at (UTC)"] == "yesterday"
 
 
 def test_hostile_text_cannot_forge_a_line() -> None:
@@ -281,12 +412,15 @@ def test_the_custody_log_is_summarised_and_its_chain_checked(evidence: Evidence)
     assert events == evidence.custody
     content = build_report_content(evidence.bundle, evidence.finding, root=evidence.root, agency=AGENCY,
                                    custody=events)
-    assert content.custody.rows[0] == ("1", "2024-05-01 12:04:06", "captured", "Officer Kim", events[0].hash[:16])
-    assert content.custody_notes == (f"해시 체인 검증: 정상 ({len(events)}건)",)
+    assert content.custody.rows[0] == ("1", "2024-05-01 12:04:06", "수집", "Officer Kim", events[0].hash[:16])
+    assert content.custody.rows[1][2] == "해시 기록"
+    assert content.custody_notes[1] == f"해시 체인 검증: 정상 ({len(events)}건)"
+    assert "보고서를 작성하기 직전까지" in content.custody_notes[0] and "custody.jsonl" in content.custody_notes[0]
+    assert _section(content, "custody").heading == "6. 증거 보관 기록 (보고서 작성 시점까지)"
     forged = (events[0], events[1].model_copy(update={"actor": "someone else"}), *events[2:])
     broken = build_report_content(evidence.bundle, evidence.finding, root=evidence.root, agency=AGENCY,
                                   custody=forged)
-    assert broken.custody_notes[0].startswith("해시 체인 검증 실패")
+    assert broken.custody_notes[1].startswith("해시 체인 검증 실패")
     none = build_report_content(evidence.bundle, evidence.finding, root=evidence.root, agency=AGENCY)
     assert none.custody.rows == () and none.custody_notes == ("보관 기록이 제공되지 않았습니다.",)
 
@@ -326,3 +460,88 @@ def test_same_input_same_content(evidence: Evidence) -> None:
     assert build() == build()
     text = build().text()
     assert "<script>alert(1)</script> {{ 7*7 }}\\r\\n사건번호: forged \\u202egnp.exe" in text
+
+
+def test_the_capture_time_stamp_is_described_from_the_token_itself(evidence: Evidence) -> None:
+    content = build_report_content(evidence.bundle, evidence.finding, root=evidence.root, agency=AGENCY,
+                                   custody=evidence.custody)
+    info = decode_token(capture_stamp()).tst_info
+    section = _section(content, "timestamps")
+    assert section.notes == (REPORT_STRINGS["ko"]["timestamps.intro"],)
+    stamp = _fields(_section(content, "timestamps.token").fields)
+    assert stamp["확인 대상"] == "원본 수집물 봉인(capture-seal.json)의 SHA-256"
+    assert stamp["대상 해시 (SHA-256)"] == hashlib.sha256(CAPTURE_SEAL).hexdigest()
+    assert stamp["발급 시각 (UTC)"] == info.gen_time.strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert stamp["발급 시각 (현지)"].endswith("(Asia/Seoul)")
+    assert stamp["시점확인기관 (TSA)"] == "http://tsa.example/tsr"
+    assert stamp["토큰 일련번호"] == f"0x{info.serial_number:02X}"
+    assert stamp["토큰 파일"] == "capture-seal.tsr"
+    after = _section(content, "timestamps.after")
+    for name in ("seal.json", "seal.sig", "seal.tsr", "custody.jsonl", "이 보고서를 포함한"):
+        assert name in after.notes[0]
+    english = build_report_content(evidence.bundle, evidence.finding, root=evidence.root, agency=AGENCY,
+                                   language="en")
+    stamp = _fields(_section(english, "timestamps.token").fields)
+    assert stamp["What was stamped"] == "the SHA-256 of the capture seal (capture-seal.json)"
+    after = _section(english, "timestamps.after")
+    for name in ("seal.json", "seal.sig", "seal.tsr", "custody.jsonl", "this report included"):
+        assert name in after.notes[0]
+
+
+def test_a_stamp_of_another_file_or_of_nothing_here_says_so(evidence: Evidence) -> None:
+    token = evidence.bundle.timestamps[0]
+    page = evidence.bundle.artifacts[0]
+    not_decodable = token.model_copy(update={"token_der_b64": "AA==", "digest_sha256": page.sha256})
+    unknown = token.model_copy(update={"token_der_b64": "AA==", "digest_sha256": "00" * 32})
+    bundle = evidence.bundle.model_copy(update={"timestamps": (not_decodable, unknown)})
+    content = build_report_content(bundle, evidence.finding, root=evidence.root, agency=AGENCY, language="en")
+    first, second = (s for s in content.sections if s.key == "timestamps.token")
+    assert (first.heading, second.heading) == ("7.1 Time stamp 1", "7.2 Time stamp 2")
+    assert _fields(first.fields)["What was stamped"] == "the SHA-256 of page.html"
+    assert _fields(first.fields)["Token serial number"] == DASH
+    assert first.notes == (REPORT_STRINGS["en"]["timestamp.undecodable"],)
+    assert _fields(second.fields)["What was stamped"] == "a SHA-256 that matches no file of this bundle"
+    forged = token.model_copy(update={"digest_sha256": page.sha256})  # the token stamps the capture seal, not this
+    content = build_report_content(evidence.bundle.model_copy(update={"timestamps": (forged,)}), evidence.finding,
+                                   root=evidence.root, agency=AGENCY)
+    part = _section(content, "timestamps.token")
+    assert _fields(part.fields)["대상 해시 (SHA-256)"] == hashlib.sha256(CAPTURE_SEAL).hexdigest()
+    assert part.notes[0].startswith("주의: 토큰에 담긴 해시가") and page.sha256 in part.notes[0]
+
+
+def test_without_a_time_stamp_the_report_says_none_was_taken_and_what_follows(evidence: Evidence) -> None:
+    bundle = evidence.bundle.model_copy(update={"timestamps": ()})
+    events = custody_chain(bundle.id, ["captured", "capture_sealed", "capture_not_timestamped"])
+    content = build_report_content(bundle, evidence.finding, root=evidence.root, agency=AGENCY, custody=events)
+    assert _section(content, "timestamps").notes == (
+        "수집 단계에서는 타임스탬프를 받지 않았습니다.",
+        "그 사유는 증거 보관 기록(custody.jsonl)의 '원본 봉인 타임스탬프 미취득' 항목에 적혀 있습니다.")
+    assert [s.key for s in content.sections if s.key.startswith("timestamps.")] == ["timestamps.after"]
+    assert _section(content, "timestamps.after").heading == "가. 보고서 작성 이후의 봉인 절차"
+    assert [row[2] for row in content.custody.rows] == ["수집", "원본 수집물 봉인", "원본 봉인 타임스탬프 미취득"]
+    content = build_report_content(bundle, evidence.finding, root=evidence.root, agency=AGENCY, language="en")
+    assert _section(content, "timestamps").notes == ("No time stamp was taken at capture.",)
+
+
+def test_the_default_signer_is_a_role_in_the_reports_language(evidence: Evidence) -> None:
+    default = AgencySettings(name="서울 디지털성범죄 안심지원센터 (예시)")
+    korean = _fields(build_report_content(evidence.bundle, evidence.finding, root=evidence.root,
+                                          agency=default).signature)
+    assert (korean["작성자"], korean["직위"]) == ("당직 담당자", "삭제지원 담당자")
+    english = _fields(build_report_content(evidence.bundle, evidence.finding, root=evidence.root, agency=default,
+                                           language="en").signature)
+    assert (english["Prepared by"], english["Title"]) == ("Duty Officer", "Deletion Support Officer")
+    named = default.model_copy(update={"signer": "Kim Officer"})
+    korean = _fields(build_report_content(evidence.bundle, evidence.finding, root=evidence.root,
+                                          agency=named).signature)
+    assert (korean["작성자"], korean["직위"]) == ("Kim Officer", "삭제지원 담당자")
+    anonymous = evidence.bundle.model_copy(update={"capture": {}})
+    fields = build_report_content(anonymous, evidence.finding, root=evidence.root, agency=AGENCY).signature
+    assert [f.label for f in fields] == ["작성자", "직위", "작성일", "서명"]
+
+
+def test_the_preview_text_summarises_the_report(evidence: Evidence) -> None:
+    content = build_report_content(evidence.bundle, evidence.finding, root=evidence.root, agency=AGENCY)
+    assert content.preview.split("\r\n") == [
+        "디지털 증거 수집 보고서", f"사건번호: {evidence.bundle.case_id}", f"URL: {evidence.finding.candidate.url}",
+        "판정: 일치 (피해 촬영물과 일치)", f"증거 묶음 ID: {evidence.bundle.id}", ""]

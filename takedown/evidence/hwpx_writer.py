@@ -8,7 +8,10 @@ previews, chain of custody, time stamps) and a signature block; page numbers in 
 What python-hwpx needs to make a file a court can rely on (see ``DESIGN.md``):
 
 - The blank template carries its own metadata (author, dates, a preview image): cleared, and the dates set to
-  the bundle's capture time.
+  the bundle's capture time. Its ``version.xml`` claims the file was saved by "Hancom Office Hangul ... WIN32":
+  replaced by takedown's name and version and the operating system it ran on (OWPML 5.1.1 stays the format).
+  The preview text (``Preview/PrvText.txt``, what a file browser shows before opening) is the report's summary:
+  title, case number, URL, decision and bundle id; the HWP file carries the same text in its ``PrvText`` stream.
 - Every paragraph gets an explicit style (바탕글) and character shape; one that inherits from the paragraph
   before it can pick up outline numbering.
 - Table cells get heights that fit their text (python-hwpx's default is about 1 mm per row).
@@ -33,13 +36,16 @@ from __future__ import annotations
 
 import io
 import math
+import platform
 import threading
 import unicodedata
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+from xml.sax.saxutils import quoteattr
 
+from takedown._version import __version__
 from takedown.errors import EvidenceError, MissingDependencyError
 from takedown.evidence.report_content import (
     ReportContent,
@@ -70,12 +76,24 @@ _HEADER_FILL = "#E7E6E6"
 _ALERT = "#C00000"
 
 # Character sizes, in points.
-_TITLE_PT, _HEADING_PT, _BODY_PT, _CELL_PT, _MONO_PT, _SMALL_PT = 18, 12, 10, 9, 7, 8
+_TITLE_PT, _HEADING_PT, _SUBHEADING_PT, _BODY_PT, _CELL_PT, _MONO_PT, _SMALL_PT = 18, 12, 10.5, 10, 9, 7, 8
 _MONO_FONT = "굴림체"  # GulimChe: monospaced, installed with Windows and Hangul; hashes are read digit by digit
 
 
 _SAVE_LOCK = threading.Lock()
 """Held while python-hwpx serialises and validates a document (libxml2's schema code is not thread-safe)."""
+
+
+def _version_xml() -> bytes:
+    """``version.xml`` naming the program that wrote the file (takedown, its version, the operating system it ran on),
+    not the Hangul release python-hwpx's template names. ``major``/``minor``/``micro`` and ``xmlVersion`` are the
+    OWPML format's version, which the file follows; Hangul refuses a file without ``tagetApplication`` (sic)."""
+    system = " ".join(part for part in (platform.system(), platform.release(), platform.machine()) if part)
+    app_version = f"{__version__} ({system or 'unknown OS'})"
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes" ?>'
+            '<hv:HCFVersion xmlns:hv="http://www.hancom.co.kr/hwpml/2011/version" tagetApplication="WORDPROCESSOR" '
+            'major="5" minor="1" micro="1" buildNumber="0" xmlVersion="1.5" application="takedown" '
+            f'appVersion={quoteattr(app_version)}/>').encode()
 
 
 def _import_hwpx() -> Any:
@@ -101,6 +119,7 @@ class _Shapes:
         run = doc.styles.ensure_run
         self.title = run(bold=True, size=_TITLE_PT)
         self.heading = run(bold=True, size=_HEADING_PT)
+        self.subheading = run(bold=True, size=_SUBHEADING_PT)
         self.body = run(size=_BODY_PT)
         self.small = run(size=_SMALL_PT)
         self.alert = run(bold=True, size=_BODY_PT, color=_ALERT)
@@ -145,6 +164,8 @@ class _Builder:
         doc.parts.clear_document_metadata(keep=("language",), timestamp=stamp)
         doc.parts.set_document_metadata(title=content.title)
         doc.parts.clear_preview()
+        doc.package.write("version.xml", _version_xml())
+        doc.package.write("Preview/PrvText.txt", content.preview.encode("utf-8"))
         doc.page.set_margins(left=_SIDE_MARGIN, right=_SIDE_MARGIN)
 
         title = doc.paragraphs[0]  # the template's first paragraph holds the section settings: keep it
@@ -169,12 +190,19 @@ class _Builder:
         return paragraph
 
     def _section(self, section: ReportSection) -> None:
-        self._paragraph(section.heading, self.shape.alert if section.alert else self.shape.heading,
-                        spacing_before_pt=10, spacing_after_pt=4, keep_with_next=True)
-        for note in section.notes:
-            self._paragraph(note, self.shape.alert if section.alert else self.shape.body, spacing_after_pt=3)
+        heading = self.shape.heading if section.level == 1 else self.shape.subheading
+        self._paragraph(section.heading, self.shape.alert if section.alert else heading,
+                        spacing_before_pt=10 if section.level == 1 else 6, spacing_after_pt=4, keep_with_next=True)
+        # Notes stay on the page of the table or picture that follows them, as the heading does.
+        # A section of notes only (the time stamps') stays with the first of its parts.
+        followed = bool(section.fields or (section.table is not None and section.table.rows) or section.images)
+        for number, note in enumerate(section.notes, start=1):
+            self._paragraph(note, self.shape.alert if section.alert else self.shape.body, spacing_after_pt=3,
+                            keep_with_next=followed or section.level == 1 or number < len(section.notes))
         if section.fields:
-            self._fields(section.fields, sign_row=section.signature_line)
+            # The signature block and a part's short table (a certificate, a time stamp) are never split.
+            self._fields(section.fields, sign_row=section.signature_line,
+                         whole=section.signature_line or section.level == 2)
         if section.table is not None and section.table.rows:
             self._grid(section.table)
         for image in section.images:
@@ -207,8 +235,11 @@ class _Builder:
         for _, _, cell in shaded[1:]:
             cell.element.set("borderFillIDRef", fill)
 
-    def _fields(self, fields: tuple[ReportField, ...], *, mono_values: bool = False, sign_row: bool = False) -> None:
+    def _fields(self, fields: tuple[ReportField, ...], *, mono_values: bool = False, sign_row: bool = False,
+                whole: bool = False) -> None:
         table, cells, widths = self._table(len(fields), (30, 90))
+        if whole:
+            table.element.set("pageBreak", "NONE")  # moved to the next page whole rather than split
         heights = []
         for row, field in enumerate(fields):
             mono = mono_values or field.mono
