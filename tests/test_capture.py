@@ -1,4 +1,5 @@
-"""Live capture: raw HTTP exchanges in a WARC, the page, its media, TLS facts, a screenshot and MHTML.
+"""Live capture: raw HTTP exchanges in a WARC, the page, its media, TLS facts, a screenshot, MHTML, the browser's
+own traffic in a second WARC, a WACZ of both, and what the capture knew about itself.
 
 Everything runs against servers on loopback (the demo site and small servers started here); all media are
 synthetic.
@@ -11,11 +12,14 @@ import gzip
 import hashlib
 import io
 import json
+import platform
 import socket
 import ssl
 import subprocess
 import sys
 import threading
+import time
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -28,9 +32,10 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
+import takedown
 from takedown.demo.site import DemoSite
 from takedown.errors import UsageError
-from takedown.evidence.capture import CaptureConfig, Capturer, capture_finding_live
+from takedown.evidence.capture import CaptureConfig, Capturer, capture_finding_live, provenance
 from takedown.evidence.json_writer import JsonWriter
 from takedown.evidence.warc import HttpExchange, WarcRecorder
 from takedown.models import Candidate, EvidenceBundle, Finding
@@ -38,10 +43,11 @@ from takedown.settings import EvidenceSettings, NetworkSettings, Settings
 from takedown.sites.chromium import DriverPool
 
 WARCIO = Path(sys.executable).parent / "warcio"
+WACZ = Path(sys.executable).parent / "wacz"
 LOOPBACK = NetworkSettings(allow_loopback=True, timeout_s=5)
 NO_BROWSER = EvidenceSettings(screenshot=False)
 
-Route = Callable[[], tuple[int, list[tuple[str, str]], bytes]]
+Route = Callable[[], tuple[int | tuple[int, str], list[tuple[str, str]], bytes]]
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
@@ -51,7 +57,8 @@ Route = Callable[[], tuple[int, list[tuple[str, str]], bytes]]
 def serve(routes: dict[str, Route], *, tls: ssl.SSLContext | None = None) -> Iterator[str]:
     """An HTTP/1.1 server on loopback for ``routes`` (path → (status, headers, body)); yields its base URL.
 
-    A route that sets ``Transfer-Encoding: chunked`` gets its body sent as two chunks.
+    A status may be ``(code, reason phrase)``. Header names go out spelled as given. A route that sets
+    ``Transfer-Encoding: chunked`` gets its body sent as two chunks.
     """
 
     class Handler(BaseHTTPRequestHandler):
@@ -60,7 +67,8 @@ def serve(routes: dict[str, Route], *, tls: ssl.SSLContext | None = None) -> Ite
         def do_GET(self) -> None:
             route = routes.get(self.path.split("?", 1)[0])
             status, headers, body = route() if route else (404, [("Content-Type", "text/plain")], b"not found")
-            self.send_response(status)
+            code, reason = status if isinstance(status, tuple) else (status, None)
+            self.send_response(code, reason)
             chunked = ("Transfer-Encoding", "chunked") in headers
             for name, value in headers:
                 self.send_header(name, value)
@@ -138,12 +146,23 @@ def role(bundle: EvidenceBundle, name: str) -> list[Path]:
     return [Path(a.path) for a in bundle.artifacts if a.role == name]
 
 
+def wacz_validate(path: Path) -> str:
+    """``wacz validate`` (py-wacz: structure, Frictionless package, every file's hash, the digest) must pass."""
+    result = subprocess.run([str(WACZ), "validate", "-f", str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "Validation succeeded" in result.stdout, result.stdout + result.stderr
+    return result.stdout
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 # -- the demo site, with a real browser ------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def pool() -> Iterator[DriverPool]:
-    with DriverPool(EvidenceSettings(page_load_timeout_s=15), size=1) as drivers:
+    with DriverPool(EvidenceSettings(page_load_timeout_s=30), size=1, network_log=True) as drivers:
         yield drivers
 
 
@@ -157,7 +176,7 @@ def test_capture_of_a_demo_post_keeps_everything(demo_site: DemoSite, pool: Driv
 
     assert bundle.error is None
     assert [a.role for a in bundle.artifacts] == [
-        "page_html", *["media"] * len(post.media), "warc", "screenshot", "mhtml"
+        "page_html", *["media"] * len(post.media), "warc", "browser_warc", "screenshot", "mhtml", "wacz"
     ]
     check_hashes(bundle, root)
     for artifact in bundle.artifacts:
@@ -207,6 +226,52 @@ def test_capture_of_a_demo_post_keeps_everything(demo_site: DemoSite, pool: Driv
     assert {s["path"] for s in sources} == {p.as_posix() for p in role(bundle, "media")}
     summary = next(r for r in records if r["type"] == "metadata" and r["uri"].startswith("urn:takedown:capture:"))
     assert b"operator: officer-7" in summary["payload"]
+    assert all(r["headers"]["WARC-Warcinfo-ID"] == records[0]["headers"]["WARC-Record-ID"] for r in records[1:])
+
+    # the browser's own load: every request of it, with the bytes Chromium got, in its own WARC
+    browser = root / role(bundle, "browser_warc")[0]
+    warcio_check(browser, index=True)
+    loaded = warc_records(browser)
+    info = loaded[0]["payload"].decode()
+    assert loaded[0]["type"] == "warcinfo" and f"http-header-user-agent: {meta['browser_user_agent']}" in info
+    assert all(r["headers"]["WARC-Warcinfo-ID"] == loaded[0]["headers"]["WARC-Record-ID"] for r in loaded[1:])
+    got = {r["uri"]: r for r in loaded if r["type"] == "response"}
+    asked = {r["uri"]: r for r in loaded if r["type"] == "request"}
+    assert {url, *media_urls} <= set(got) <= set(asked)  # the favicon may come too
+    assert got[url]["payload"] == responses[url]["payload"]  # the same page, fetched twice
+    for file in post.media:  # the pictures as Chromium received them, byte for byte
+        expected = sha256((demo_site.root / "site" / file).read_bytes())
+        assert sha256(got[f"{demo_site.base_url}/{file}"]["payload"]) == expected
+    for record in got.values():  # linked request and response; the head as received
+        assert asked[record["uri"]]["headers"]["WARC-Concurrent-To"] == record["headers"]["WARC-Record-ID"]
+    assert got[url]["http"].startswith("HTTP/1.1 200 OK")
+    assert "User-Agent: " + meta["browser_user_agent"] in asked[url]["http"]
+    load = next(r for r in loaded if r["type"] == "metadata" and r["uri"].startswith("urn:takedown:browser-load:"))
+    assert b"DevTools" in load["payload"] and f"user-agent: {meta['browser_user_agent']}".encode() in load["payload"]
+    assert int(meta["browser_requests"]) == len(got) and int(meta["browser_warc_records"]) == len(loaded)
+
+    # what the capture knew: the User-Agents, when the page arrived, what ran it
+    assert meta["user_agent"] == NetworkSettings().user_agent
+    assert meta["browser_user_agent"].startswith("Mozilla/5.0") and "Chrome" in meta["browser_user_agent"]
+    received = datetime.fromisoformat(meta["received_at_utc"])
+    assert bundle.captured_at <= received <= datetime.fromisoformat(meta["finished_at_utc"])
+    assert meta["takedown_version"] == takedown.__version__ and meta["python"].startswith("CPython 3.")
+    assert meta["platform"] and all(isinstance(v, str) for v in meta.values())
+
+    # the WACZ: both WARCs, an index, the page; valid for py-wacz; unsigned without an agency key
+    wacz = root / role(bundle, "wacz")[0]
+    wacz_validate(wacz)
+    with zipfile.ZipFile(wacz) as package:
+        assert sorted(package.namelist()) == [
+            "archive/browser.warc.gz", "archive/capture.warc.gz", "datapackage-digest.json", "datapackage.json",
+            "indexes/index.cdx", "pages/pages.jsonl",
+        ]
+        assert package.read("archive/browser.warc.gz") == browser.read_bytes()
+        assert package.getinfo("archive/capture.warc.gz").compress_type == zipfile.ZIP_STORED
+        pages = [json.loads(line) for line in package.read("pages/pages.jsonl").splitlines()]
+        assert pages[1]["url"] == url and post.title in pages[1]["title"]
+        assert "signedData" not in json.loads(package.read("datapackage-digest.json"))
+    assert meta["wacz_signature"].startswith("unsigned: no agency signing key")
     assert not list((root / "case").rglob("*.tmp"))
 
 
@@ -233,6 +298,144 @@ def test_capture_finding_live_adds_previews_and_reports(
     manifest = json.loads((root / role(bundle, "manifest")[0]).read_text())
     assert {a["role"] for a in manifest["artifacts"]} >= {"page_html", "media", "warc", "screenshot", "preview"}
     check_hashes(bundle, root)
+
+
+def _png(color: str, size: tuple[int, int] = (24, 16)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.slow
+def test_heads_and_bodies_as_received_in_both_warcs(pool: DriverPool, tmp_path: Path) -> None:
+    """Header spelling and order, the reason phrase, a Korean page in EUC-KR, a gzip-encoded script."""
+    korean = ("<!doctype html><title>증거 페이지</title><p>합성 시험 페이지</p>"
+              "<img src='/a.png'><script src='/s.js'></script>")
+    page = korean.encode("euc-kr")
+    script = b"document.title += ' (script ran)';" * 20
+    picture = _png("green")
+    routes: dict[str, Route] = {
+        "/": lambda: ((200, "Fine Thanks"), [("Content-Type", "text/html; charset=euc-kr"), ("X-ODD-case", "Yes"),
+                                             ("x-second", "2")], page),
+        "/a.png": lambda: (200, [("Content-Type", "image/png"), ("X-ODD-case", "pic")], picture),
+        "/s.js": lambda: (200, [("Content-Type", "text/javascript"), ("Content-Encoding", "gzip")],
+                          gzip.compress(script, mtime=0)),
+    }
+    with serve(routes) as base:
+        bundle = run_capture(CaptureConfig(network=LOOPBACK), base + "/", tmp_path, drivers=pool)
+    root = tmp_path / "evidence"
+    assert bundle.error is None and "browser_error" not in bundle.capture, bundle.capture.get("browser_error")
+
+    http = {r["uri"]: r for r in warc_records(root / role(bundle, "warc")[0]) if r["type"] == "response"}
+    records = warc_records(root / role(bundle, "browser_warc")[0])
+    browser = {r["uri"]: r for r in records if r["type"] == "response"}
+    notes = {r["uri"]: r["payload"].decode() for r in records if r["type"] == "metadata"}
+    for heads in (http, browser):  # the status line and the header names as the server wrote them, in order
+        head = heads[base + "/"]["http"]
+        assert head.startswith("HTTP/1.1 200 Fine Thanks\r\n") or head.startswith("HTTP/1.0 200 Fine Thanks"), head
+        assert "X-ODD-case: Yes\r\nx-second: 2\r\n" in head
+        assert heads[base + "/"]["payload"] == page  # EUC-KR bytes, not text re-encoded as UTF-8
+        assert heads[base + "/a.png"]["payload"] == picture and "X-ODD-case: pic" in heads[base + "/a.png"]["http"]
+    assert ["X-ODD-case", "Yes"] in json.loads(bundle.capture["headers"])
+    assert "encoded as euc-kr (the length received)" in notes[base + "/"]
+    assert "response-head: as received" in notes[base + "/"]
+    assert browser[base + "/s.js"]["payload"] == script  # Chromium hands over the decoded body ...
+    assert "Content-Encoding: gzip" in browser[base + "/s.js"]["http"]  # ... the head stays as received ...
+    assert "removed the Content-Encoding gzip" in notes[base + "/s.js"]  # ... and the record says so
+    request = next(r for r in records if r["type"] == "request" and r["uri"] == base + "/")
+    assert request["http"].startswith("GET / HTTP/1.1") and "Accept-Encoding: gzip, " in request["http"]
+    assert request["headers"]["WARC-IP-Address"] == "127.0.0.1"  # no proxy in front of this pool
+
+
+@pytest.mark.slow
+def test_the_guard_proxy_refusals_are_noted_never_archived(tmp_path: Path) -> None:
+    """The capturer's own browsers go through the guard proxy: a request it refuses is a note, not a response."""
+    secret = _png("red")
+    with serve({"/admin.png": lambda: (200, [("Content-Type", "image/png")], secret)}) as other:
+        page = (f"<!doctype html><title>t</title><img src='/ok.png'><img src='{other}/admin.png'>"
+                "<img src='https://127.0.0.1:4443/tunnel.png'>").encode()
+        routes: dict[str, Route] = {
+            "/": lambda: (200, [("Content-Type", "text/html")], page),
+            "/ok.png": lambda: (200, [("Content-Type", "image/png")], _png("blue")),
+        }
+        with serve(routes) as base:
+            host = base.split("//", 1)[1]  # only the page's own server is allowed, by name and port
+            config = CaptureConfig(network=NetworkSettings(allow_hosts=(host,), timeout_s=5), media=False,
+                                   evidence=EvidenceSettings(page_load_timeout_s=30))
+            bundle = run_capture(config, base + "/", tmp_path)
+    meta = bundle.capture
+    assert bundle.error is None and "browser_error" not in meta, meta.get("browser_error")
+    assert sorted(b["url"] for b in json.loads(meta["browser_blocked"])) == [
+        f"{other}/admin.png", "https://127.0.0.1:4443/tunnel.png"]  # a plain request and an HTTPS tunnel
+    records = warc_records(tmp_path / "evidence" / role(bundle, "browser_warc")[0])
+    responses = {r["uri"] for r in records if r["type"] == "response"}
+    assert base + "/ok.png" in responses and f"{other}/admin.png" not in responses
+    assert not any(r["payload"] == secret for r in records)
+    note = next(r for r in records if r["type"] == "metadata" and r["uri"] == f"{other}/admin.png")
+    assert b"blocked-by: takedown's fetch guard" in note["payload"] and b"loopback" in note["payload"]
+    page_record = next(r for r in records if r["type"] == "response" and r["uri"] == base + "/")
+    assert "WARC-IP-Address" not in page_record["headers"]  # the connection went to the proxy, not the site
+    load = next(r for r in records if r["uri"].startswith("urn:takedown:browser-load:"))
+    assert b"proxy: http://127.0.0.1:" in load["payload"] and b"requests-blocked: 2" in load["payload"]
+    warcio_check(tmp_path / "evidence" / role(bundle, "browser_warc")[0], index=True)
+
+
+@pytest.mark.slow
+def test_a_page_with_very_many_pictures_stays_bounded(pool: DriverPool, tmp_path: Path) -> None:
+    count = 400
+    tiny = _png("white", (2, 2))
+    page = ("<!doctype html><title>many</title>" + "".join(
+        f"<img src='/i/{n}.png' width='2' height='2'>" for n in range(count)
+    )).encode()
+    routes: dict[str, Route] = {"/": lambda: (200, [("Content-Type", "text/html")], page)}
+    routes.update({f"/i/{n}.png": (lambda: (200, [("Content-Type", "image/png")], tiny)) for n in range(count)})
+    config = CaptureConfig(network=LOOPBACK, max_media_items=20, max_browser_exchanges=30)
+    with serve(routes) as base:
+        started = time.monotonic()
+        bundle = run_capture(config, base + "/", tmp_path, drivers=pool)
+        took = time.monotonic() - started
+    meta = bundle.capture
+    assert bundle.error is None and "browser_error" not in meta, meta.get("browser_error")
+    assert meta["media_count"] == "1"  # twenty downloads, one file: every picture has the same bytes
+    assert len(json.loads(meta["media_sources"])) == 20
+    skipped = json.loads(meta["media_skipped"])
+    assert len(skipped) == count - 20 and all("max_media_items" in s["reason"] for s in skipped)
+    assert meta["browser_requests"] == "30"
+    assert int(meta["browser_skipped_count"]) >= count - 30 + 1  # the page itself is one of the thirty
+    assert len(json.loads(meta["browser_skipped"])) == 100  # the first hundred here; the WARC names them all
+    browser = tmp_path / "evidence" / role(bundle, "browser_warc")[0]
+    records = warc_records(browser)
+    assert sum(r["type"] == "response" for r in records) == 30
+    load = next(r for r in records if r["uri"].startswith("urn:takedown:browser-load:"))
+    assert f"exchanges-skipped: {meta['browser_skipped_count']}".encode() in load["payload"]
+    wacz_validate(tmp_path / "evidence" / role(bundle, "wacz")[0])
+    assert took < 120, f"a capture of {count} pictures took {took:.0f} s"
+
+
+def test_the_capture_record_says_what_ran_it(demo_site: DemoSite, tmp_path: Path) -> None:
+    network = NetworkSettings(allow_loopback=True, timeout_s=5, user_agent="takedown-test/1 (synthetic)")
+    bundle = run_capture(CaptureConfig(network=network, evidence=NO_BROWSER), demo_site.base_url + "/", tmp_path)
+    meta = bundle.capture
+    assert bundle.error is None
+    assert meta["user_agent"] == "takedown-test/1 (synthetic)"
+    records = warc_records(tmp_path / "evidence" / role(bundle, "warc")[0])
+    request = next(r for r in records if r["type"] == "request")
+    assert "User-Agent: takedown-test/1 (synthetic)" in request["http"]
+    received = datetime.fromisoformat(meta["received_at_utc"])
+    assert bundle.captured_at <= received <= datetime.fromisoformat(meta["finished_at_utc"])
+    assert {k: meta[k] for k in provenance()} == provenance()
+    assert meta["takedown_version"] == takedown.__version__
+    assert meta["python"] == f"{platform.python_implementation()} {platform.python_version()}"
+    package = Path(takedown.__file__).parent
+    head = subprocess.run(["git", "-C", str(package), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          timeout=10, check=False)
+    if head.returncode == 0:  # run from a checkout: the commit is on record
+        assert meta["takedown_commit"] == head.stdout.strip()
+    else:
+        assert "takedown_commit" not in meta
+    assert all(isinstance(v, str) for v in meta.values())
+    assert role(bundle, "wacz") and "browser_requests" not in meta  # no browser, still a WACZ of the HTTP WARC
+    wacz_validate(tmp_path / "evidence" / role(bundle, "wacz")[0])
 
 
 # -- HTTP-level behaviour (no browser) ----------------------------------------------------------------------
@@ -500,10 +703,13 @@ def test_usage_errors(tmp_path: Path) -> None:
         recorder.write_metadata("urn:x", {}, at=datetime(2024, 1, 1))
 
 
-def test_config_from_settings() -> None:
-    settings = Settings()
+def test_config_from_settings(tmp_path: Path) -> None:
+    from takedown.evidence.signing import make_agency_identity
+
+    settings = Settings(signing=make_agency_identity(tmp_path, name="Synthetic Agency"))
     config = CaptureConfig.from_settings(settings, operator="kim", max_redirects=2)
     assert config.evidence == settings.evidence and config.agency == settings.agency
+    assert config.signing == settings.signing
     assert config.operator == "kim" and config.max_redirects == 2
     with pytest.raises(ValidationError):  # frozen
         config.operator = "lee"  # type: ignore[misc]

@@ -17,12 +17,15 @@ from takedown.errors import EvidenceError, FetchBlockedError, MissingDependencyE
 from takedown.settings import EvidenceSettings
 from takedown.sites.chromium import (
     DriverPool,
+    NetworkExchange,
     browser_version,
     chromium_driver,
     full_page_screenshot,
     media_regions,
     mhtml_snapshot,
     navigate,
+    page_exchanges,
+    response_body,
 )
 from takedown.sites.guard import FetchGuard, GuardConfig
 
@@ -292,4 +295,117 @@ def test_pool_times_out_when_every_driver_is_lent() -> None:
     pool = DriverPool(size=1, factory=lambda: FakeDriver())  # type: ignore[arg-type,return-value]
     with pool.driver(), pytest.raises(EvidenceError, match="no browser became free"):
         pool.acquire(timeout=0.05)
+    pool.close()
+
+
+# -- the browser's own traffic, from DevTools events ---------------------------------------------------------
+
+
+def _event(method: str, **params: Any) -> dict[str, Any]:
+    return {"method": f"Network.{method}", "params": params}
+
+
+def _sent(request_id: str, url: str, *, kind: str = "Image", wall: float = 1_700_000_000.0,
+          **more: Any) -> dict[str, Any]:
+    return _event("requestWillBeSent", requestId=request_id, type=kind, wallTime=wall,
+                  request={"url": url, "method": "GET", "headers": {"User-Agent": "UA (before sending)"}}, **more)
+
+
+def test_page_exchanges_follow_redirects_and_match_the_headers_as_sent_and_received() -> None:
+    redirect = {"status": 302, "statusText": "Found", "protocol": "http/1.1", "headers": {"Location": "/p"},
+                "remoteIPAddress": "93.184.215.14", "remotePort": 80}
+    events = [
+        _sent("ntp", "chrome://new-tab-page/", kind="Document"),  # the browser's own page: never part of a load
+        _sent("old", "http://93.184.215.14/stale.png"),  # before the page's document request: not this load
+        _sent("doc", "http://93.184.215.14/r", kind="Document", wall=1_700_000_001.0),
+        _event("requestWillBeSentExtraInfo", requestId="doc",
+               headers={"Host": "93.184.215.14", "Cookie": "a=1", "User-Agent": "UA"}),
+        _event("responseReceivedExtraInfo", requestId="doc", statusCode=302,
+               headers={"Location": "/p"}, headersText="HTTP/1.1 302 Found\r\nLocation: /p\r\n\r\n"),
+        _sent("doc", "http://93.184.215.14/p", kind="Document", wall=1_700_000_002.0, redirectResponse=redirect,
+              redirectHasExtraInfo=True),
+        _event("requestWillBeSentExtraInfo", requestId="doc", headers={"Host": "93.184.215.14", "Cookie": "a=1"}),
+        _event("responseReceived", requestId="doc", hasExtraInfo=True, response={
+            "status": 200, "statusText": "OK", "protocol": "http/1.1", "charset": "utf-8",
+            "headers": {"Content-Type": "text/html"}, "remoteIPAddress": "93.184.215.14", "remotePort": 80}),
+        _event("responseReceivedExtraInfo", requestId="doc", statusCode=200,
+               headers={"content-type": "text/html", "Set-Cookie": "b=2\nc=3"},
+               headersText="HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nSet-Cookie: b=2\r\nSet-Cookie: c=3\r\n\r\n"),
+        _event("loadingFinished", requestId="doc", encodedDataLength=500),
+        _sent("inline", "data:image/png;base64,AAAA", wall=1_700_000_003.0),  # not HTTP: left out
+        _sent("pic", "https://cdn.example/a.png", wall=1_700_000_004.0),
+        _event("responseReceived", requestId="pic", hasExtraInfo=True, response={
+            "status": 200, "protocol": "h2", "headers": {"content-type": "image/png"},
+            "securityDetails": {"protocol": "TLS 1.3", "cipher": "AES_128_GCM", "subjectName": "cdn.example",
+                                "issuer": "Synthetic CA", "validFrom": 1_700_000_000, "validTo": 1_800_000_000}}),
+        _event("responseReceivedExtraInfo", requestId="pic", statusCode=404, headers={"x": "y"}),  # not its own
+        _event("loadingFinished", requestId="pic", encodedDataLength=90),
+        _sent("gone", "http://93.184.215.14/gone.js", kind="Script", wall=1_700_000_005.0),
+        _event("loadingFailed", requestId="gone", errorText="net::ERR_CONNECTION_REFUSED", canceled=False),
+    ]
+    exchanges = page_exchanges(events)
+    assert [(e.url, e.hop) for e in exchanges] == [
+        ("http://93.184.215.14/r", 0), ("http://93.184.215.14/p", 1), ("https://cdn.example/a.png", 0),
+        ("http://93.184.215.14/gone.js", 0),
+    ]
+    first, second, picture, gone = exchanges
+    assert first.status == 302 and first.is_redirect and not first.finished
+    assert first.head_text == "HTTP/1.1 302 Found\r\nLocation: /p\r\n\r\n"
+    assert first.request_headers_sent and ("Cookie", "a=1") in first.request_headers
+    assert first.started_at.timestamp() == 1_700_000_001.0 and first.remote_ip == "93.184.215.14"
+    assert second.status == 200 and second.finished and not second.is_redirect and second.encoded_length == 500
+    assert second.response_headers_raw and second.response_headers == (
+        ("content-type", "text/html"), ("Set-Cookie", "b=2"), ("Set-Cookie", "c=3"))
+    assert second.charset == "utf-8" and second.request_id == first.request_id == "doc"
+    assert picture.head_text is None and not picture.response_headers_raw  # another status: never attached
+    assert picture.response_headers == (("content-type", "image/png"),) and picture.protocol == "h2"
+    assert not picture.request_headers_sent and picture.request_headers == (("User-Agent", "UA (before sending)"),)
+    assert picture.security["protocol"] == "TLS 1.3" and picture.security["valid_to"].startswith("2027-01-15")
+    assert gone.status is None and gone.error == "net::ERR_CONNECTION_REFUSED" and not gone.finished
+
+
+class BodyDriver:
+    def __init__(self, result: dict[str, Any] | Exception) -> None:
+        self.result = result
+
+    def execute_cdp_cmd(self, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
+        assert cmd == "Network.getResponseBody" and args == {"requestId": "r1"}
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+def _exchange(headers: tuple[tuple[str, str], ...], charset: str = "") -> NetworkExchange:
+    from datetime import UTC, datetime
+
+    return NetworkExchange(request_id="r1", hop=0, url="http://93.184.215.14/", method="GET", resource_type="Document",
+                           started_at=datetime.now(UTC), request_headers=(), request_headers_sent=False, status=200,
+                           response_headers=headers, charset=charset, finished=True)
+
+
+def test_response_body_gives_bytes_and_encodes_text_back_to_the_length_received() -> None:
+    import base64
+
+    from selenium.common.exceptions import WebDriverException
+
+    picture = _pic()
+    driver: Any = BodyDriver({"body": base64.b64encode(picture).decode(), "base64Encoded": True})
+    assert response_body(driver, _exchange(())) == (picture, "as received")
+    korean = "<p>합성 시험 페이지</p>"
+    wire = korean.encode("euc-kr")
+    headers = (("Content-Type", "text/html; charset=EUC-KR"), ("Content-Length", str(len(wire))))
+    driver = BodyDriver({"body": korean, "base64Encoded": False})
+    body, how = response_body(driver, _exchange(headers))  # Chromium did not say the charset: UTF-8 is too long
+    assert body == wire and how == "text from Chromium, encoded as euc-kr (the length received)"
+    body, how = response_body(driver, _exchange((("Content-Length", "3"),), charset="utf-8"))
+    assert body == korean.encode() and "the bytes may differ" in how
+    with pytest.raises(EvidenceError, match="getResponseBody failed"):
+        response_body(BodyDriver(WebDriverException("No resource with given identifier found")),  # type: ignore[arg-type]
+                      _exchange(()))
+
+
+def test_a_pool_without_a_guard_has_no_proxy() -> None:
+    pool = DriverPool(size=1, factory=lambda: FakeDriver())  # type: ignore[arg-type,return-value]
+    with pool.driver():
+        assert pool.proxy_url == "" and pool.blocked == []
     pool.close()

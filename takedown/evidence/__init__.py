@@ -48,6 +48,12 @@ if TYPE_CHECKING:
     )
     from takedown.evidence.seal import (
         seal_bundle,
+        seal_capture,
+    )
+    from takedown.evidence.signing import (
+        AgencySigner,
+        make_agency_identity,
+        verify_signature,
     )
     from takedown.evidence.tsa import (
         TsaClient,
@@ -58,8 +64,18 @@ if TYPE_CHECKING:
         format_report,
         verify_bundle,
     )
+    from takedown.evidence.wacz import (
+        check_wacz,
+        write_wacz,
+    )
 
 _LAZY: dict[str, str] = {
+    "AgencySigner": "takedown.evidence.signing",
+    "check_wacz": "takedown.evidence.wacz",
+    "make_agency_identity": "takedown.evidence.signing",
+    "seal_capture": "takedown.evidence.seal",
+    "verify_signature": "takedown.evidence.signing",
+    "write_wacz": "takedown.evidence.wacz",
     "CUSTODY_FILE": "takedown.evidence.custody",
     "CaptureConfig": "takedown.evidence.capture",
     "Capturer": "takedown.evidence.capture",
@@ -91,6 +107,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "CUSTODY_FILE",
+    "AgencySigner",
     "CaptureConfig",
     "Capturer",
     "EvidenceWriter",
@@ -107,15 +124,20 @@ __all__ = [
     "capture_finding",
     "capture_finding_live",
     "chain_events",
+    "check_wacz",
     "export_custody",
     "format_report",
     "load_custody",
+    "make_agency_identity",
     "make_previews",
     "preview_image",
     "seal_bundle",
+    "seal_capture",
     "verify_bundle",
     "verify_chain",
+    "verify_signature",
     "verify_token",
+    "write_wacz",
 ]
 
 

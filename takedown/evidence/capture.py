@@ -7,9 +7,11 @@ records the bundle, its custody events and the finding's move to ``evidenced`` i
   media bytes, from the blob store) and runs the report writers.
 - :class:`Capturer` (live) fetches the page again at capture time and keeps everything a court may ask about:
   every HTTP exchange as raw bytes in a WARC (redirects included), the server's IP address and TLS certificate,
-  the page and its media, a full-page screenshot and an MHTML snapshot from headless Chromium, capture times in
-  UTC and in the agency's time zone, the tool and its version, and the operator. :func:`capture_finding_live`
-  does that for a finding, adds masked previews (:mod:`takedown.evidence.preview`) and runs the writers.
+  the page and its media, a full-page screenshot and an MHTML snapshot from headless Chromium together with every
+  request and response of that browser load in a second WARC, both WARCs packaged as a (signed) WACZ, capture
+  times in UTC and in the agency's time zone, the User-Agents, the tool, its version and commit, Python and the
+  platform, and the operator. :func:`capture_finding_live` does that for a finding, adds masked previews
+  (:mod:`takedown.evidence.preview`) and runs the writers.
 """
 
 from __future__ import annotations
@@ -21,10 +23,17 @@ import io
 import ipaddress
 import json
 import mimetypes
+import os
+import platform
+import re
+import shutil
 import ssl
+import subprocess
 import threading
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Final
@@ -45,22 +54,75 @@ from takedown.errors import (
 )
 from takedown.evidence.base import EvidenceWriter, bundle_folder
 from takedown.evidence.preview import make_previews
-from takedown.evidence.warc import WARC_MEDIA_TYPE, HttpExchange, WarcRecorder, http_request_head, http_response_head
+from takedown.evidence.signing import AgencySigner
+from takedown.evidence.wacz import WACZ_FILE, WACZ_MEDIA_TYPE, WaczPage, write_wacz
+from takedown.evidence.warc import (
+    WARC_MEDIA_TYPE,
+    HttpExchange,
+    WarcRecorder,
+    http_head,
+    http_request_head,
+    http_response_head,
+)
 from takedown.models import Artifact, EvidenceBundle, Finding, make_id, utcnow
-from takedown.settings import AgencySettings, EvidenceSettings, NetworkSettings, Settings
+from takedown.settings import AgencySettings, EvidenceSettings, NetworkSettings, Settings, SigningSettings
 from takedown.sites.chromium import (
     DriverPool,
+    NetworkExchange,
+    browser_user_agent,
     browser_version,
     full_page_screenshot,
     media_regions,
     mhtml_snapshot,
     navigate,
+    network_log,
+    page_exchanges,
+    response_body,
+    start_network_log,
 )
 from takedown.sites.extract import extract
 from takedown.sites.guard import FetchGuard
+from takedown.sites.guard_proxy import BlockedRequest
 from takedown.store.blobs import BlobStore, atomic_write
 
-__all__ = ["CaptureConfig", "Capturer", "bundle_folder", "capture_finding", "capture_finding_live"]
+__all__ = ["CaptureConfig", "Capturer", "bundle_folder", "capture_finding", "capture_finding_live", "provenance"]
+
+
+def _git_commit(folder: Path) -> str:
+    """The commit checked out where ``folder`` is tracked in a git work tree, else ``""`` (2 s at most per call)."""
+    git = shutil.which("git")
+    if git is None:
+        return ""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}  # the package's own repository only
+    try:
+        tracked = subprocess.run([git, "-C", str(folder), "ls-files", "--error-unmatch", "__init__.py"],
+                                 capture_output=True, timeout=2, check=False, env=env)
+        if tracked.returncode != 0:  # not a checkout, or an installed copy inside some other repository
+            return ""
+        head = subprocess.run([git, "-C", str(folder), "rev-parse", "--verify", "HEAD"], capture_output=True,
+                              text=True, timeout=2, check=False, env=env)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    commit = head.stdout.strip()
+    return commit if head.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit) else ""
+
+
+@functools.cache
+def provenance() -> dict[str, str]:
+    """What ran a capture, for ``bundle.capture``: computed once per process.
+
+    ``takedown_version``; ``takedown_commit`` (only when takedown runs from a git checkout: ``git rev-parse HEAD``
+    where the package's files are tracked); ``python`` (e.g. ``"CPython 3.11.7"``); ``platform``
+    (:func:`platform.platform`).
+    """
+    facts = {
+        "takedown_version": __version__,
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "platform": platform.platform(),
+    }
+    if commit := _git_commit(Path(__file__).resolve().parent.parent):
+        facts["takedown_commit"] = commit
+    return facts
 
 
 def _copy(blobs: BlobStore, sha256: str, target: Path, root: Path, *, media_type: str, role: str) -> Artifact:
@@ -98,6 +160,7 @@ def capture_finding(
             "site": finding.candidate.site,
             "tool": f"takedown {__version__}",
             "operator": operator,
+            **provenance(),
         },
     )
     out = bundle_folder(root, base)
@@ -129,6 +192,8 @@ def capture_finding(
 
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _WARC_FILE: Final = "capture.warc.gz"
+_BROWSER_WARC_FILE: Final = "browser.warc.gz"
+_LISTED: Final = 100  # skipped or blocked items named in bundle.capture; the browser WARC names them all
 
 
 class CaptureConfig(BaseModel):
@@ -153,12 +218,26 @@ class CaptureConfig(BaseModel):
     browsers: int = Field(default=1, ge=1, description="how many Chromium instances captures share")
     window: tuple[int, int] = (1280, 900)
     browser_user_agent: str | None = Field(default=None, description="default: Chromium's own User-Agent")
+    max_media_items: int = Field(
+        default=300, ge=0,
+        description="the most media items one capture downloads over HTTP; the rest are listed in media_skipped",
+    )
+    max_browser_exchanges: int = Field(
+        default=300, ge=0,
+        description="the most requests of the browser's page load archived in browser.warc.gz (each redirect hop "
+        "counts); the rest are listed as skipped",
+    )
+    wacz: bool = Field(default=True, description="package the capture's WARC files as archive.wacz")
+    signing: SigningSettings = Field(
+        default_factory=SigningSettings,
+        description="the agency's key: an ECDSA P-384 key signs the WACZ (other keys leave it unsigned)",
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings, *, operator: str, **changes: Any) -> CaptureConfig:
         """The capture configuration for an agency's settings, with ``changes`` to the capture's own fields."""
-        return cls(evidence=settings.evidence, network=settings.network, agency=settings.agency, operator=operator,
-                   **changes)
+        return cls(evidence=settings.evidence, network=settings.network, agency=settings.agency,
+                   signing=settings.signing, operator=operator, **changes)
 
 
 @dataclass
@@ -176,6 +255,7 @@ class _Hop:
     certificate: bytes | None
     location: httpx.URL | None
     response_id: str
+    received_at: datetime
 
 
 @dataclass
@@ -187,6 +267,9 @@ class _Run:
     root: Path
     warc: WarcRecorder
     remaining: int
+    bundle_id: str = ""
+    title: str = ""
+    media_tried: int = 0
     jar: httpx.Cookies = field(default_factory=httpx.Cookies)
     artifacts: list[Artifact] = field(default_factory=list)
     capture: dict[str, str] = field(default_factory=dict)
@@ -295,12 +378,18 @@ class Capturer:
        redirect included, is first checked by the fetch guard, and the address the connection actually went to is
        checked again (against DNS rebinding). Each hop's URL and status, the final response's headers, the server's
        IP address and, over HTTPS, the TLS version, cipher and the server's certificate are recorded;
-    2. downloads the page's media (``img``, ``video``, ``audio``, ``source``) while the capture stays under
-       ``EvidenceSettings.max_capture_bytes`` (and each item under ``NetworkSettings.max_media_bytes``);
+    2. downloads the page's media (``img``, ``video``, ``audio``, ``source``; at most ``max_media_items``) while
+       the capture stays under ``EvidenceSettings.max_capture_bytes`` (and each item under
+       ``NetworkSettings.max_media_bytes``);
     3. writes ``page.html``, ``media/<sha256[:16]><ext>`` and ``capture.warc.gz`` (every exchange: request and
        response records with the raw bytes, per-exchange metadata, the certificates);
     4. if ``EvidenceSettings.screenshot`` is set, loads the final URL in headless Chromium and writes
-       ``screenshot.png`` (the full page) and ``page.mhtml``.
+       ``screenshot.png`` (the full page), ``page.mhtml`` and ``browser.warc.gz``: every request of that load and
+       its response (at most ``max_browser_exchanges``; bodies count towards ``max_capture_bytes``), as Chromium's
+       DevTools reported them (see :class:`~takedown.sites.chromium.NetworkExchange`); requests the guard refused
+       are noted there, never fetched;
+    5. if ``wacz`` is set, packages the WARC files as ``archive.wacz`` (:func:`~takedown.evidence.wacz.write_wacz`),
+       signed when the agency's key is ECDSA P-384.
 
     ``page.html`` and the media files hold the bodies **after content decoding** (a gzip-served page is stored as
     the HTML a browser parses); the WARC holds the bytes **as received** (still gzip), and the bundle's capture
@@ -321,7 +410,11 @@ class Capturer:
             transport); its redirect setting and cookie jar are not used. If omitted, one is built from ``config``
             and closed by :meth:`aclose`.
         drivers: a :class:`~takedown.sites.chromium.DriverPool` to take browsers from; if omitted and screenshots
-            are on, one is started on first use and closed by :meth:`aclose`.
+            are on, one is started on first use and closed by :meth:`aclose`. The browser load is archived only
+            from a pool started with ``network_log=True`` (as the capturer's own pool is).
+
+    Raises:
+        ConfigError: ``config.signing`` names a key that cannot be loaded.
     """
 
     name: ClassVar[str] = "live"
@@ -342,6 +435,7 @@ class Capturer:
         self._owns_drivers = drivers is None
         self._drivers = drivers
         self._drivers_lock = threading.Lock()
+        self._signer = AgencySigner.from_settings(self.config.signing) if self.config.wacz else None
 
     # -- resources ------------------------------------------------------------------------------------------
 
@@ -375,6 +469,7 @@ class Capturer:
                 self._drivers = DriverPool(
                     self.config.evidence, size=self.config.browsers, window=self.config.window,
                     user_agent=self.config.browser_user_agent, accept_insecure_certs=self.config.verify is False,
+                    network_log=True,  # the page load is archived from the browser's network events
                     guard=self.guard,  # every request the page makes goes through the guarding proxy
                 )
             return self._drivers
@@ -413,19 +508,26 @@ class Capturer:
         """Capture ``url`` into the folder ``out`` (inside the evidence ``root``) and return the bundle.
 
         Every file is written atomically and hashed into an artifact (roles ``page_html``, ``media``, ``warc``,
-        ``screenshot``, ``mhtml``; paths relative to ``root``). ``bundle.capture`` holds string values:
+        ``browser_warc``, ``screenshot``, ``mhtml``, ``wacz``; paths relative to ``root``). ``bundle.capture`` holds
+        string values:
         ``requested_url`` (also as ``url``), ``final_url``, ``redirect_chain`` (JSON list of ``{"url", "status"}``),
         ``status``, ``headers`` (JSON list of ``[name, value]`` pairs as received), ``content_encoding``,
         ``page_html`` (how page.html relates to the body received), ``server_ip`` (absent behind a proxy: then
         ``proxy``), ``tls_*`` (over HTTPS: ``version``, ``cipher``, ``subject``, ``issuer``, ``not_before``,
         ``not_after``, ``serial``, ``san``, ``sha256``, ``verified``), ``captured_at_utc``, ``captured_at_local``
-        (the agency's time zone, ISO 8601 with offset), ``finished_at_utc``, ``time_zone``, ``tool``, ``adapter``
-        (the HTTP client), ``operator``, ``site`` (when given), ``media_count``, ``media_sources`` (JSON list of
+        (the agency's time zone, ISO 8601 with offset), ``received_at_utc`` (when the page's response head arrived),
+        ``finished_at_utc``, ``time_zone``, ``tool``, ``adapter`` (the HTTP client), ``user_agent`` (the User-Agent
+        it sent), ``takedown_version``, ``takedown_commit`` (from a git checkout only), ``python``, ``platform``,
+        ``operator``, ``site`` (when given), ``media_count``, ``media_sources`` (JSON list of
         ``{"url", "final_url", "path", "sha256", "media_type"}``: which URL each media file came from),
         ``media_skipped`` (JSON list of ``{"url", "reason"}``), ``warc_records``; from the browser ``browser``
-        ("Chromium <version>"), ``browser_final_url``, ``viewport``, ``screenshot_size`` and ``media_regions``
-        (JSON boxes ``[x, y, width, height]`` of pictures on the screenshot, for masked previews), or
-        ``browser_error``.
+        ("Chromium <version>"), ``browser_user_agent`` (``navigator.userAgent``), ``browser_final_url``,
+        ``viewport``, ``screenshot_size`` and ``media_regions`` (JSON boxes ``[x, y, width, height]`` of pictures on
+        the screenshot, for masked previews), or ``browser_error``; from the browser's archive ``browser_requests``
+        (exchanges archived in browser.warc.gz), ``browser_warc_records``, ``browser_skipped`` and
+        ``browser_blocked`` (JSON lists of ``{"url", "reason"}``, the first 100; the WARC lists all),
+        ``browser_skipped_count``, or ``browser_archive_error``; from the WACZ ``wacz_signature`` (how it was signed,
+        or why not) or ``wacz_error``.
 
         A capture that fails (blocked by the guard, connection refused, timeout, HTTP status 400 or more, a page
         over the size limit) is not an exception: the bundle's ``error`` says what happened and its artifacts are
@@ -450,6 +552,7 @@ class Capturer:
             "tool": f"takedown {__version__}",
             "adapter": f"httpx {httpx.__version__}",
             "operator": config.operator,
+            **provenance(),
         }
         if site:
             capture["site"] = site
@@ -462,7 +565,7 @@ class Capturer:
         except OSError as exc:
             raise EvidenceError(f"cannot write evidence into {out}: {exc}", url=url) from exc
         run = _Run(url=url, out=out, root=root, warc=warc, remaining=config.evidence.max_capture_bytes,
-                   capture=capture)
+                   capture=capture, bundle_id=bundle_id)
         error: str | None = None
         try:
             try:
@@ -487,9 +590,30 @@ class Capturer:
             warc.abort()
             raise
         warc_artifact = await asyncio.to_thread(self._hash_file, path, root, WARC_MEDIA_TYPE, "warc")
-        artifacts = _ordered([*run.artifacts, warc_artifact])
+        run.artifacts.append(warc_artifact)
+        if error is None and config.wacz:
+            await self._package(run, case_id=case_id, finding_id=finding_id)
         return EvidenceBundle(case_id=case_id, finding_id=finding_id, captured_at=started, capture=capture,
-                              artifacts=tuple(artifacts), error=error)
+                              artifacts=tuple(_ordered(run.artifacts)), error=error)
+
+    async def _package(self, run: _Run, *, case_id: str, finding_id: str) -> None:
+        """Write ``archive.wacz`` from the capture's WARC files; a failure is noted in ``wacz_error``, never raised."""
+        capture = run.capture
+        warcs = [run.root / a.path for a in run.artifacts if a.role in ("warc", "browser_warc")]
+        received = capture.get("received_at_utc") or capture["captured_at_utc"]
+        page = WaczPage(url=capture.get("final_url", run.url), ts=datetime.fromisoformat(received), title=run.title)
+        try:
+            info = await asyncio.to_thread(
+                write_wacz, run.out / WACZ_FILE, sorted(warcs, key=lambda p: p.name != _WARC_FILE), pages=[page],
+                created=datetime.fromisoformat(capture["finished_at_utc"]),
+                title=f"takedown capture {run.bundle_id}",
+                description=f"case {case_id}, finding {finding_id}: {run.url}", signer=self._signer,
+            )
+        except (EvidenceError, MissingDependencyError) as exc:
+            capture["wacz_error"] = str(exc)
+            return
+        capture["wacz_signature"] = info.signature
+        run.artifacts.append(await asyncio.to_thread(self._hash_file, info.path, run.root, WACZ_MEDIA_TYPE, "wacz"))
 
     # -- HTTP ------------------------------------------------------------------------------------------------
 
@@ -506,6 +630,7 @@ class Capturer:
         await self.guard.acheck(url)
         started = utcnow()
         response = await self.client.send(request, stream=True, follow_redirects=False)
+        received = utcnow()  # the response head is in; the body follows
         truncated = False
         proxy_ip = ""
         try:
@@ -569,7 +694,7 @@ class Capturer:
             url=url, status=response.status_code,
             reason=reason.decode("latin-1", "replace") if isinstance(reason, bytes) else response.reason_phrase,
             headers=response.headers, raw=raw, truncated=truncated, server_ip=server_ip, tls=tls, certificate=der,
-            location=location, response_id=response_id,
+            location=location, response_id=response_id, received_at=received,
         )
 
     async def _capture_http(self, run: _Run) -> str | None:
@@ -577,6 +702,7 @@ class Capturer:
         capture, config = run.capture, self.config
         chain: list[dict[str, str | int]] = []
         request = self._request(run.url, run)
+        capture["user_agent"] = request.headers.get("user-agent", "")
         try:
             for hop_number in range(config.max_redirects + 1):
                 hop = await self._exchange(request, run, limit=run.remaining, hop=hop_number or None)
@@ -592,6 +718,7 @@ class Capturer:
             if chain:
                 capture["final_url"] = str(chain[-1]["url"])
                 capture["status"] = str(chain[-1]["status"])
+                capture["received_at_utc"] = hop.received_at.isoformat()
         capture["headers"] = json.dumps(
             [[k.decode("latin-1"), v.decode("latin-1")] for k, v in hop.headers.raw], ensure_ascii=False
         )
@@ -611,15 +738,20 @@ class Capturer:
         run.artifacts.append(await self._write(run, run.out / "page.html", body, page_type, "page_html"))
         if hop.status >= 400:
             return f"the page answered HTTP {hop.status} {hop.reason}".rstrip()
-        if config.media and page_type in ("text/html", "application/xhtml+xml"):
-            charset = hop.headers.get("content-type", "")
-            text = _html_text(body, charset)
-            for ref in extract(text, hop.url).media:
+        if page_type in ("text/html", "application/xhtml+xml"):
+            page = extract(_html_text(body, hop.headers.get("content-type", "")), hop.url)
+            run.title = page.title
+            for ref in page.media if config.media else ():
                 await self._capture_media(ref.url, run)
         return None
 
     async def _capture_media(self, url: str, run: _Run) -> None:
         """Download one media item (following its redirects) into ``media/``; a failure is noted, never raised."""
+        if run.media_tried >= self.config.max_media_items:
+            run.skipped.append({"url": url, "reason": f"over the limit of {self.config.max_media_items} media items "
+                                                      "per capture (max_media_items)"})
+            return
+        run.media_tried += 1
         limit = min(self.config.network.max_media_bytes, run.remaining)
         if limit <= 0:
             run.skipped.append({"url": url, "reason": "the capture size limit was reached"})
@@ -680,23 +812,293 @@ class Capturer:
     # -- browser ---------------------------------------------------------------------------------------------
 
     async def _capture_browser(self, run: _Run) -> None:
-        """Screenshot and MHTML of the final URL; a failure is recorded in ``browser_error``, never raised."""
+        """Screenshot, MHTML and the browser's own traffic (``browser.warc.gz``) of the final URL.
+
+        A browser that fails is recorded in ``browser_error``, an archive that cannot be made in
+        ``browser_archive_error``; neither is raised.
+        """
         url = run.capture.get("final_url", run.url)
+        config = self.config
+        archive = _BrowserArchive(
+            run.out / _BROWSER_WARC_FILE, operator=config.operator, bundle_id=run.bundle_id,
+            description=f"the browser's load of {url} ({run.bundle_id})", budget=run.remaining,
+            per_item=config.network.max_media_bytes, max_exchanges=config.max_browser_exchanges,
+        )
         try:
             pool = self._pool()
-            shot = await asyncio.to_thread(_browse, pool, url, self.guard)
+            shot = await asyncio.to_thread(_browse, pool, url, self.guard, archive)
         except (MissingDependencyError, EvidenceError, SiteError) as exc:
+            archive.abort()
             run.capture["browser_error"] = str(exc)
             return
+        except BaseException:
+            archive.abort()
+            raise
         run.capture.update({
             "browser": shot.version,
+            "browser_user_agent": shot.user_agent,
             "browser_final_url": shot.final_url,
             "viewport": f"{shot.viewport[0]}x{shot.viewport[1]}",
             "screenshot_size": f"{shot.size[0]}x{shot.size[1]}",
             "media_regions": json.dumps(shot.regions),
         })
-        run.artifacts.append(await self._write(run, run.out / "screenshot.png", shot.png, "image/png", "screenshot"))
-        run.artifacts.append(await self._write(run, run.out / "page.mhtml", shot.mhtml, "multipart/related", "mhtml"))
+        try:
+            run.artifacts.append(await self._write(run, run.out / "screenshot.png", shot.png, "image/png",
+                                                   "screenshot"))
+            run.artifacts.append(await self._write(run, run.out / "page.mhtml", shot.mhtml, "multipart/related",
+                                                   "mhtml"))
+            path = await asyncio.to_thread(archive.close)
+        except BaseException:
+            archive.abort()
+            raise
+        if archive.error:
+            run.capture["browser_archive_error"] = archive.error
+        if path is None:
+            return
+        run.remaining -= archive.stored
+        run.capture["browser_requests"] = str(archive.archived)
+        run.capture["browser_warc_records"] = str(archive.records)
+        if archive.skipped:
+            run.capture["browser_skipped"] = json.dumps(archive.skipped[:_LISTED], ensure_ascii=False)
+            run.capture["browser_skipped_count"] = str(len(archive.skipped))
+        if archive.blocked:
+            run.capture["browser_blocked"] = json.dumps(archive.blocked[:_LISTED], ensure_ascii=False)
+        run.artifacts.append(await asyncio.to_thread(self._hash_file, path, run.root, WARC_MEDIA_TYPE,
+                                                     "browser_warc"))
+
+
+class _BrowserArchive:
+    """Writes the exchanges of one browser load into their own WARC file (blocking; used from the browser's thread).
+
+    The file is started by :meth:`open` once the browser's User-Agent is known (it goes into the ``warcinfo``
+    record) and published by :meth:`close`; :meth:`abort` discards it.
+    """
+
+    def __init__(
+        self, path: Path, *, operator: str, bundle_id: str, description: str, budget: int, per_item: int,
+        max_exchanges: int,
+    ) -> None:
+        self.path = path
+        self.operator = operator
+        self.bundle_id = bundle_id
+        self.description = description
+        self.budget = budget
+        self.per_item = per_item
+        self.max_exchanges = max_exchanges
+        self.recorder: WarcRecorder | None = None
+        self.summary: dict[str, str] = {}
+        self.error = ""
+        """Why the load could not be archived (the screenshot may still exist)."""
+        self.archived = 0
+        """Exchanges written as response and request records."""
+        self.stored = 0
+        """Body bytes written."""
+        self.records = 0
+        self.skipped: list[dict[str, str]] = []
+        self.blocked: list[dict[str, str]] = []
+
+    def open(self, *, browser: str, user_agent: str, proxy: str) -> None:
+        self.summary = {
+            "source": "the browser's own page load: Chrome DevTools Protocol Network events (chromedriver's "
+                      "performance log) and Network.getResponseBody",
+            "browser": browser,
+            "user-agent": user_agent,
+            "payloads": "bodies as Chromium holds them: after it removed any Content-Encoding (gzip, br, ...), which "
+                        "the head, kept as received, still names; each exchange's metadata says how its body was "
+                        "obtained. Pictures and videos are not content-encoded by servers: they are the bytes received",
+        }
+        if proxy:
+            self.summary["proxy"] = (f"{proxy}: takedown's guard proxy. WARC-IP-Address is left out (the browser's "
+                                     "connections went to the proxy); the request headers are as the browser sent "
+                                     "them to the proxy, which drops hop-by-hop headers (Proxy-Connection, "
+                                     "Keep-Alive) and sends Connection: close")
+        self.recorder = WarcRecorder(
+            self.path, operator=self.operator, software=f"takedown/{__version__} ({browser}, DevTools Protocol)",
+            description=self.description, is_part_of=self.bundle_id,
+            info={"http-header-user-agent": user_agent, "browser": browser},
+        )
+
+    def record(
+        self, driver: Any, exchanges: Sequence[NetworkExchange], *, blocked: Sequence[BlockedRequest], url: str,
+        final_url: str, proxied: bool, started: datetime,
+    ) -> None:
+        """Write every exchange (within the limits) with its body; blocked and failed requests as notes."""
+        recorder = self.recorder
+        if recorder is None:
+            return
+        refused = {b.url: b.reason for b in blocked}
+        for exchange in exchanges:
+            reason = _blocked_reason(exchange, refused)
+            if reason is not None:
+                self.blocked.append({"url": exchange.url, "reason": reason})
+                recorder.write_metadata(exchange.url, {
+                    "blocked-by": "takedown's fetch guard (guard proxy): the request never left this machine",
+                    "reason": reason, "resource-type": exchange.resource_type,
+                }, at=exchange.started_at)
+                continue
+            if self.archived >= self.max_exchanges:
+                self.skipped.append({"url": exchange.url, "reason": f"over the limit of {self.max_exchanges} browser "
+                                                                    "requests per capture (max_browser_exchanges)"})
+                continue
+            if exchange.status is None:
+                reason = exchange.error or "no response before the capture ended"
+                self.skipped.append({"url": exchange.url, "reason": reason})
+                recorder.write_metadata(exchange.url, {"no-response": reason,
+                                                       "resource-type": exchange.resource_type},
+                                        at=exchange.started_at)
+                continue
+            recorder.write_exchange(self._exchange(driver, exchange, proxied=proxied))
+            self.archived += 1
+        self.summary.update({
+            "page": url, "final-url": final_url, "loaded-at": started.isoformat(),
+            "exchanges-archived": str(self.archived), "exchanges-skipped": str(len(self.skipped)),
+            "requests-blocked": str(len(self.blocked)),
+        })
+        if self.skipped:
+            self.summary["skipped"] = json.dumps(self.skipped, ensure_ascii=False)
+        if self.blocked:
+            self.summary["blocked"] = json.dumps(self.blocked, ensure_ascii=False)
+
+    def _exchange(self, driver: Any, exchange: NetworkExchange, *, proxied: bool) -> HttpExchange:
+        notes: dict[str, str] = {
+            "fetched-by": "Chromium (DevTools Protocol Network events)",
+            "resource-type": exchange.resource_type,
+            "http-version": exchange.protocol,
+            "request-headers": "as sent (Network.requestWillBeSentExtraInfo); the request line is rebuilt"
+            if exchange.request_headers_sent else
+            "as Chromium prepared them before its network stack added its own (cookies, Accept-Encoding, ...)",
+        }
+        if exchange.hop:
+            notes["redirect-hop"] = str(exchange.hop)
+        if exchange.head_text is not None:
+            notes["response-head"] = "as received (Network.responseReceivedExtraInfo headersText)"
+            head = _text_bytes(exchange.head_text)
+            if not head.endswith(b"\r\n\r\n"):
+                head = head.rstrip(b"\r\n") + b"\r\n\r\n"
+        else:
+            notes["response-head"] = ("rebuilt from the raw header list (no status line: "
+                                      f"{exchange.protocol or 'the protocol'} has none, or Chromium kept none)"
+                                      if exchange.response_headers_raw else
+                                      "rebuilt from the headers the page saw (Chromium gave no raw headers)")
+            reason = exchange.status_text or _phrase(exchange.status)
+            head = http_head(f"HTTP/1.1 {exchange.status} {reason}".rstrip().encode("latin-1", "replace"),
+                             _byte_pairs(exchange.response_headers))
+        if exchange.from_cache or exchange.from_service_worker:
+            notes["served-from"] = "the browser's cache" if exchange.from_cache else "a service worker"
+        if proxied and exchange.remote_ip:
+            notes["proxy-ip"] = f"{exchange.remote_ip}:{exchange.remote_port}" if exchange.remote_port else \
+                exchange.remote_ip
+        notes.update({f"tls-{k.replace('_', '-')}": v for k, v in exchange.security.items()})
+        if exchange.error:
+            notes["error"] = exchange.error
+        body, truncated = b"", None
+        if exchange.is_redirect:
+            notes["payload"] = "none: Chromium keeps no body of a redirect it followed"
+            truncated = "unspecified" if _declared_length(exchange) else None
+        elif not exchange.finished:
+            notes["payload"] = "none: the body was not complete when the page was archived"
+            truncated = "unspecified"
+        else:
+            limit = min(self.per_item, self.budget - self.stored)
+            declared = _declared_length(exchange)
+            if limit <= 0 or (declared is not None and declared > limit):
+                notes["payload"] = "not read: over the capture size limit"
+                truncated = "length"
+            else:
+                try:
+                    body, how = response_body(driver, exchange)
+                except EvidenceError as exc:
+                    notes["payload"] = f"none: Chromium no longer held the body ({exc})"
+                    truncated = "unspecified"
+                else:
+                    notes["payload"] = how
+                    encoding = _header(exchange.response_headers, "content-encoding")
+                    if encoding and encoding.strip().lower() != "identity":
+                        notes["payload"] = f"{how}; Chromium removed the Content-Encoding {encoding}"
+                    if "chunked" in _header(exchange.response_headers, "transfer-encoding").lower():
+                        notes["transfer-decoding"] = "chunked framing removed; the payload is the message body"
+                    if len(body) > limit:
+                        body, truncated = body[:limit], "length"
+                        notes["truncated"] = f"body cut at {limit} bytes (capture size limit)"
+        self.stored += len(body)
+        target = urlsplit(exchange.url)
+        path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+        request_line = f"{exchange.method} {path} HTTP/1.1".encode("latin-1", "replace")
+        request_headers = [(k, v) for k, v in exchange.request_headers if not k.startswith(":")]
+        if len(request_headers) != len(exchange.request_headers):
+            notes["request-pseudo-headers"] = "HTTP/2 pseudo-headers are in the request line and WARC-Target-URI"
+        return HttpExchange(
+            url=exchange.url, started_at=exchange.started_at,
+            request_head=http_head(request_line, _byte_pairs(request_headers)), request_body=exchange.request_body,
+            response_head=head, response_body=body,
+            server_ip=None if proxied else (exchange.remote_ip or None), metadata=notes, truncated=truncated,
+        )
+
+    def close(self) -> Path | None:
+        """Write the load's summary and publish the file; ``None`` if nothing was opened."""
+        recorder, self.recorder = self.recorder, None
+        if recorder is None:
+            return None
+        try:
+            if self.error:
+                self.summary["archive-error"] = self.error
+            recorder.write_metadata(f"urn:takedown:browser-load:{self.bundle_id}", self.summary)
+            self.records = recorder.records
+            return recorder.close()
+        except BaseException:
+            recorder.abort()
+            raise
+
+    def abort(self) -> None:
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            recorder.abort()
+
+
+def _text_bytes(text: str) -> bytes:
+    """Header text as bytes: DevTools hands over the raw header bytes as Latin-1 characters (else UTF-8)."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+def _byte_pairs(headers: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(_text_bytes(k), _text_bytes(v)) for k, v in headers]
+
+
+def _phrase(status: int | None) -> str:
+    try:
+        return HTTPStatus(status or 0).phrase
+    except ValueError:
+        return ""
+
+
+def _header(headers: Sequence[tuple[str, str]], name: str) -> str:
+    return next((v for k, v in headers if k.lower() == name), "")
+
+
+def _declared_length(exchange: NetworkExchange) -> int | None:
+    value = _header(exchange.response_headers, "content-length").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _blocked_reason(exchange: NetworkExchange, refused: dict[str, str]) -> str | None:
+    """Why the guard proxy refused this request, if it did (it answers 403 to HTTP, refuses HTTPS tunnels)."""
+    if not refused:
+        return None
+    parts = urlsplit(exchange.url)
+    if parts.scheme == "https":
+        if exchange.status is not None:
+            return None
+        host = parts.hostname or ""
+        port = parts.port or 443
+        literal = f"[{host}]" if ":" in host else host
+        keys = (f"https://{literal}:{port}",) if port != 443 else (f"https://{literal}/", f"https://{host}/")
+        return next((refused[key] for key in keys if key in refused), None)
+    if exchange.status == 403 and _header(exchange.response_headers, "x-takedown-blocked"):
+        return refused.get(exchange.url)
+    return None
 
 
 @dataclass(frozen=True)
@@ -704,22 +1106,35 @@ class _Shot:
     png: bytes
     mhtml: bytes
     version: str
+    user_agent: str
     final_url: str
     viewport: tuple[int, int]
     size: tuple[int, int]
     regions: list[tuple[int, int, int, int]]
 
 
-def _browse(pool: DriverPool, url: str, guard: FetchGuard) -> _Shot:
-    """Load ``url`` in a pooled browser and take the screenshot, the media boxes and the MHTML (blocking)."""
+def _browse(pool: DriverPool, url: str, guard: FetchGuard, archive: _BrowserArchive) -> _Shot:
+    """Load ``url`` in a pooled browser: screenshot, media boxes, MHTML, and the load's archive (blocking).
+
+    The network log is read after the screenshot, so what the screenshot made the page load (lazy pictures) is in
+    the archive too. A log that cannot be read leaves the screenshot and sets ``archive.error``.
+    """
     from PIL import Image
 
     with pool.driver() as driver:
+        version = browser_version(driver)
+        user_agent = browser_user_agent(driver)
+        logging = False
+        try:
+            start_network_log(driver)
+            logging = True
+        except EvidenceError as exc:
+            archive.error = str(exc)
+        started = utcnow()
         final = navigate(driver, url, guard=guard)
         png = full_page_screenshot(driver)
         regions = media_regions(driver)
         mhtml = mhtml_snapshot(driver)
-        version = browser_version(driver)
         try:
             inner = driver.execute_script(
                 "return [document.documentElement.clientWidth, document.documentElement.clientHeight];"
@@ -727,10 +1142,20 @@ def _browse(pool: DriverPool, url: str, guard: FetchGuard) -> _Shot:
             viewport = (int(inner[0]), int(inner[1]))
         except Exception:  # the viewport is context, not evidence: never fail a capture over it
             viewport = (0, 0)
+        if logging:
+            try:
+                events = network_log(driver)
+            except EvidenceError as exc:
+                archive.error = str(exc)
+            else:
+                proxy = pool.proxy_url
+                archive.open(browser=version, user_agent=user_agent, proxy=proxy)
+                archive.record(driver, page_exchanges(events), blocked=pool.blocked, url=url, final_url=final,
+                               proxied=bool(proxy), started=started)
     with Image.open(io.BytesIO(png)) as image:
         size = image.size
-    return _Shot(png=png, mhtml=mhtml, version=version, final_url=final, viewport=viewport, size=size,
-                 regions=regions)
+    return _Shot(png=png, mhtml=mhtml, version=version, user_agent=user_agent, final_url=final, viewport=viewport,
+                 size=size, regions=regions)
 
 
 def _html_text(body: bytes, content_type: str) -> str:
@@ -745,7 +1170,8 @@ def _html_text(body: bytes, content_type: str) -> str:
         return body.decode("utf-8", errors="replace")
 
 
-_ROLE_ORDER: Final = {"page_html": 0, "media": 1, "warc": 2, "screenshot": 3, "mhtml": 4}
+_ROLE_ORDER: Final = {"page_html": 0, "media": 1, "warc": 2, "browser_warc": 3, "screenshot": 4, "mhtml": 5,
+                      "wacz": 6}
 
 
 def _ordered(artifacts: list[Artifact]) -> list[Artifact]:

@@ -255,9 +255,10 @@ def make_agency_identity(folder: Path, *, name: str, days: int = 3650) -> Signin
     """Create a throw-away agency CA and signing certificate in ``folder`` (for the demo and tests).
 
     Writes ``ca.pem`` (the trust anchor ``verify`` is given), ``agency.pem`` (the signing certificate) and
-    ``agency.key`` (its ECDSA P-256 key, readable by the owner only). Files already there are reused, so bundles
-    signed by an earlier run still verify. The CA's key is never written: nothing else can be issued under it.
-    A real agency uses a key and certificate from its own PKI instead.
+    ``agency.key`` (its ECDSA P-384 key, readable by the owner only; P-384 is the curve web-archive players check
+    WACZ signatures with). Files already there are reused, so bundles signed by an earlier run still verify. The
+    CA's key is never written: nothing else can be issued under it. A real agency uses a key and certificate from
+    its own PKI instead.
     """
     folder = Path(folder)
     settings = SigningSettings(key=folder / "agency.key", certificate=folder / "agency.pem",
@@ -266,7 +267,7 @@ def make_agency_identity(folder: Path, *, name: str, days: int = 3650) -> Signin
         return settings
     folder.mkdir(parents=True, exist_ok=True)
     now = datetime.now().astimezone()
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_key, key = ec.generate_private_key(ec.SECP384R1()), ec.generate_private_key(ec.SECP384R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
                          x509.NameAttribute(NameOID.COMMON_NAME, f"{name} evidence CA")])
     subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),

@@ -2,19 +2,21 @@
 
 :class:`WarcRecorder` writes one gzip-compressed WARC file (ISO 28500:2017, each record its own gzip member, as
 ``warcio`` writes them): a ``warcinfo`` record first, then for every HTTP exchange a ``request`` and a ``response``
-record, plus ``metadata`` and ``resource`` records (e.g. the server's TLS certificate). The file is written to a
-temporary name beside its target and moved into place only by :meth:`WarcRecorder.close`, so a crash never leaves
-a WARC that looks finished.
+record, plus ``metadata`` and ``resource`` records (e.g. the server's TLS certificate). Every record after the
+``warcinfo`` names it in ``WARC-Warcinfo-ID``. The file is written to a temporary name beside its target and moved
+into place only by :meth:`WarcRecorder.close`, so a crash never leaves a WARC that looks finished.
 
 What "as received" means here, precisely:
 
 - The response body is the message body before content decoding: a gzip-encoded page stays gzip in the WARC. The
   HTTP client does remove the transfer coding (``Transfer-Encoding: chunked`` framing); the header is kept as the
   server sent it and the exchange's ``metadata`` record says that the payload was de-chunked.
-- The status line and header block are rebuilt from what the client parsed: the status code, the reason phrase
-  and every header line in the order and spelling the server sent them, byte for byte; whitespace inside the
-  header block (e.g. around the colon) is normalised to ``Name: value``. An HTTP/2 response is written with an
-  HTTP/1.1 status line (HTTP/2 has none) and its ``metadata`` record names the real version.
+- The status line and header block of an httpx exchange (:func:`http_response_head`) are built from the raw header
+  list the client kept: the status code, the reason phrase and every header line in the order and spelling the
+  server sent them, byte for byte (``Response.headers.raw``, ``extensions["reason_phrase"]``); only whitespace
+  inside the header block (e.g. around the colon) is normalised to ``Name: value``. An HTTP/2 response is written
+  with an HTTP/1.1 status line (HTTP/2 has none) and its ``metadata`` record names the real version. A browser's
+  exchange brings its head as text when Chromium kept it (HTTP/1.x); :func:`http_head` builds one otherwise.
 - Digests (``WARC-Block-Digest``, ``WARC-Payload-Digest``) are SHA-256, so ``warcio check`` verifies every record.
 
 ``warcio`` is the ``warc`` extra; it is imported when a recorder is created.
@@ -43,6 +45,7 @@ __all__ = [
     "WARC_MEDIA_TYPE",
     "HttpExchange",
     "WarcRecorder",
+    "http_head",
     "http_request_head",
     "http_response_head",
 ]
@@ -80,7 +83,8 @@ class HttpExchange:
     truncated: str | None = None
 
 
-def _header_block(start_line: bytes, headers: Sequence[tuple[bytes, bytes]]) -> bytes:
+def http_head(start_line: bytes, headers: Sequence[tuple[bytes, bytes]]) -> bytes:
+    """A request or status line and ``Name: value`` header lines, CRLF-separated, ending with the empty line."""
     lines = [start_line, *(name + b": " + value for name, value in headers)]
     return _CRLF.join(lines) + _CRLF + _CRLF
 
@@ -89,7 +93,7 @@ def http_request_head(request: httpx.Request) -> bytes:
     """The HTTP/1.1 request line and headers httpx sent for ``request``, ending with the empty line."""
     target = request.url.raw_path or b"/"
     start = request.method.encode("ascii") + b" " + target + b" HTTP/1.1"
-    return _header_block(start, list(request.headers.raw))
+    return http_head(start, list(request.headers.raw))
 
 
 def http_response_head(response: httpx.Response) -> bytes:
@@ -102,7 +106,7 @@ def http_response_head(response: httpx.Response) -> bytes:
     if not isinstance(reason, bytes):
         reason = response.reason_phrase.encode("latin-1", "replace")
     start = f"{version} {response.status_code}".encode("ascii") + (b" " + reason if reason else b" ")
-    return _header_block(start, list(response.headers.raw))
+    return http_head(start, list(response.headers.raw))
 
 
 def _warc_date(value: datetime) -> str:
@@ -154,6 +158,7 @@ class WarcRecorder:
         software: the capturing software, for the ``warcinfo`` record.
         description: a free-text line for the ``warcinfo`` record (e.g. the case and finding).
         is_part_of: a collection name for ``isPartOf`` (e.g. the bundle id).
+        info: more ``warcinfo`` fields (e.g. ``http-header-user-agent``), after the standard ones.
 
     Raises:
         MissingDependencyError: warcio is not installed (the ``warc`` extra).
@@ -168,6 +173,7 @@ class WarcRecorder:
         software: str = f"takedown/{__version__}",
         description: str = "",
         is_part_of: str = "",
+        info: Mapping[str, str] | None = None,
     ) -> None:
         writer_cls, self._raw_head = _warcio()
         self.path = Path(path)
@@ -183,17 +189,22 @@ class WarcRecorder:
         self._tmp = Path(tmp)
         self._fh: BinaryIO = os.fdopen(fd, "wb")
         self._writer = writer_cls(self._fh, gzip=True, warc_version="WARC/1.1")
-        info = {
+        fields = {
             "software": software,
             "format": "WARC File Format 1.1",
             "conformsTo": "https://iso.org/standard/68004.html",
             "operator": operator,
             "description": description,
             "isPartOf": is_part_of,
+            **(info or {}),
         }
+        self.warcinfo_id = ""
+        """The ``WARC-Record-ID`` of the file's ``warcinfo`` record."""
         try:
-            record = self._writer.create_warcinfo_record(self.path.name, {k: v for k, v in info.items() if v})
-            self._write(record)
+            record = self._writer.create_warcinfo_record(
+                self.path.name, {k: _one_line(v) for k, v in fields.items() if v}
+            )
+            self.warcinfo_id = self._write(record)
         except BaseException:
             self.abort()
             raise
@@ -215,11 +226,11 @@ class WarcRecorder:
         return str(record.rec_headers.get_header("WARC-Record-ID"))
 
     def _headers(self, at: datetime, ip: str | None = None, **extra: str) -> dict[str, str]:
-        headers = {"WARC-Date": _warc_date(at)}
+        headers = {"WARC-Date": _warc_date(at), "WARC-Warcinfo-ID": self.warcinfo_id}
         if ip:
             headers["WARC-IP-Address"] = ip
         headers.update({k: v for k, v in extra.items() if v})
-        return headers
+        return {k: v for k, v in headers.items() if v}
 
     def write_exchange(self, exchange: HttpExchange) -> str:
         """Write the exchange's ``response`` and ``request`` records (and a ``metadata`` record when it has any).

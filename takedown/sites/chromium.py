@@ -5,7 +5,10 @@ Manager is never asked to download anything. Every driver gets a fresh temporary
 is deleted when the driver quits, so no cookie, cache or history of one capture leaks into the next session.
 
 Captures use the Chrome DevTools Protocol: :func:`full_page_screenshot` (``Page.captureScreenshot`` beyond the
-viewport, clipped to the document's size) and :func:`mhtml_snapshot` (``Page.captureSnapshot``).
+viewport, clipped to the document's size) and :func:`mhtml_snapshot` (``Page.captureSnapshot``). A driver started
+with ``network_log=True`` also keeps the browser's own network traffic: :func:`start_network_log` before loading a
+page, then :func:`page_exchanges` turns the log into one :class:`NetworkExchange` per request (redirects included)
+and :func:`response_body` reads a body as Chromium holds it, so the page load can be archived.
 
 Selenium is imported only here, and only when a function needs it: ``import takedown.sites.chromium`` works
 without the ``browser`` extra, and calling into it without Selenium raises ``MissingDependencyError``.
@@ -20,8 +23,11 @@ HTTP fetch already passed the guard.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import functools
+import json
 import os
 import queue
 import shutil
@@ -29,7 +35,9 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
@@ -47,6 +55,8 @@ __all__ = [
     "CHROMIUM_FLAGS",
     "MAX_SCREENSHOT_HEIGHT",
     "DriverPool",
+    "NetworkExchange",
+    "browser_user_agent",
     "browser_version",
     "chromium_driver",
     "full_page_screenshot",
@@ -54,6 +64,10 @@ __all__ = [
     "media_regions",
     "mhtml_snapshot",
     "navigate",
+    "network_log",
+    "page_exchanges",
+    "response_body",
+    "start_network_log",
 ]
 
 CHROMIUM_FLAGS: Final[tuple[str, ...]] = (
@@ -287,9 +301,6 @@ def full_page_screenshot(driver: WebDriver, *, max_height: int = MAX_SCREENSHOT_
     Raises:
         EvidenceError: Chromium could not take the screenshot.
     """
-    import base64
-    import binascii
-
     metrics = _cdp(driver, "Page.getLayoutMetrics", {})
     content = metrics.get("cssContentSize") or metrics.get("contentSize") or {}
     viewport = metrics.get("cssLayoutViewport") or metrics.get("layoutViewport") or {}
@@ -322,6 +333,342 @@ def mhtml_snapshot(driver: WebDriver) -> bytes:
         return data.encode("latin-1")
     except UnicodeEncodeError:
         return data.encode("utf-8")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The browser's own traffic, from the DevTools Protocol's Network events (the driver's performance log).
+
+def browser_user_agent(driver: WebDriver) -> str:
+    """The User-Agent the browser sends (``navigator.userAgent``); empty if the page will not say."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        value = driver.execute_script("return navigator.userAgent;")
+    except WebDriverException:
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+def start_network_log(driver: WebDriver) -> None:
+    """Empty the driver's network log before a page load to be archived, so the log holds that load only.
+
+    The browser's requests are left as they are (its own ``Accept-Encoding`` included): asking servers for
+    unencoded bodies would make Chromium refuse the body of a server that compresses anyway
+    (``ERR_CONTENT_DECODING_FAILED``), and the screenshot would lose that resource.
+
+    Raises:
+        EvidenceError: the driver was started without ``network_log=True``.
+    """
+    network_log(driver)
+
+
+def network_log(driver: WebDriver) -> list[dict[str, Any]]:
+    """The DevTools events logged since the last call (the log is emptied), oldest first, each ``{method, params}``.
+
+    Raises:
+        EvidenceError: the driver was started without ``network_log=True``.
+    """
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        entries = driver.get_log("performance")  # type: ignore[no-untyped-call]
+    except WebDriverException as exc:
+        raise EvidenceError(f"the browser keeps no network log (start it with network_log=True): {_message(exc)}",
+                            plugin="chromium") from exc
+    events: list[dict[str, Any]] = []
+    for entry in entries:
+        try:
+            message = json.loads(entry["message"])["message"]
+        except (KeyError, TypeError, ValueError):
+            continue
+        if isinstance(message, dict) and isinstance(message.get("params"), dict):
+            events.append(message)
+    return events
+
+
+@dataclass(frozen=True)
+class NetworkExchange:
+    """One HTTP request of a page load and the answer to it, as Chromium's DevTools reported them.
+
+    A request that was redirected is one exchange per hop (``hop`` 0, 1, ...), all with the same ``request_id``;
+    only the last hop has a body (:func:`response_body`).
+
+    Attributes:
+        request_id: DevTools' id of the request (shared by its redirect hops).
+        hop: 0 for the first request, ``n`` for the request after the ``n``-th redirect.
+        url: the request's URL.
+        method: the request method.
+        resource_type: what the page wanted it for (``Document``, ``Image``, ``Script``, ``XHR``, ...).
+        started_at: when the request was issued (UTC).
+        request_headers: the request headers, in order, one pair per value.
+        request_headers_sent: whether they are the headers as sent (``requestWillBeSentExtraInfo``); else the ones
+            Chromium prepared before its network stack added its own (cookies, ``Accept-Encoding``, ...).
+        request_body: the request body, if DevTools reported one (form posts, ``fetch()`` bodies).
+        status: the response's status code; ``None`` if no response came.
+        status_text: the reason phrase Chromium reported.
+        protocol: ``http/1.1``, ``h2``, ``h3``, ... (lower case, as DevTools says it).
+        head_text: the status line and header block exactly as received (``responseReceivedExtraInfo.headersText``;
+            HTTP/1.x only), or ``None``.
+        response_headers: the response headers, in order, one pair per value.
+        response_headers_raw: whether they are the raw header list of ``responseReceivedExtraInfo`` (all of them,
+            ``Set-Cookie`` included); else the ones the page saw.
+        charset: the character set Chromium decoded a text body with, if it said.
+        remote_ip: the address the connection went to (the proxy's, when the browser used one).
+        remote_port: its port.
+        from_cache: answered from the browser's cache, not the network.
+        from_service_worker: answered by a service worker.
+        security: TLS facts of the connection (``protocol``, ``cipher``, ``subject``, ``issuer``, ``valid_from``,
+            ``valid_to``), over HTTPS.
+        finished: the body was received completely (``loadingFinished``); only the last hop.
+        error: why the request failed (``loadingFailed``), if it did.
+        encoded_length: the bytes received for it, headers included (``loadingFinished.encodedDataLength``).
+    """
+
+    request_id: str
+    hop: int
+    url: str
+    method: str
+    resource_type: str
+    started_at: datetime
+    request_headers: tuple[tuple[str, str], ...]
+    request_headers_sent: bool
+    request_body: bytes = b""
+    status: int | None = None
+    status_text: str = ""
+    protocol: str = ""
+    head_text: str | None = None
+    response_headers: tuple[tuple[str, str], ...] = ()
+    response_headers_raw: bool = False
+    charset: str = ""
+    remote_ip: str = ""
+    remote_port: int | None = None
+    from_cache: bool = False
+    from_service_worker: bool = False
+    security: Mapping[str, str] = field(default_factory=dict)
+    finished: bool = False
+    error: str = ""
+    encoded_length: int | None = None
+
+    @property
+    def is_redirect(self) -> bool:
+        """Whether this hop was answered with a redirect that the browser followed."""
+        return self.status is not None and 300 <= self.status < 400 and not self.finished and not self.error
+
+
+@dataclass
+class _Hop:
+    request: dict[str, Any]
+    response: dict[str, Any] | None = None
+    response_has_extra: bool = False
+
+
+@dataclass
+class _Request:
+    hops: list[_Hop] = field(default_factory=list)
+    finished: dict[str, Any] | None = None
+    failed: dict[str, Any] | None = None
+
+
+def _header_pairs(headers: object) -> tuple[tuple[str, str], ...]:
+    """DevTools' header object (one key per name, several values joined by newlines) as ``(name, value)`` pairs."""
+    if not isinstance(headers, dict):
+        return ()
+    return tuple((str(name), value) for name, values in headers.items() for value in str(values).split("\n"))
+
+
+def _wall_time(hop: dict[str, Any]) -> datetime:
+    try:
+        return datetime.fromtimestamp(float(hop["wallTime"]), UTC)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        return datetime.now(UTC)
+
+
+def _security(response: dict[str, Any]) -> dict[str, str]:
+    details = response.get("securityDetails")
+    if not isinstance(details, dict):
+        return {}
+    out = {"protocol": str(details.get("protocol", "")), "cipher": str(details.get("cipher", "")),
+           "subject": str(details.get("subjectName", "")), "issuer": str(details.get("issuer", ""))}
+    for key, name in (("validFrom", "valid_from"), ("validTo", "valid_to")):
+        with contextlib.suppress(KeyError, TypeError, ValueError, OverflowError, OSError):
+            out[name] = datetime.fromtimestamp(float(details[key]), UTC).isoformat()
+    return {k: v for k, v in out.items() if v}
+
+
+def page_exchanges(events: Iterable[Mapping[str, Any]]) -> list[NetworkExchange]:
+    """The HTTP(S) exchanges of the page load in ``events`` (:func:`network_log`), in the order they were issued.
+
+    The load starts at the first ``Document`` request for an ``http(s)`` URL: whatever came before it (the
+    browser's own pages) is left out, and so are ``data:``, ``blob:`` and other non-HTTP URLs. DevTools reports the
+    headers as sent and as received in separate events (``...ExtraInfo``); they are matched to their request in the
+    order they came, hop by hop, and used only when they fit (the status codes agree), so an exchange never carries
+    another one's headers.
+    """
+    requests: dict[str, _Request] = {}
+    sent: dict[str, list[dict[str, Any]]] = {}
+    received: dict[str, list[dict[str, Any]]] = {}
+    started = False
+    for event in events:
+        method, params = event.get("method"), event.get("params")
+        if not isinstance(method, str) or not isinstance(params, dict):
+            continue
+        request_id = params.get("requestId")
+        if not isinstance(request_id, str):
+            continue
+        if method == "Network.requestWillBeSent":
+            request = params.get("request")
+            url = request.get("url") if isinstance(request, dict) else None
+            if not isinstance(url, str) or urlsplit(url).scheme.lower() not in ("http", "https"):
+                continue
+            if not started:
+                if params.get("type") != "Document":
+                    continue
+                started = True
+            state = requests.get(request_id)
+            redirect = params.get("redirectResponse")
+            if state is None:
+                state = requests[request_id] = _Request()
+            elif isinstance(redirect, dict) and state.hops:
+                state.hops[-1].response = redirect
+                state.hops[-1].response_has_extra = bool(params.get("redirectHasExtraInfo"))
+            state.hops.append(_Hop(request=params))
+        elif method == "Network.requestWillBeSentExtraInfo":
+            sent.setdefault(request_id, []).append(params)
+        elif method == "Network.responseReceivedExtraInfo":
+            received.setdefault(request_id, []).append(params)
+        elif request_id in requests:
+            state = requests[request_id]
+            if method == "Network.responseReceived" and state.hops and isinstance(params.get("response"), dict):
+                state.hops[-1].response = params["response"]
+                state.hops[-1].response_has_extra = bool(params.get("hasExtraInfo"))
+            elif method == "Network.loadingFinished":
+                state.finished = params
+            elif method == "Network.loadingFailed":
+                state.failed = params
+    exchanges: list[NetworkExchange] = []
+    for request_id, state in requests.items():
+        exchanges.extend(_exchanges(request_id, state, sent.get(request_id, []), received.get(request_id, [])))
+    exchanges.sort(key=lambda e: e.started_at)
+    return exchanges
+
+
+def _exchanges(
+    request_id: str, state: _Request, sent: list[dict[str, Any]], received: list[dict[str, Any]]
+) -> Iterator[NetworkExchange]:
+    hops = state.hops
+    # Extra info comes once per hop that went to the network: in order, for the hops DevTools flagged as having it.
+    with_extra = [i for i, hop in enumerate(hops) if hop.response_has_extra]
+    if len(with_extra) != len(received):
+        with_extra = list(range(len(hops))) if len(received) == len(hops) else []
+    extra_for = dict(zip(with_extra, received, strict=False))
+    sent_for = dict(enumerate(sent)) if len(sent) == len(hops) else {}
+    for index, hop in enumerate(hops):
+        request = hop.request.get("request") or {}
+        response = hop.response or {}
+        last = index == len(hops) - 1
+        status = response.get("status") if hop.response is not None else None
+        extra = extra_for.get(index)
+        if extra is not None and status is not None and extra.get("statusCode") not in (None, status):
+            extra = None  # not this hop's: never attach another response's headers
+        request_extra = sent_for.get(index)
+        post = request.get("postData")
+        failed = state.failed if last else None
+        error = ""
+        if failed is not None:
+            error = str(failed.get("errorText") or "failed")
+            if failed.get("blockedReason"):
+                error += f" (blocked: {failed['blockedReason']})"
+            elif failed.get("canceled"):
+                error += " (canceled)"
+        finished = state.finished if last else None
+        yield NetworkExchange(
+            request_id=request_id, hop=index, url=str(request.get("url", "")),
+            method=str(request.get("method", "GET")), resource_type=str(hop.request.get("type", "")),
+            started_at=_wall_time(hop.request),
+            request_headers=_header_pairs((request_extra or request).get("headers")),
+            request_headers_sent=request_extra is not None,
+            request_body=post.encode("utf-8") if isinstance(post, str) else b"",
+            status=int(status) if isinstance(status, int | float) else None,
+            status_text=str(response.get("statusText", "")),
+            protocol=str(response.get("protocol", "")).lower(),
+            head_text=extra.get("headersText") if extra is not None and isinstance(extra.get("headersText"), str)
+            else None,
+            response_headers=_header_pairs((extra or response).get("headers")),
+            response_headers_raw=extra is not None,
+            charset=str(response.get("charset", "")),
+            remote_ip=str(response.get("remoteIPAddress", "")),
+            remote_port=response.get("remotePort") if isinstance(response.get("remotePort"), int) else None,
+            from_cache=bool(response.get("fromDiskCache") or response.get("fromPrefetchCache")),
+            from_service_worker=bool(response.get("fromServiceWorker")),
+            security=_security(response),
+            finished=finished is not None and failed is None,
+            error=error,
+            encoded_length=int(finished["encodedDataLength"]) if finished is not None
+            and isinstance(finished.get("encodedDataLength"), int | float) else None,
+        )
+
+
+def response_body(driver: WebDriver, exchange: NetworkExchange) -> tuple[bytes, str]:
+    """The body of a finished exchange as Chromium holds it, and how it was obtained.
+
+    Chromium hands over a body after removing its ``Content-Encoding`` (gzip, br, ...): without one, binary bodies
+    are the bytes received. Text bodies DevTools hands over as decoded text only: they are encoded back with the
+    character set that reproduces the received length (the response's ``charset``, then UTF-8, then the
+    ``Content-Type`` charset), and the second value says which, or that the bytes may differ.
+
+    Raises:
+        EvidenceError: Chromium no longer holds the body (evicted from its buffer, a redirect, a failed load).
+    """
+    result = _cdp(driver, "Network.getResponseBody", {"requestId": exchange.request_id})
+    body = result.get("body")
+    if not isinstance(body, str):
+        raise EvidenceError("Chromium returned no body", plugin="chromium", url=exchange.url)
+    if result.get("base64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True), "as received"
+        except binascii.Error as exc:
+            raise EvidenceError("Chromium returned a damaged body", plugin="chromium", url=exchange.url) from exc
+    expected = _wire_length(exchange)
+    candidates = [exchange.charset, "utf-8", _declared_charset(exchange.response_headers)]
+    encoded: tuple[bytes, str] | None = None
+    for charset in dict.fromkeys(c.strip().lower() for c in candidates if c):
+        try:
+            data = body.encode(charset)
+        except (LookupError, UnicodeEncodeError):
+            continue
+        encoded = encoded or (data, charset)
+        if expected is None or len(data) == expected:
+            return data, f"text from Chromium, encoded as {charset}" + (
+                " (the length received)" if expected is not None else " (no length to check it against)")
+    if encoded is None:
+        return body.encode("utf-8", "replace"), "text from Chromium, encoded as utf-8: the bytes may differ"
+    return encoded[0], (f"text from Chromium, encoded as {encoded[1]}; {expected} bytes were received: the bytes "
+                        "may differ")
+
+
+def _declared_charset(headers: Iterable[tuple[str, str]]) -> str:
+    for name, value in headers:
+        if name.lower() == "content-type":
+            for part in value.split(";")[1:]:
+                key, _, charset = part.partition("=")
+                if key.strip().lower() == "charset":
+                    return charset.strip().strip('"')
+    return ""
+
+
+def _wire_length(exchange: NetworkExchange) -> int | None:
+    """How many body bytes came over the wire, when the headers or the byte count say it for sure."""
+    names = {name.lower(): value for name, value in exchange.response_headers}
+    if names.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
+        return None  # the body was decoded: no received length applies to it
+    length = names.get("content-length", "").strip()
+    if length.isdigit():
+        return int(length)
+    if exchange.encoded_length is not None and exchange.head_text is not None and "chunked" not in names.get(
+        "transfer-encoding", ""
+    ).lower():
+        return exchange.encoded_length - len(exchange.head_text.encode("latin-1", "replace"))
+    return None
 
 
 _REGIONS_SCRIPT: Final = """
@@ -510,6 +857,18 @@ class DriverPool:
                     self._proxy.start()
                 proxy = self._proxy.url
         return self._start(proxy=proxy)
+
+    @property
+    def proxy_url(self) -> str:
+        """The guard proxy the pool's browsers go through (``http://127.0.0.1:PORT``), or ``""`` if none runs."""
+        with self._lock:
+            proxy = self._proxy
+        if proxy is None:
+            return ""
+        try:
+            return proxy.url
+        except UsageError:  # stopped meanwhile
+            return ""
 
     @property
     def blocked(self) -> list[BlockedRequest]:
