@@ -133,6 +133,11 @@ class TsaSettings(BaseModel):
     timeout_s: float = Field(default=30.0, gt=0)
     certificate: Path | None = Field(default=None, description="the TSA's certificate (PEM), to verify tokens")
     ca_file: Path | None = Field(default=None, description="CA certificates (PEM) the TSA certificate chains to")
+    stamp_capture: bool = Field(
+        default=True,
+        description="also stamp the raw capture before the reports are written, so they cite a stamp (two stamps "
+        "per bundle; false: one, over the final seal, for a TSA that charges per stamp)",
+    )
 
 
 class SigningSettings(BaseModel):
@@ -489,6 +494,7 @@ timeout_s = 30
 timeout_s = 30
 # certificate = "tsa.pem"          # the TSA's certificate, to verify its tokens
 # ca_file = "tsa-ca.pem"
+stamp_capture = true              # two stamps per bundle: the raw capture (cited by the reports) and the final seal
 
 [signing]
 # The agency's signature over every sealed bundle, its PDF reports and its web archive; verify trusts ca_file.

@@ -473,7 +473,10 @@ class Workflow:
         events: list[tuple[str, str, datetime, dict[str, str]]] = [
             ("captured", self.operator, bundle.captured_at, self._capture_details(finding, bundle))]
         if bundle.error is None:
-            bundle, steps = await self._off_loop(lambda: seal_capture(bundle, root=root, tsa=self.tsa))
+            tsa, why = self.tsa, "no time-stamping authority is configured"
+            if tsa is not None and not self.settings.tsa.stamp_capture:
+                tsa, why = None, "[tsa] stamp_capture is off: only the final seal is stamped"
+            bundle, steps = await self._off_loop(lambda: seal_capture(bundle, root=root, tsa=tsa, unstamped_reason=why))
             events += [(action, self.operator, utcnow(), details) for action, details in steps]
         head = chain_events(bundle.id, events)
         export_custody(head, out / CUSTODY_FILE)

@@ -7,9 +7,11 @@ from typing import ClassVar
 
 import pytest
 
+from takedown.demo.tsa import LocalTsa
 from takedown.detect.base import BatchDetector, detect_items
 from takedown.errors import DetectionError, MissingDependencyError, SiteError, UsageError
 from takedown.evidence.signing import AgencySigner, make_agency_identity
+from takedown.evidence.tsa import TsaClient
 from takedown.evidence.verify import format_report, verify_bundle
 from takedown.models import (
     Candidate,
@@ -25,7 +27,7 @@ from takedown.models import (
     MediaKind,
     Page,
 )
-from takedown.settings import Settings, StorageSettings
+from takedown.settings import Settings, StorageSettings, TsaSettings
 from takedown.store.sqlite import SQLiteCaseStore
 from takedown.testing import (
     BatchStaticDetector,
@@ -97,6 +99,33 @@ def test_a_case_runs_from_discovery_to_drafts(store: SQLiteCaseStore, tmp_path: 
     stages = [e.stage for e in events]
     assert stages.index("discover") < stages.index("judge") < stages.index("evidence") < stages.index("draft")
     assert site.closed
+
+
+@pytest.mark.parametrize("stamp_capture", [True, False])
+def test_the_capture_is_stamped_before_the_reports_unless_switched_off(
+    store: SQLiteCaseStore, tmp_path: Path, stamp_capture: bool
+) -> None:
+    """Two stamps per bundle by default (the reports cite the first); one, over the final seal, when a TSA that
+    charges per stamp makes the agency switch the first off."""
+    store.put_case(sample_case())
+    site = MockSite({p.url: p for p in (_page(1, MATCH_BYTES),)})
+    settings = Settings(storage=StorageSettings(data_dir=tmp_path), tsa=TsaSettings(stamp_capture=stamp_capture))
+    with LocalTsa(tmp_path / "tsa") as tsa:
+        workflow = Workflow(store, settings=settings, sites=[site], writers=[RecordingWriter()],
+                            detectors=[StaticDetector(by_target={MATCH_SHA: DetectionLabel.MATCH})],
+                            templates=[StaticTemplate(locales=["en"])], locales=["en"], tsa=TsaClient(tsa.settings()))
+        workflow.run_sync("case-sample")
+        (bundle,) = store.list_bundles()
+        actions = {e.action: e for e in store.custody_log(bundle.id)}
+        assert "timestamped" in actions, "the final seal is stamped either way"
+        if stamp_capture:
+            assert "capture_timestamped" in actions and len(bundle.timestamps) == 2
+        else:
+            assert "capture_timestamped" not in actions and len(bundle.timestamps) == 1
+            assert "stamp_capture is off" in actions["capture_not_timestamped"].details["reason"]
+        report = verify_bundle(tmp_path / "evidence" / bundle.case_id / bundle.id, certificate=tsa.certificate,
+                               ca_file=tsa.ca_file, allow_unsigned=True)
+        assert report.ok, format_report(report)
 
 
 def test_a_second_run_repeats_nothing(store: SQLiteCaseStore, tmp_path: Path) -> None:

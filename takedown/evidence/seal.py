@@ -175,11 +175,11 @@ def _write(path: Path, data: bytes, root: Path, *, media_type: str, role: str, a
 
 
 def _stamp(
-    tsa: TsaClient | None, digest: bytes, token_path: Path, *, require_timestamp: bool
+    tsa: TsaClient | None, digest: bytes, token_path: Path, *, require_timestamp: bool,
+    reason: str = "no time-stamping authority is configured",
 ) -> tuple[TimestampToken | None, bytes, str]:
-    """The TSA's token over ``digest`` and its reply bytes, or ``None`` and why there is none (a stale reply at
-    ``token_path`` is then removed, so a folder never holds a stamp of another seal)."""
-    reason = "no time-stamping authority is configured"
+    """The TSA's token over ``digest`` and its reply bytes, or ``None`` and why there is none (``reason`` without a
+    TSA; a stale reply at ``token_path`` is then removed, so a folder never holds a stamp of another seal)."""
     if tsa is not None:
         try:
             token = tsa.stamp(digest)
@@ -210,13 +210,15 @@ def seal_capture(
     tsa: TsaClient | None,
     now: datetime | None = None,
     require_timestamp: bool = False,
+    unstamped_reason: str = "no time-stamping authority is configured",
 ) -> tuple[EvidenceBundle, list[CustodyStep]]:
     """Seal and time-stamp what was captured, before any report is written about it.
 
     Writes ``capture-seal.json`` (the same layout as ``seal.json``, ``"stage": "capture"``) over the bundle's
     artifacts as they are, and with a ``tsa`` stamps it into ``capture-seal.tsr``. Reports written afterwards can
     then cite a time stamp that really exists (the token is added to ``bundle.timestamps``), and ``seal_bundle``
-    later lists both files, so the final seal fixes them too.
+    later lists both files, so the final seal fixes them too. Without a ``tsa``, the custody step gives
+    ``unstamped_reason``.
 
     Returns:
         The bundle with the ``capture_seal`` (and ``capture_timestamp``) artifacts and the token added, and the
@@ -239,7 +241,7 @@ def seal_capture(
     steps: list[CustodyStep] = [("capture_sealed", {"path": seal.path, "sha256": seal.sha256,
                                                     "artifacts": str(len(bundle.artifacts))})]
     token, reply, reason = _stamp(tsa, bytes.fromhex(seal.sha256), folder / CAPTURE_TOKEN_FILE,
-                                  require_timestamp=require_timestamp)
+                                  require_timestamp=require_timestamp, reason=unstamped_reason)
     if token is None:
         steps.append(("capture_not_timestamped", {"reason": reason, "seal_sha256": seal.sha256}))
         return bundle.model_copy(update={"artifacts": (*bundle.artifacts, seal)}), steps
