@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
 import unicodedata
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,7 @@ def test_demo_runs_end_to_end_and_resumes_without_duplicates(tmp_path: Path) -> 
         report = verify_bundle(folder, certificate=out / "tsa" / "tsa.pem", ca_file=out / "tsa" / "ca.pem",
                                agency_ca=out / "agency" / "ca.pem")
         assert report.ok, format_report(report)
+    _reports_cite_the_capture_stamp(bundles[0], out / "tsa")
     checked = _takedown("verify", str(bundles[0]), "--tsa-cert", str(out / "tsa" / "tsa.pem"), "--ca-file",
                         str(out / "tsa" / "ca.pem"), "--agency-ca", str(out / "agency" / "ca.pem"), cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout
@@ -141,6 +144,33 @@ def test_an_officer_reviews_approves_and_sends_from_the_command_line(tmp_path: P
     assert rejected.exit_code == 0
     stats = runner.invoke(app, ["stats"], env=env)
     assert stats.exit_code == 0 and "abuse@demo-sns.example" in stats.output
+
+
+def _reports_cite_the_capture_stamp(folder: Path, tsa: Path) -> None:
+    """What the reports say about their seal is what the bundle holds, read by tools takedown did not write: openssl
+    for the token, pypdf for the PDF, the HWPX's own XML for the Hangul report."""
+    from pypdf import PdfReader
+
+    token = subprocess.run(["openssl", "ts", "-reply", "-in", str(folder / "capture-seal.tsr"), "-text"],
+                           capture_output=True, text=True, check=True).stdout
+    block = token.split("Message data:", 1)[1].split("\n")
+    rows = [m[1] for line in block[1:] if (m := re.match(r"\s+[0-9a-f]{4} - (.{47})", line))]
+    stamped = "".join("".join(row.replace("-", " ").split()) for row in rows)
+    assert stamped == hashlib.sha256((folder / "capture-seal.json").read_bytes()).hexdigest()
+    serial = re.search(r"Serial number: (0x[0-9A-Fa-f]+)", token)
+    assert serial is not None
+    verified = subprocess.run(["openssl", "ts", "-verify", "-data", str(folder / "capture-seal.json"), "-in",
+                               str(folder / "capture-seal.tsr"), "-CAfile", str(tsa / "ca.pem"), "-untrusted",
+                               str(tsa / "tsa.pem")], capture_output=True, text=True, check=False)
+    assert verified.returncode == 0 and "Verification: OK" in verified.stdout
+    pdf = " ".join("".join(page.extract_text() or "" for page in PdfReader(folder / "report.pdf").pages).split())
+    with zipfile.ZipFile(folder / "report.hwpx") as hwpx:
+        hangul = " ".join(hwpx.read(n).decode("utf-8") for n in hwpx.namelist() if n.startswith("Contents/"))
+    for text in (pdf.replace(" ", ""), re.sub(r"<[^>]+>", "", hangul)):
+        assert stamped in text, "the report cites the stamped digest of capture-seal.json"
+        assert serial[1].lower() in text.lower(), "and the token's serial number"
+        assert "seal.sig" in text and "seal.tsr" in text, "and says what follows it"
+    assert "타임스탬프가 없습니다" not in pdf
 
 
 def test_capture_then_verify_a_single_page(tmp_path: Path, demo_site: DemoSite) -> None:
