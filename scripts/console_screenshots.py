@@ -28,7 +28,7 @@ from takedown.demo.run import DEMO_CASE_ID, demo_settings, run_demo
 from takedown.models import NoticeState
 from takedown.report.review import approve_notice
 from takedown.report.transports import OutboxTransport
-from takedown.settings import ConsoleSettings, EvidenceSettings
+from takedown.settings import ConsoleSettings, EvidenceSettings, TsaSettings
 from takedown.sites.chromium import chromium_driver
 from takedown.store.sqlite import SQLiteCaseStore
 
@@ -47,7 +47,11 @@ def main() -> None:
                  title="Deletion Support Officer", by="setup")
         add_user(store, "park", PASSWORD, roles=["auditor"], display_name="Park Seo-yeon", title="Auditor",
                  by="setup")
-        settings = demo_settings(out).model_copy(update={"console": ConsoleSettings(unblur=True)})
+        # As `takedown console --config demo-out/takedown.toml` runs: the demo TSA's certificates trusted too.
+        settings = demo_settings(out).model_copy(update={
+            "console": ConsoleSettings(unblur=True),
+            "tsa": TsaSettings(certificate=out / "tsa" / "tsa.pem", ca_file=out / "tsa" / "ca.pem"),
+        })
         app = create_app(settings, store=store, transport=lambda: OutboxTransport(out / "outbox"))
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=8791, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
