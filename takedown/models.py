@@ -587,6 +587,15 @@ class Notice(BaseModel):
     body_html: str | None = None
     attachments: tuple[Artifact, ...] = ()
     legal: dict[str, str] = Field(default_factory=dict, description="the legal fields the jurisdiction requires")
+    legal_edits: dict[str, str] = Field(
+        default_factory=dict, description="legal fields an officer set by hand; every new rendering states them"
+    )
+    hand_edited: tuple[str, ...] = Field(
+        default=(), description="parts an officer rewrote (subject, body_text), which a new rendering keeps"
+    )
+    signed_by: tuple[str, str] | None = Field(
+        default=None, description="the name and title the notice is signed with: the approving officer's"
+    )
     template: str = ""
     kind: str = Field(default="initial", description="initial, or reminder for a follow-up of an earlier notice")
     attempt: int = Field(default=1, ge=1, description="1 for the first notice to this recipient, 2+ for reminders")

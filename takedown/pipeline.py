@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from takedown.detect.banks import BankKind
 from takedown.detect.base import Detector
@@ -44,6 +44,9 @@ from takedown.sites.base import SiteAdapter
 from takedown.store.base import CaseStore
 from takedown.workflow import ProgressEvent, Workflow
 
+if TYPE_CHECKING:
+    from takedown.report.rerender import NoticeRenderer
+
 __all__ = [
     "JUDGE",
     "build_detectors",
@@ -52,6 +55,7 @@ __all__ = [
     "build_workflow",
     "build_writers",
     "judge_from_options",
+    "notice_renderer",
 ]
 
 
@@ -201,6 +205,13 @@ def build_writers(settings: Settings) -> list[EvidenceWriter]:
             plugin = default_registry(entry_points=True).get("writer", name)
             writers.append(plugin())
     return writers
+
+
+def notice_renderer(settings: Settings) -> NoticeRenderer:
+    """What renders stored notices again at approval and sending: the notice templates and the agency's settings."""
+    from takedown.report.rerender import NoticeRenderer
+
+    return NoticeRenderer(build_templates(), settings.agency)
 
 
 def build_templates() -> list[NoticeTemplate]:

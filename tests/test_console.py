@@ -17,7 +17,7 @@ import pytest
 
 from takedown.console.accounts import add_user
 from takedown.models import Case, FindingState, Notice, NoticeItem, NoticeState, Recipient
-from takedown.report.jurisdictions import get_jurisdiction
+from takedown.report.jurisdictions import get_jurisdiction, missing_fields
 from takedown.settings import ConsoleSettings, EvidenceSettings, Settings, StorageSettings
 from takedown.store.sqlite import SQLiteCaseStore
 from takedown.testing import CapturingTransport, sample_finding
@@ -642,13 +642,22 @@ def test_an_officer_edits_a_request_and_what_changed_is_recorded(console: Consol
         "csrf": csrf, "subject": notice.subject, f"legal.{field}": "changed value", "body": body.replace("\n", "\r\n")})
     assert answer.status_code == 303
     edited = store.get_notice(notice.id)
-    assert edited.legal[field] == "changed value" and edited.body_text == body and edited.subject == notice.subject
-    assert edited.body_html == "", "no HTML part that still says the old text"
-    event = store.custody_log(notice.id)[-1]
-    assert event.action == "edited" and event.details["user"] == "kim" and "legal" in event.details["fields"]
+    assert edited.body_text == body and edited.subject == notice.subject
+    assert edited.legal_edits == {field: "changed value"}
+    assert field in missing_fields(edited), "the officer's own text does not state the new value: it is missing"
+    assert edited.body_html is not None and "+82-2-000-0000" in edited.body_html, "the HTML part says the new text"
+    refused = client.post(f"/notices/{notice.id}/approve", data={"csrf": csrf})
+    assert refused.status_code == 409 and field in refused.text
+    body += "changed value\ngiven\n"  # the officer's text states every legal field again
+    client.post(f"/notices/{notice.id}/edit", data={"csrf": csrf, "subject": notice.subject, "body": body})
+    assert store.get_notice(notice.id).legal[field] == "changed value"
+    first, event = store.custody_log(notice.id)[-2:]
+    assert first.action == "edited" and first.details["user"] == "kim" and first.details["fields"] == "body_text, legal"
+    assert event.action == "edited" and event.details["fields"] == "body_text"
     unchanged = client.post(f"/notices/{notice.id}/edit", data={"csrf": csrf, "subject": edited.subject})
     assert unchanged.status_code == 303 and store.custody_log(notice.id)[-1].seq == event.seq, "nothing to record"
-    assert client.post(f"/notices/{notice.id}/approve", data={"csrf": csrf}).status_code == 303
+    final = client.post(f"/notices/{notice.id}/approve", data={"csrf": csrf})
+    assert final.status_code == 303, (final.text[-2000:], store.get_notice(notice.id).legal)
     assert store.get_notice(notice.id).state is NoticeState.APPROVED
 
 

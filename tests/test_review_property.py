@@ -49,7 +49,7 @@ def test_no_sequence_sends_an_unapproved_notice(ops: list[tuple[str, int]]) -> N
     for finding in findings:
         store.add_finding(finding)
     items = tuple(NoticeItem(finding_id=f.id, url=f.candidate.url) for f in findings)
-    body = "Please remove: " + " ".join(item.url for item in items)
+    body = "Please remove: " + " ".join(item.url for item in items) + " given"  # states every legal field
     notices = []
     for recipient in RECIPIENTS:
         notice = Notice(case_id=findings[0].case_id, finding_id=findings[0].id, items=items, locale="en",

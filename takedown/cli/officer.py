@@ -248,6 +248,7 @@ def approve(
     With --user the approver signs in as a console user (``takedown user add``): the approval records that
     authenticated user's display name. With --by alone it records the name given and the operating-system account.
     """
+    from takedown.pipeline import notice_renderer
     from takedown.report.countersign import approve_with_rule, needs_countersign
 
     failed = approved = 0
@@ -261,10 +262,13 @@ def approve(
             account = authenticate(store, user, read_password(password_stdin), client="cli")
             require_role(account, Role.OFFICER, Role.SUPERVISOR)
             who, username = account.display_name, account.username
+            signer = (who, account.title or settings.agency.signer_title)
             context = {**cli_context(), "user": account.username, "authenticated": "password"}
         else:
             who, username = officer(by), ""
+            signer = (who, settings.agency.signer_title)
             context = {**cli_context(), "authenticated": "none"}
+        renderer = notice_renderer(settings)
         chosen = _chosen_notices(store, notice_ids, finding, case, [NoticeState.DRAFT])
         if not chosen:
             raise UsageError("no drafts to approve: name notices, or --finding / --case with drafts")
@@ -274,7 +278,7 @@ def approve(
                     raise UsageError("two officers approve this request ([console] four_eyes): approve with --user, "
                                      "signed in")
                 done = approve_with_rule(store, notice_id, rule=rule, username=username, by=who, note=note,
-                                         context=context)
+                                         context=context, renderer=renderer, signer=signer)
             except TakedownError as exc:
                 failed += 1
                 err_console.print(f"[red]not approved[/] {notice_id}: {escape(str(exc))}")
@@ -338,10 +342,13 @@ def edit(
         body = body_file.read_text(encoding="utf-8") if body_file else None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read the body from {body_file}: {exc}") from exc
-    with open_existing_store(settings_from(config)) as store:
+    from takedown.pipeline import notice_renderer
+
+    settings = settings_from(config)
+    with open_existing_store(settings) as store:
         full_id = resolve_id(store, "notice", notice_id)
         edit_notice(store, full_id, by=who, context=cli_context(), subject=subject, body_text=body,
-                    legal=fields or None)
+                    legal=fields or None, renderer=notice_renderer(settings))
     console.print(f"Edited {full_id}; it is a draft again and needs approval.")
 
 
@@ -437,6 +444,7 @@ def send(
     """
     import asyncio
 
+    from takedown.pipeline import notice_renderer
     from takedown.report.review import send_notice, submit_notice
     from takedown.sites.base import FormReporter, submits_to
 
@@ -478,6 +486,7 @@ def send(
         forms = {url: a for url in set(to_forms.values()) for a in adapters
                  if isinstance(a, FormReporter) and submits_to(a, url)}
         chosen = make_transport(transport, settings, outbox)
+        renderer = notice_renderer(settings)
         failed = 0
 
         async def send_all() -> None:
@@ -498,7 +507,8 @@ def send(
                         else:
                             delivery = send_notice(store, notice.id, transport=chosen, sender=settings.smtp.sender,
                                                    sender_name=settings.agency.name,
-                                                   evidence_root=settings.storage.evidence_root)
+                                                   evidence_root=settings.storage.evidence_root,
+                                                   renderer=renderer)
                     except TakedownError as exc:
                         failed += 1
                         err_console.print(f"[red]not sent[/] {notice.id}: {escape(str(exc))}")

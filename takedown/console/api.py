@@ -602,6 +602,7 @@ def add_api(app: Any, settings: Settings, *, make_transport: Callable[[], Transp
         (``[console] four_eyes``) the first officer's approval leaves the request a draft (its state says so) until a
         second, different user approves it; the first approver's second try is 403. Refused (409) while another
         officer holds its lease, or when it is not a draft or lacks legal fields."""
+        from takedown.pipeline import notice_renderer
         from takedown.report.countersign import approve_with_rule
 
         store = _store(request)
@@ -612,7 +613,9 @@ def add_api(app: Any, settings: Settings, *, make_transport: Callable[[], Transp
                 chosen += [i for i in whole[1:] if store.get_notice(i).state is NoticeState.DRAFT]
             for one in chosen:
                 approve_with_rule(store, one, rule=settings.console.four_eyes, username=who.user.username,
-                                  by=who.user.display_name, note=body.note, context=who.context())
+                                  by=who.user.display_name, note=body.note, context=who.context(),
+                                  renderer=notice_renderer(settings),
+                                  signer=(who.user.display_name, who.user.title or settings.agency.signer_title))
             return chosen
 
         return deciding(store, who, notice_id, act)

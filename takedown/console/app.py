@@ -660,6 +660,14 @@ def create_app(
         return render(request, "audit.html", user=who.user, csrf=who.session.csrf_token,
                       **audit_view(the_store(request), subject))
 
+    from takedown.pipeline import notice_renderer
+
+    renderer = notice_renderer(settings)  # approval and editing render a request again from its records
+
+    def signer_of(user: User) -> tuple[str, str]:
+        """A request is signed by the officer who approves it: their name, and their title or the agency's."""
+        return user.display_name, user.title or settings.agency.signer_title
+
     async def deciding(request: Request, notice_id: str) -> tuple[SignedIn, dict[str, str], CaseStore, list[str]]:
         """The checks every decision on a request makes: session, CSRF, role, lease (taken for the decider)."""
         who, form = await acting(request, *_DECIDERS)
@@ -682,9 +690,9 @@ def create_app(
         changes: dict[str, Any] = {"legal": legal or None,
                                    "subject": subject if subject and subject != notice.subject else None}
         if body.strip() and body != notice.body_text:
-            changes |= {"body_text": body, "body_html": ""}  # the HTML part would still say the old text: dropped
+            changes |= {"body_text": body}  # the officer's own text: its HTML part is made from it
         if any(v is not None for v in changes.values()):
-            edit_notice(store, notice_id, by=who.user.display_name, context=context(who), **changes)
+            edit_notice(store, notice_id, by=who.user.display_name, context=context(who), renderer=renderer, **changes)
         return RedirectResponse(f"/notices/{notice_id}", status_code=303)
 
     @app.post("/notices/{notice_id}/approve")
@@ -698,7 +706,8 @@ def create_app(
         try:
             for one in chosen:  # under the four-eyes rule, a first approval leaves the request for a second officer
                 approve_with_rule(store, one, rule=settings.console.four_eyes, username=who.user.username,
-                                  by=who.user.display_name, note=form.get("note", ""), context=context(who))
+                                  by=who.user.display_name, note=form.get("note", ""), context=context(who),
+                                  renderer=renderer, signer=signer_of(who.user))
         finally:
             leases.release(store, whole, who.user.username)
         return RedirectResponse("/next", status_code=303)  # the next request loads

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from takedown.models import Case, Delivery, EvidenceBundle, Finding, NoticeItem, OutgoingMessage, Recipient
 from takedown.settings import AgencySettings
@@ -32,6 +32,11 @@ class NoticeContext(BaseModel):
     findings: tuple[Finding, ...] = Field(default=(), description="every listed finding, in order; () means finding")
     items: tuple[NoticeItem, ...] = Field(default=(), description="what the notice lists of each finding")
     bundles: dict[str, EvidenceBundle] = Field(default_factory=dict, description="finding id -> its bundle")
+    overrides: dict[str, str] = Field(
+        default_factory=dict,
+        description="legal fields an officer set (FIELD_KEYS): a template states these values instead of its own",
+    )
+    at: AwareDatetime | None = Field(default=None, description="when the notice is dated; None: the template's clock")
 
     @property
     def listed(self) -> tuple[Finding, ...]:

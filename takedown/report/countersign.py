@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from takedown.errors import IncompleteNoticeError, PermissionDeniedError
-from takedown.models import Notice, NoticeState
+from takedown.models import Notice, NoticeState, utcnow
 from takedown.report.jurisdictions import missing_fields
 from takedown.report.review import approve_notice
 from takedown.store.base import CaseStore
+
+if TYPE_CHECKING:
+    from takedown.report.rerender import NoticeRenderer
 
 __all__ = ["FirstApproval", "approve_with_rule", "first_approval", "needs_countersign"]
 
@@ -58,8 +62,13 @@ def approve_with_rule(
     by: str,
     note: str = "",
     context: Mapping[str, str] | None = None,
+    renderer: NoticeRenderer | None = None,
+    signer: tuple[str, str] | None = None,
 ) -> Notice:
     """Approve a draft as the signed-in ``username`` (signing as ``by``), under the four-eyes ``rule``.
+
+    ``renderer`` and ``signer`` are as ``approve_notice`` takes them: the notice is rendered again before it is
+    checked, and signed by the approving officer (the second one, under the rule).
 
     Returns:
         The notice: approved, or, when it needs two officers and this is the first approval, still a draft.
@@ -71,12 +80,13 @@ def approve_with_rule(
     """
     notice = store.get_notice(notice_id)
     if not needs_countersign(notice, rule):
-        return approve_notice(store, notice_id, by=by, note=note, context=context)
+        return approve_notice(store, notice_id, by=by, note=note, context=context, renderer=renderer, signer=signer)
     if notice.state is not NoticeState.DRAFT:
         notice.advance(NoticeState.APPROVED, by=by)  # raises InvalidTransitionError, naming the states allowed
     first = first_approval(store, notice_id)
     if first is None:
-        if missing := missing_fields(notice):
+        checked = renderer(store, notice, at=utcnow(), signer=signer) if renderer is not None else notice
+        if missing := missing_fields(checked):
             raise IncompleteNoticeError(notice_id, notice.jurisdiction, missing)
         details = {**(context or {}), "user": username, **({"note": note} if note else {})}
         store.append_custody(notice_id, "first_approval", actor=by, details=details)
@@ -86,4 +96,5 @@ def approve_with_rule(
                                     "officer must approve it too")
     second = f"countersigns the approval of {first.display_name} ({first.at})"
     return approve_notice(store, notice_id, by=by, note=f"{note}; {second}" if note else second,
-                          context={**(context or {}), "first_approval": first.username})
+                          context={**(context or {}), "first_approval": first.username}, renderer=renderer,
+                          signer=signer)

@@ -262,13 +262,19 @@ def missing_fields(notice: Notice) -> list[str]:
     """The required keys of ``notice``'s jurisdiction that are absent or blank in ``notice.legal``, in registry order.
 
     An empty list means the notice holds everything its legal basis asks for. ``urls`` is also missing when the
-    body does not state the URL of every page the notice lists (``Notice.items``), whatever the jurisdiction.
+    body does not state the URL of every page the notice lists (``Notice.items``), whatever the jurisdiction. In a
+    body an officer rewrote (``Notice.hand_edited``), a field is missing too unless the body states its value word
+    for word (whitespace aside): what the recipient reads must hold what the record says.
 
     Raises:
         UsageError: the notice has no jurisdiction.
     """
     jurisdiction = get_jurisdiction(notice.jurisdiction)
     missing = [key for key in jurisdiction.required_fields if not notice.legal.get(key, "").strip()]
+    if "body_text" in notice.hand_edited:
+        flat = " ".join(notice.body_text.split())
+        missing += [key for key in jurisdiction.required_fields if key not in missing and key != "urls"
+                    and " ".join(notice.legal[key].split()) not in flat]
     # A notice that lists several locations must state each page's URL in its body (the template's, or an edit's).
     body = notice.body_text
     if "urls" not in missing and any(item.url.strip() not in body for item in notice.items):

@@ -46,6 +46,7 @@ from takedown.models import EvidenceBundle, Finding, utcnow
 from takedown.report.base import NoticeContext, RenderedNotice
 from takedown.report.jurisdictions import FIELD_KEYS, Jurisdiction, get_jurisdiction
 from takedown.report.message import attachment_name
+from takedown.settings import AgencySettings
 
 __all__ = ["MATERIAL_TYPES", "LocalePackTemplate", "one_line", "text_to_html"]
 
@@ -64,6 +65,14 @@ MATERIAL_TYPES: Mapping[str, str] = MappingProxyType({
     "csam": "child_sexual_exploitation",
 })
 """Accepted values of ``Candidate.metadata["material_type"]`` and the material type each one means."""
+
+_AGENCY_FIELDS: Mapping[str, str] = MappingProxyType({
+    "requester": "name",
+    "requester_registration": "registration_number",
+    "contact_email": "email",
+    "contact_phone": "phone",
+})
+"""Legal fields that are the agency's own details: an officer's value for one replaces that detail everywhere."""
 
 # Control and format characters (CR, LF, tabs, bidi overrides, zero-width marks) and line/paragraph separators.
 _LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
@@ -374,8 +383,14 @@ class LocalePackTemplate:
                 include={"name", "registration_number", "email", "phone", "address", "signer", "signer_title"}
             ).items()
         }
+        if agency["signer_title"] == AgencySettings.model_fields["signer_title"].default:  # the English default
+            labels = self._table(strings, "labels", locale)
+            agency["signer_title"] = one_line(str(labels.get("default_signer_title", agency["signer_title"])))
+        overrides = {key: one_line(value) for key, value in context.overrides.items() if key in FIELD_KEYS}
+        # An officer's edit of a field the agency's details give changes it everywhere the notice states it.
+        agency.update({field: overrides[key] for key, field in _AGENCY_FIELDS.items() if key in overrides})
         locations, urls = _locations(context)
-        now = self._clock()
+        now = context.at or self._clock()
         listed = context.listed
         manifests = [a for f in listed if (b := _bundle_of(context, f.id)) is not None
                      for a in b.artifacts if a.role == "manifest"]  # what draft_notices attaches
@@ -424,6 +439,7 @@ class LocalePackTemplate:
         snippets.update(strings.get("jurisdictions", {}).get(code, {}))
         for key, source in snippets.items():
             values[key] = one_line(env.from_string(str(source)).render(values))
+        values.update({key: value for key, value in overrides.items() if key not in ("urls",)})
 
         subject_name, body_name = (
             name if self._has(locale, name) else name.replace(f".{code}.", ".OTHER.")

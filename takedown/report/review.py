@@ -38,9 +38,11 @@ from takedown.report.message import (
 from takedown.store.base import CaseStore
 
 if TYPE_CHECKING:
+    from takedown.report.rerender import NoticeRenderer
     from takedown.sites.base import FormReporter
 
 __all__ = [
+    "PLACEHOLDER_SIGNERS",
     "approve_notice",
     "case_withdrawn",
     "confirm_sent",
@@ -54,28 +56,48 @@ __all__ = [
 ]
 
 
+PLACEHOLDER_SIGNERS = frozenset({"Duty Officer"})
+"""Signer names that stand for nobody (the settings' default): a notice is never approved signed by one."""
+
+
 def approve_notice(
-    store: CaseStore, notice_id: str, *, by: str, note: str = "", context: Mapping[str, str] | None = None
+    store: CaseStore,
+    notice_id: str,
+    *,
+    by: str,
+    note: str = "",
+    context: Mapping[str, str] | None = None,
+    renderer: NoticeRenderer | None = None,
+    signer: tuple[str, str] | None = None,
 ) -> Notice:
     """Record an officer's approval of a draft (and move each finding it lists to ``approved`` if it was ``drafted``).
 
     ``context`` goes into the custody event beside the note: how the officer was authenticated (the CLI records
-    the operating-system account, the console its session).
+    the operating-system account, the console its session). With a ``renderer``, the notice is rendered again
+    first (see :mod:`takedown.report.rerender`), so what is approved shows the officer's field edits in every
+    part, signed by ``signer`` (the approving officer's name and title) when given.
 
     Raises:
-        UsageError: ``by`` is empty: an approval names a person, or the notice's case was withdrawn.
+        UsageError: ``by`` is empty: an approval names a person; the signer is a placeholder; or the notice's case
+            was withdrawn.
         IncompleteNoticeError: the notice lacks fields its jurisdiction requires (the error lists them).
         InvalidTransitionError: the notice is not a draft.
     """
     if not by.strip():
         raise UsageError("an approval must name the officer who gives it")
+    if signer is not None and (not signer[0].strip() or signer[0].strip() in PLACEHOLDER_SIGNERS):
+        raise UsageError(f"a notice is signed by a person, not {signer[0]!r}: approve as a named officer")
     with store.transaction():
         notice = store.get_notice(notice_id)
         _refuse_if_withdrawn(store, notice)
+        approved_at = utcnow()
+        if renderer is not None and notice.state is NoticeState.DRAFT:
+            notice = renderer(store, notice, at=approved_at, signer=signer)
         missing = missing_fields(notice)
         if missing:
             raise IncompleteNoticeError(notice_id, notice.jurisdiction, missing)
-        approved = notice.advance(NoticeState.APPROVED, by=by, note=note, approved_by=by, approved_at=utcnow())
+        approved = notice.advance(NoticeState.APPROVED, by=by, note=note, approved_by=by, approved_at=approved_at,
+                                  signed_by=signer or notice.signed_by)
         store.update_notice(approved, expected=notice.state)
         for finding_id in notice.finding_ids:
             finding = store.get_finding(finding_id)
@@ -97,8 +119,14 @@ def edit_notice(
     body_html: str | None = None,
     legal: dict[str, str] | None = None,
     context: Mapping[str, str] | None = None,
+    renderer: NoticeRenderer | None = None,
 ) -> Notice:
     """Change a draft (or an approved notice, which withdraws the approval: it must be approved again).
+
+    A new ``subject`` or ``body_text`` is the officer's own writing, kept by every later rendering; a new body
+    without ``body_html`` gets an HTML part made from it, so no part of the message goes out stale. ``legal``
+    fields are kept as the officer's edits (``Notice.legal_edits``); with a ``renderer`` the notice is rendered
+    again at once, so its text states them (approval renders it again in any case, when given a renderer).
 
     Raises:
         UsageError: nothing to change, or no officer named.
@@ -117,11 +145,24 @@ def edit_notice(
             raise UsageError("nothing to change")
         if "subject" in changes:
             changes["subject"] = " ".join(str(changes["subject"]).split())
+        asked = ", ".join(sorted(changes))  # what the officer changed (the custody record), before what follows
+        if legal is not None:
+            changes["legal_edits"] = {**notice.legal_edits, **legal}
+        hand = {k for k in ("subject", "body_text") if k in changes}
+        if hand:
+            changes["hand_edited"] = tuple(sorted(set(notice.hand_edited) | hand))
+        if "body_text" in changes and "body_html" not in changes:
+            from takedown.report.locale_pack import text_to_html  # Jinja2 and Babel: only when a body is edited
+
+            title = str(changes.get("subject", notice.subject))
+            changes["body_html"] = text_to_html(str(changes["body_text"]), lang=notice.locale, title=title)
         edited = notice.advance(NoticeState.DRAFT, by=by, note="edited", approved_by=None, approved_at=None,
                                 **changes)
+        if renderer is not None:
+            edited = renderer(store, edited, at=utcnow())
         store.update_notice(edited, expected=notice.state)
         store.append_custody(notice_id, "edited", actor=by,
-                             details={"fields": ", ".join(sorted(changes)), **(context or {})})
+                             details={"fields": asked, **(context or {})})
     return edited
 
 
@@ -264,11 +305,13 @@ def send_notice(
     sender_name: str = "",
     evidence_root: Path | None = None,
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+    renderer: NoticeRenderer | None = None,
 ) -> Delivery:
     """Send an approved notice once; sending it again returns the recorded delivery.
 
     The notice's attachments (evidence reports under ``evidence_root``) go with it while they fit under
-    ``max_attachment_bytes`` and still match their sealed hashes.
+    ``max_attachment_bytes`` and still match their sealed hashes. With a ``renderer`` the notice is dated when it
+    is sent (``NoticeRenderer.redated``: only the dates change, or nothing), recorded with the intent.
 
     Raises:
         NotApprovedError: the notice has no recorded human approval.
@@ -286,6 +329,12 @@ def send_notice(
             raise DeliveryError(f"notice {notice_id} goes to a web form ({notice.recipient.address}), not by email; "
                                 "submit it with submit_notice through the site's adapter")
         _refuse_if_in_flight(store, notice_id)
+        if renderer is not None:
+            dated = renderer.redated(store, notice, at=utcnow())
+            if dated != notice:
+                store.update_notice(dated, expected=NoticeState.APPROVED)
+                store.append_custody(notice_id, "dated", actor="takedown", details={"why": "dated when sent"})
+                notice = dated
         # Everything that can refuse (a bad address, altered evidence) runs before the intent is recorded.
         domain = check_address(sender, what="sender").rpartition("@")[2]  # punycode: the Message-ID stays ASCII
         message_id = f"<{notice_id}.{secrets.token_hex(6)}@{domain}>"  # short enough never to be folded
