@@ -121,7 +121,8 @@ def test_an_officer_reviews_approves_and_sends_from_the_command_line(tmp_path: P
 
     out = tmp_path / "demo"
     result = run_demo(out, full_evidence=False)
-    env = {"TAKEDOWN_STORAGE__DATA_DIR": str(out), "COLUMNS": "200"}
+    # The demo's settings (its agency's registration number and telephone, which a KR notice states)
+    env = {"TAKEDOWN_CONFIG": str(out / "takedown.toml"), "COLUMNS": "200"}
     listed = runner.invoke(app, ["review"], env=env)
     assert listed.exit_code == 0, listed.output
     ids = re.findall(r"ntc-[0-9a-f]{16}", listed.output)
