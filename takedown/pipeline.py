@@ -180,12 +180,14 @@ def build_writers(settings: Settings) -> list[EvidenceWriter]:
     Raises:
         UnknownPluginError: a name is not a registered writer.
     """
-    from takedown.evidence.json_writer import JsonWriter
+    from takedown.evidence.json_writer import JsonWriter, RecipientManifestWriter
 
     writers: list[EvidenceWriter] = []
     for name in settings.evidence.writers:
         if name == "json":
             writers.append(JsonWriter())
+        elif name == "recipient":
+            writers.append(RecipientManifestWriter())
         elif name in ("hwpx", "hwp", "pdf"):
             from takedown.evidence.report_content import ReportWriterConfig
 

@@ -101,7 +101,7 @@ def default_registry(*, entry_points: bool = False) -> PluginRegistry:
     """A registry holding takedown's built-in plugins (and, if asked, the installed entry points)."""
     from takedown.detect.defaults import builtin_detector_types
     from takedown.evidence.hwpx_writer import HwpWriter, HwpxWriter
-    from takedown.evidence.json_writer import JsonWriter
+    from takedown.evidence.json_writer import JsonWriter, RecipientManifestWriter
     from takedown.evidence.pdf_writer import PdfWriter
     from takedown.report.locale_pack import LocalePackTemplate
     from takedown.report.plain import PlainTextTemplate
@@ -120,7 +120,7 @@ def default_registry(*, entry_points: bool = False) -> PluginRegistry:
     # NudeNet (AGPL-3.0) is left out on purpose.
     for detector in builtin_detector_types():
         registry.register("detector", detector)
-    for writer in (JsonWriter, HwpxWriter, HwpWriter, PdfWriter):
+    for writer in (JsonWriter, RecipientManifestWriter, HwpxWriter, HwpWriter, PdfWriter):
         registry.register("writer", writer)
     registry.register("template", LocalePackTemplate)
     registry.register("template", PlainTextTemplate)

@@ -180,7 +180,7 @@ class EvidenceSettings(BaseModel):
         "the site adapter fetched",
     )
     writers: tuple[str, ...] = Field(
-        default=("json", "hwpx", "hwp", "pdf"),
+        default=("json", "recipient", "hwpx", "hwp", "pdf"),
         description="evidence writers run for every bundle, by plugin name, in order ('takedown plugins' lists them)",
     )
 
@@ -512,7 +512,7 @@ max_capture_bytes = 268435456
 include_originals = false         # unblurred media in reports only when a court asks; the choice is logged
 preview_style = "pixelate"        # or "blur"
 live = true                       # capture each match live (WARC, screenshot); false: seal what was fetched
-writers = ["json", "hwpx", "hwp", "pdf"]  # evidence reports written for every bundle, in order
+writers = ["json", "recipient", "hwpx", "hwp", "pdf"]  # evidence reports written for every bundle, in order
 
 [sites]
 # dir = "sites"                   # a folder of site TOML files: what scan, monitor and send --sites read

@@ -12,7 +12,7 @@ from takedown.detect.base import Detector
 from takedown.detect.dhash import DHashDetector
 from takedown.detect.exact import ExactHashDetector
 from takedown.evidence.base import EvidenceWriter
-from takedown.evidence.json_writer import JsonWriter
+from takedown.evidence.json_writer import JsonWriter, RecipientManifestWriter
 from takedown.models import Page, SearchQuery
 from takedown.report.base import NoticeTemplate, Transport
 from takedown.report.plain import PlainTextTemplate
@@ -57,6 +57,11 @@ class TestRecordingWriter(EvidenceWriterContract):
 class TestJsonWriter(EvidenceWriterContract):
     def make_writer(self) -> EvidenceWriter:
         return JsonWriter()
+
+
+class TestRecipientManifestWriter(EvidenceWriterContract):
+    def make_writer(self) -> EvidenceWriter:
+        return RecipientManifestWriter()
 
 
 class TestStaticTemplate(NoticeTemplateContract):

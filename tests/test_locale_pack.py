@@ -65,7 +65,12 @@ def make_bundle(finding: Finding) -> EvidenceBundle:
                         media_type="application/json", role="manifest", created_at=NOW)
     page = Artifact(path=f"{finding.bundle_id}/page.html", sha256="cd" * 32, size=1024,
                     media_type="text/html", role="page_html", created_at=NOW)
-    return EvidenceBundle(case_id=finding.case_id, finding_id=finding.id, captured_at=NOW, artifacts=(manifest, page))
+    shared = Artifact(path=f"{finding.bundle_id}/recipient.json", sha256="ef" * 32, size=700,
+                      media_type="application/json", role="recipient_manifest", created_at=NOW)
+    report = Artifact(path=f"{finding.bundle_id}/report.pdf", sha256="12" * 32, size=90_000,
+                      media_type="application/pdf", role="report", created_at=NOW)
+    return EvidenceBundle(case_id=finding.case_id, finding_id=finding.id, captured_at=NOW,
+                          artifacts=(manifest, page, shared, report))
 
 
 def make_context(locale: str, jurisdiction: str, *, agency: AgencySettings = AGENCY,
@@ -117,7 +122,9 @@ def test_renders_every_required_field(template: LocalePackTemplate, locale: str,
     assert "\n" not in rendered.subject and rendered.subject.endswith("]")
     assert rendered.body_text.endswith("\n") and not rendered.body_text.endswith("\n\n")
     assert "\n\n\n" not in rendered.body_text
-    assert "manifest.json" in rendered.body_text and "page.html" not in rendered.body_text
+    # The attachments it lists: the PDF report and the recipient's copy, never the agency's manifest or raw files.
+    assert "report.pdf" in rendered.body_text and "recipient.json" in rendered.body_text
+    assert "manifest.json" not in rendered.body_text and "page.html" not in rendered.body_text
     assert rendered.body_html is not None and f'<html lang="{locale}">' in rendered.body_html
 
 

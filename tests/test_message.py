@@ -371,8 +371,10 @@ def evidence(tmp_path: Path) -> dict[str, tuple[Artifact, Path]]:
                           media_type="application/hwp+zip", role="report"),
         "hwp": _artifact(folder, "report.hwp", b"\xd0\xcf\x11\xe0 synthetic hwp", media_type="application/x-hwp",
                          role="report"),
-        "manifest": _artifact(folder, "manifest.json", b'{"bundle": "bnd-1"}\n', media_type="application/json",
-                              role="manifest"),
+        "manifest": _artifact(folder, "manifest.json", b'{"bundle": "bnd-1", "labels": ["victim.mp4"]}\n',
+                              media_type="application/json", role="manifest"),
+        "shared": _artifact(folder, "recipient.json", b'{"evidence_bundle": "bnd-1"}\n', media_type="application/json",
+                            role="recipient_manifest"),
         "media": _artifact(folder, "media.png", b"\x89PNG synthetic", media_type="image/png", role="media"),
         "html": _artifact(folder, "page.html", b"<html></html>", media_type="text/html", role="page_html"),
     }
@@ -396,7 +398,8 @@ def test_attachments_for_an_english_notice(evidence: dict[str, tuple[Artifact, P
     files = list(evidence.values())
     notice = _with(_notice(locale="en"), files)
     attached = _attached(build_message(notice, sender=SENDER, message_id=MESSAGE_ID, attachments=files))
-    assert set(attached) == {"report.pdf", "manifest.json"}, "no HWP for an English reader; never raw media or HTML"
+    assert set(attached) == {"report.pdf", "recipient.json"}, (
+        "no HWP for an English reader; never the agency's manifest, raw media or HTML")
     for artifact, _ in files:
         name = Path(artifact.path).name
         if name in attached:
@@ -408,11 +411,11 @@ def test_attachments_for_a_korean_notice(evidence: dict[str, tuple[Artifact, Pat
     notice = _with(_notice(locale="ko", body_html="<p>본문</p>"), files)
     message = build_message(notice, sender=SENDER, message_id=MESSAGE_ID, attachments=files)
     attached = _attached(message)
-    assert set(attached) == {"report.pdf", "보고서.hwpx", "report.hwp", "manifest.json"}
+    assert set(attached) == {"report.pdf", "보고서.hwpx", "report.hwp", "recipient.json"}
     parsed = _parse(message)
     assert parsed.get_content_type() == "multipart/mixed"
     kinds = {part.get_filename(): part.get_content_type() for part in parsed.iter_attachments()}
-    assert kinds["report.pdf"] == "application/pdf" and kinds["manifest.json"] == "application/json"
+    assert kinds["report.pdf"] == "application/pdf" and kinds["recipient.json"] == "application/json"
     assert parsed.get_body(("html",)) is not None and parsed.get_body(("plain",)) is not None
     for artifact, _ in files:
         name = Path(artifact.path).name
@@ -421,11 +424,11 @@ def test_attachments_for_a_korean_notice(evidence: dict[str, tuple[Artifact, Pat
 
 
 def test_attachments_over_the_cap_are_listed_in_a_footer(evidence: dict[str, tuple[Artifact, Path]]) -> None:
-    files = [evidence["pdf"], evidence["hwpx"], evidence["manifest"]]
+    files = [evidence["pdf"], evidence["hwpx"], evidence["shared"]]
     cap = files[0][0].size + files[2][0].size
     notice = _with(_notice(locale="ko", body_html="<html><body><p>본문</p></body></html>"), files)
     message = build_message(notice, sender=SENDER, message_id=MESSAGE_ID, attachments=files, max_attachment_bytes=cap)
-    assert set(_attached(message)) == {"report.pdf", "manifest.json"}
+    assert set(_attached(message)) == {"report.pdf", "recipient.json"}
     parsed = _parse(message)
     plain, rich = parsed.get_body(("plain",)), parsed.get_body(("html",))
     assert plain is not None and rich is not None
@@ -434,30 +437,30 @@ def test_attachments_over_the_cap_are_listed_in_a_footer(evidence: dict[str, tup
     nothing = build_message(notice, sender=SENDER, message_id=MESSAGE_ID, attachments=files, max_attachment_bytes=0)
     assert _attached(nothing) == {}
     body = _parse(nothing).get_body(("plain",))
-    assert body is not None and f"{SIZE_FOOTER}report.pdf, 보고서.hwpx, manifest.json" in body.get_content()
+    assert body is not None and f"{SIZE_FOOTER}report.pdf, 보고서.hwpx, recipient.json" in body.get_content()
 
 
 def test_altered_evidence_is_never_sent(evidence: dict[str, tuple[Artifact, Path]]) -> None:
-    files = [evidence["pdf"], evidence["manifest"]]
+    files = [evidence["pdf"], evidence["shared"]]
     notice = _with(_notice(), files)
     files[1][1].write_bytes(b'{"bundle": "forged"}\n')
-    with pytest.raises(DeliveryError, match=r"manifest\.json.*SHA-256"):
+    with pytest.raises(DeliveryError, match=r"recipient\.json.*SHA-256"):
         build_message(notice, sender=SENDER, message_id=MESSAGE_ID, attachments=files)
     files[1][1].unlink()
-    with pytest.raises(DeliveryError, match=r"manifest\.json"):
+    with pytest.raises(DeliveryError, match=r"recipient\.json"):
         build_message(notice, sender=SENDER, message_id=MESSAGE_ID, attachments=files)
 
 
 def test_only_approved_attachments_are_sent(evidence: dict[str, tuple[Artifact, Path]]) -> None:
     notice = _with(_notice(), [evidence["pdf"]])
-    with pytest.raises(UsageError, match="manifest"):
-        build_message(notice, sender=SENDER, message_id=MESSAGE_ID, attachments=[evidence["pdf"], evidence["manifest"]])
+    with pytest.raises(UsageError, match="recipient"):
+        build_message(notice, sender=SENDER, message_id=MESSAGE_ID, attachments=[evidence["pdf"], evidence["shared"]])
 
 
 def test_attachment_files_stay_under_the_root(tmp_path: Path, evidence: dict[str, tuple[Artifact, Path]]) -> None:
-    notice = _with(_notice(), [evidence["pdf"], evidence["manifest"]])
+    notice = _with(_notice(), [evidence["pdf"], evidence["shared"]])
     pairs = attachment_files(notice, tmp_path)
-    assert [p for _, p in pairs] == [evidence["pdf"][1].resolve(), evidence["manifest"][1].resolve()]
+    assert [p for _, p in pairs] == [evidence["pdf"][1].resolve(), evidence["shared"][1].resolve()]
     escape = evidence["pdf"][0].model_copy(update={"path": "../outside.pdf"})
     with pytest.raises(DeliveryError, match="outside"):
         attachment_files(notice.model_copy(update={"attachments": (escape,)}), tmp_path)

@@ -27,7 +27,7 @@ def test_the_default_pipeline_judges_with_hashes_and_keywords_and_writes_every_r
     with SQLiteCaseStore(tmp_path / "s.sqlite") as store:
         workflow = build_workflow(_settings(tmp_path, report={"rdap": False}), store)
         assert [d.name for d in workflow.detectors] == ["exact_hash", "pdq", "vpdq", "dhash", "keyword"]
-        assert [w.name for w in workflow.writers] == ["json", "hwpx", "hwp", "pdf"]
+        assert [w.name for w in workflow.writers] == ["json", "recipient", "hwpx", "hwp", "pdf"]
         assert workflow.capturer is not None and workflow.tsa is None and workflow.rdap is None
         assert workflow.sites == {}
         asyncio.run(workflow.aclose())

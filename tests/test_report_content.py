@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from takedown.demo.tsa import LocalTsa
 from takedown.errors import EvidenceError
+from takedown.evidence.base import reference_id
 from takedown.evidence.report_content import (
     DASH,
     REPORT_STRINGS,
@@ -202,7 +203,9 @@ def test_korean_is_the_default_for_a_korean_agency(evidence: Evidence) -> None:
     summary = _fields(content.summary)
     assert summary["URL"] == evidence.finding.candidate.url
     assert summary["판정"].startswith("일치")
-    assert summary["일치한 참조 (거리)"] == "case/ref-01 (pdq 12)"
+    # The reference is named by its pseudonym: the report travels with deletion requests, the label does not.
+    assert summary["일치한 참조 (거리)"] == f"case/{reference_id('ref-01')} (pdq 12)"
+    assert "ref-01" not in content.text()
     assert summary["탐지 결과 수"] == "2"
     assert summary["수집 일시 (UTC)"] == "2024-05-01 03:04:05 UTC"
     assert summary["수집 일시 (현지)"].startswith("2024-05-01 12:04:05 ")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import shutil
 import socket
 import socketserver
@@ -237,7 +238,7 @@ def test_reminders_and_attachments_arrive(tmp_path: Path) -> None:
     for name, data, media_type, role in [
         ("report.pdf", b"%PDF-1.7 synthetic\n%%EOF\n", "application/pdf", "report"),
         ("report.hwpx", b"PK\x03\x04 synthetic hwpx", "application/hwp+zip", "report"),
-        ("manifest.json", b'{"bundle": "bnd-1"}\n', "application/json", "manifest"),
+        ("recipient.json", b'{"evidence_bundle": "bnd-1"}\n', "application/json", "recipient_manifest"),
     ]:
         (tmp_path / name).write_bytes(data)
         files.append((Artifact(path=f"bnd-1/{name}", sha256=hashlib.sha256(data).hexdigest(), size=len(data),
@@ -253,7 +254,7 @@ def test_reminders_and_attachments_arrive(tmp_path: Path) -> None:
     assert message["References"].split() == [first, second]
     assert message.get_body(("plain",)) is not None and message.get_body(("html",)) is not None
     attached = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
-    assert set(attached) == {"report.pdf", "report.hwpx", "manifest.json"}
+    assert set(attached) == {"report.pdf", "report.hwpx", "recipient.json"}
     for artifact, _ in files:
         data = attached[Path(artifact.path).name]
         assert isinstance(data, bytes) and hashlib.sha256(data).hexdigest() == artifact.sha256
@@ -530,7 +531,15 @@ def test_the_demo_drafts_then_an_approved_notice_reaches_the_smtp_server(tmp_pat
     body = plain.get_content()
     assert all(f.candidate.url in body for f in matches), "every listed page is named in the one message"
     attached = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
-    manifests = {f"{item.bundle_id}-manifest.json": item.url for item in notice.items}
+    manifests = {f"{item.bundle_id}-recipient.json": item.url for item in notice.items}
     assert set(attached) == set(manifests) and len(manifests) == len(matches), \
-        "each listed page's sealed evidence manifest travels with the notice"
+        "each listed page's sealed recipient copy travels with the notice, never the agency's manifest"
     assert all(json.loads(attached[name])["url"] == url for name, url in manifests.items())
+    # Nothing internal reaches the site operator: no reference labels, keywords, detections or internal ids.
+    case = demo_case(demo_site)
+    for data in attached.values():
+        text = data.decode("utf-8") if isinstance(data, bytes) else str(data)
+        labels = {r.reference for r in case.references if not re.fullmatch(r"[0-9a-f]{64}", r.reference)}
+        assert labels, "the demo's references have names (the stems of its reference files)"
+        for secret in [*labels, *case.keywords, DEMO_CASE_ID, "detections", *(f.id for f in matches)]:
+            assert secret not in text, secret

@@ -114,10 +114,11 @@ def demo_workflow(
     in Korean (its site file declares it in Korea) with an English copy, and one through its report form. With
     ``full_evidence``, each match is captured live (HTTP with WARC, a Chromium screenshot and MHTML) and written
     up as JSON, HWPX, HWP and PDF; without it (quicker, for tests), evidence is the fetched page and media with
-    the JSON manifest. Either way every bundle is sealed, and time-stamped when ``tsa`` is given.
+    the JSON manifest and the recipient's copy of it. Either way every bundle is sealed, and time-stamped when
+    ``tsa`` is given.
     """
     adapter = demo_adapter(site, settings, js_feed=js_feed)
-    writers = settings.evidence.writers if full_evidence else ("json",)
+    writers = settings.evidence.writers if full_evidence else ("json", "recipient")
     settings = settings.model_copy(update={
         "evidence": settings.evidence.model_copy(update={"live": full_evidence, "writers": writers}),
         "report": settings.report.model_copy(update={"locales": (), "bilingual": True}),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
 from takedown.models import Artifact, EvidenceBundle, Finding
 
-__all__ = ["EvidenceWriter", "bundle_folder"]
+__all__ = ["EvidenceWriter", "bundle_folder", "reference_id"]
 
 
 @runtime_checkable
@@ -29,6 +30,12 @@ class EvidenceWriter(Protocol):
             EvidenceError: the report could not be written.
         """
         ...
+
+
+def reference_id(reference: str) -> str:
+    """How reports name a reference item: a stable pseudonym, since the label (a file name, perhaps the victim's)
+    must not travel with a report that is attached to deletion requests. ``manifest.json`` maps each back."""
+    return "ref-" + hashlib.sha256(reference.encode("utf-8")).hexdigest()[:12]
 
 
 def bundle_folder(root: Path, bundle: EvidenceBundle) -> Path:

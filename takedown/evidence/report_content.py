@@ -40,6 +40,7 @@ from babel.numbers import format_decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from takedown.errors import EvidenceError
+from takedown.evidence.base import reference_id
 from takedown.evidence.custody import CUSTODY_FILE, load_custody, verify_chain
 from takedown.evidence.tsa import decode_token
 from takedown.models import Artifact, CustodyEvent, EvidenceBundle, Finding, TimestampToken
@@ -967,7 +968,7 @@ def _capture_sections(
 
 def _matched(finding: Finding) -> str:
     matches = sorted({
-        f"{d.matched.bank}/{d.matched.reference} ({d.matched.algorithm} {d.matched.distance:g})"
+        f"{d.matched.bank}/{reference_id(d.matched.reference)} ({d.matched.algorithm} {d.matched.distance:g})"
         for d in finding.detections if d.matched is not None
     })
     return "; ".join(one_line(m) for m in matches) or DASH

@@ -9,6 +9,7 @@ from takedown.errors import ReportError
 from takedown.models import Case, EvidenceBundle, Finding, Notice, Recipient
 from takedown.report.base import NoticeContext, NoticeTemplate
 from takedown.report.grouping import notice_items
+from takedown.report.message import recipient_attachments
 from takedown.report.recipients import recipients_for
 from takedown.settings import AgencySettings
 
@@ -31,7 +32,8 @@ def draft_notices(
 
     Templates are tried in list order; the first whose ``locales`` include the locale renders it. ``revision``
     is 2 or more when earlier drafts of these findings were withdrawn (a redraft): the new notices get new ids.
-    The evidence manifests of every listed finding's bundle are attached.
+    Each listed finding's bundle gives its PDF report and the recipient's copy of its manifest as attachments
+    (``recipient_attachments``); the agency's own manifest is never attached.
 
     Args:
         bundle: the bundle of a single finding (as ``bundles={finding.id: bundle}``).
@@ -57,7 +59,7 @@ def draft_notices(
     jurisdiction = case.jurisdiction or agency.jurisdiction
     items = notice_items(listed, by_finding)
     attachments = tuple(a for f in listed if (b := by_finding.get(f.id)) is not None
-                        for a in b.artifacts if a.role == "manifest")
+                        for a in recipient_attachments(b.artifacts))
     notices = []
     for locale in dict.fromkeys(locales):
         template = next((t for t in templates if locale in t.locales), None)

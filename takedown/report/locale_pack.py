@@ -45,7 +45,7 @@ from takedown.errors import ReportError, UsageError
 from takedown.models import EvidenceBundle, Finding, utcnow
 from takedown.report.base import NoticeContext, RenderedNotice
 from takedown.report.jurisdictions import FIELD_KEYS, Jurisdiction, get_jurisdiction
-from takedown.report.message import attachment_name
+from takedown.report.message import attachment_name, recipient_attachments
 from takedown.settings import AgencySettings
 
 __all__ = ["MATERIAL_TYPES", "LocalePackTemplate", "one_line", "text_to_html"]
@@ -392,11 +392,11 @@ class LocalePackTemplate:
         locations, urls = _locations(context)
         now = context.at or self._clock()
         listed = context.listed
-        manifests = [a for f in listed if (b := _bundle_of(context, f.id)) is not None
-                     for a in b.artifacts if a.role == "manifest"]  # what draft_notices attaches
+        attached = [a for f in listed if (b := _bundle_of(context, f.id)) is not None
+                    for a in recipient_attachments(b.artifacts)]  # what draft_notices attaches
         attachments = [
-            {"name": attachment_name(a, manifests), "path": a.path, "sha256": a.sha256, "role": a.role}
-            for a in manifests
+            {"name": attachment_name(a, attached), "path": a.path, "sha256": a.sha256, "role": a.role}
+            for a in attached
         ]
         values: dict[str, Any] = {
             "locale": locale,

@@ -60,6 +60,7 @@ __all__ = [
     "check_message_id",
     "message_bytes",
     "outgoing_message",
+    "recipient_attachments",
     "sanitize_header",
 ]
 
@@ -271,15 +272,25 @@ def attachment_files(notice: Notice, root: Path) -> list[tuple[Artifact, Path]]:
     return out
 
 
+def recipient_attachments(artifacts: Sequence[Artifact]) -> list[Artifact]:
+    """What a deletion request attaches of an evidence bundle's ``artifacts``: its PDF report (masked previews) and
+    the recipient's copy of its manifest (``recipient.json``), in that order. The agency's own ``manifest.json``
+    (reference labels, keywords, detections, internal ids), the raw media and captures stay with the agency."""
+    pdf = [a for a in artifacts if _kind(a) == "pdf"]
+    shared = [a for a in artifacts if _kind(a) == "manifest"]
+    return [*pdf, *shared]
+
+
 def _kind(artifact: Artifact) -> str | None:
-    """``pdf``, ``hwp`` or ``manifest`` for what may be attached; ``None`` for what never is."""
+    """``pdf``, ``hwp`` or ``manifest`` (the recipient's copy) for what may be attached; ``None`` for what never
+    is (the agency's own ``manifest.json`` among them)."""
     media_type = artifact.media_type.split(";")[0].strip().lower()
     suffix = PurePosixPath(artifact.path).suffix.lower()
     if artifact.role == "report" and media_type in _PDF:
         return "pdf"
     if artifact.role == "report" and (media_type in _HWP or suffix in _HWP_SUFFIXES):
         return "hwp"
-    if artifact.role == "manifest" and media_type in _JSON:
+    if artifact.role == "recipient_manifest" and media_type in _JSON:
         return "manifest"
     return None
 
@@ -358,9 +369,10 @@ def build_message(
         sender_name: the agency's display name; any script (encoded per RFC 2047).
         message_id: this message's ``<left@right>`` Message-ID.
         attachments: each artifact to attach, with the file it lies in (see ``attachment_files``). Every one must
-            be among ``notice.attachments`` (what the officer approved). Only reports and the manifest are
-            attached: a PDF report always, an HWP/HWPX report only when ``notice.locale`` is Korean (``ko``),
-            the JSON manifest always; other artifacts (raw media, page captures, screenshots) are never attached.
+            be among ``notice.attachments`` (what the officer approved). Only reports and the recipient's copy of
+            the manifest are attached: a PDF report always, an HWP/HWPX report only when ``notice.locale`` is Korean
+            (``ko``), ``recipient.json`` always; other artifacts (the agency's own ``manifest.json``, raw media,
+            page captures, screenshots) are never attached.
             They are attached in the order given; one that would push the total file size above
             ``max_attachment_bytes`` is left out and named in a footer line of the body
             (``Attachments not included (size limit): ...``).

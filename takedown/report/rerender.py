@@ -24,6 +24,7 @@ from datetime import datetime
 from takedown.errors import NotFoundError
 from takedown.models import EvidenceBundle, Notice
 from takedown.report.base import NoticeContext, NoticeTemplate
+from takedown.report.message import recipient_attachments
 from takedown.settings import AgencySettings
 from takedown.store.base import CaseStore
 
@@ -64,7 +65,10 @@ class NoticeRenderer:
         else:
             updated = notice.model_copy(update={"subject": subject, "body_text": rendered.body_text,
                                                 "body_html": rendered.body_html, "legal": rendered.legal})
-        return updated
+        # What the body lists as attached is what goes: the same selection from the same bundles.
+        attachments = tuple(a for f in context.listed if (b := context.bundles.get(f.id)) is not None
+                            for a in recipient_attachments(b.artifacts))
+        return updated.model_copy(update={"attachments": attachments})
 
     def redated(self, store: CaseStore, notice: Notice, *, at: datetime) -> Notice:
         """An approved notice dated ``at`` (its sending time) instead of its approval time, when nothing else would
