@@ -72,6 +72,7 @@ __all__ = [
     "Recipient",
     "RecipientKind",
     "ReferenceHash",
+    "ReminderOf",
     "Role",
     "SearchQuery",
     "StateChange",
@@ -566,6 +567,17 @@ class NoticeItem(BaseModel):
     also_shown_at_of: str | None = Field(default=None, description="the finding whose media this page repeats")
 
 
+class ReminderOf(BaseModel):
+    """What a reminder follows up: the first request of its thread, and which reminder this is."""
+
+    model_config = _Frozen
+
+    number: int = Field(ge=1, description="1 for the first reminder, 2 for the second ...")
+    first_sent_at: AwareDatetime = Field(description="when the first request of the thread was sent")
+    first_message_id: str = Field(description="the Message-ID (or form submission id) of that first request")
+    escalated: bool = Field(default=False, description="the reminder goes to a recipient the thread had not written to")
+
+
 class Notice(BaseModel):
     """A deletion request: to whom, under which law, in which language, and whether an officer approved it.
 
@@ -601,6 +613,7 @@ class Notice(BaseModel):
     attempt: int = Field(default=1, ge=1, description="1 for the first notice to this recipient, 2+ for reminders")
     revision: int = Field(default=1, ge=1, description="2+ for a notice drafted again after its drafts were withdrawn")
     in_reply_to: str | None = Field(default=None, description="the Message-ID this notice follows up")
+    reminder_of: ReminderOf | None = Field(default=None, description="for a reminder: what it follows up")
     references: tuple[str, ...] = Field(default=(), description="Message-IDs of the earlier notices in the thread")
     state: NoticeState = NoticeState.DRAFT
     approved_by: str | None = None

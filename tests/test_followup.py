@@ -11,6 +11,7 @@ import pytest
 from takedown.demo.run import DEMO_CASE_ID, demo_case, demo_settings, demo_workflow
 from takedown.demo.site import DemoSite
 from takedown.models import Decision, FindingState, NoticeState
+from takedown.pipeline import notice_renderer
 from takedown.report.followup import FollowUpConfig, compliance_stats, follow_up, http_fetcher
 from takedown.report.locale_pack import LocalePackTemplate
 from takedown.report.review import approve_notice, send_notice
@@ -64,6 +65,20 @@ def test_followup_marks_removed_and_drafts_a_reminder(tmp_path: Path, demo_site:
         assert reminder.locale == "en" and sorted(reminder.finding_ids) == sorted(others), "only what is still up"
         assert matches[0].candidate.url not in reminder.body_text
         assert reminder.in_reply_to == sent.message_id
+        # It says it is a reminder: in its subject, and first thing in its text, with the first request's date
+        # and Message-ID; approval renders it again as a reminder.
+        assert reminder.subject.startswith("[Reminder 1] ") and reminder.subject.removeprefix("[Reminder 1] ")
+        assert reminder.body_text.startswith("REMINDER 1: On ") and sent.message_id in reminder.body_text.split("\n")[0]
+        assert reminder.reminder_of is not None and reminder.reminder_of.first_message_id == sent.message_id
+        renderer = notice_renderer(settings)
+        approved = approve_notice(store, reminder.id, by="Officer Demo", renderer=renderer,
+                                  signer=("Officer Demo", "Deletion Support Officer"))
+        assert approved.subject.startswith("[Reminder 1] ") and approved.body_text.startswith("REMINDER 1: ")
+        second = send_notice(store, reminder.id, transport=transport, sender="t@agency.example", renderer=renderer)
+        again = asyncio.run(run(FollowUpConfig(recheck_after=timedelta(0), attempts_per_recipient=5)))
+        (next_one,) = [store.get_notice(i) for i in again.reminders]
+        assert next_one.subject.startswith("[Reminder 2] ") and next_one.attempt == 3
+        assert next_one.in_reply_to == sent.message_id and second.message_id in next_one.references
         outcomes = {f.finding_id: f.outcome for f in store.list_followups(sent.notice_id)}
         assert outcomes == {matches[0].id: "removed", **dict.fromkeys(others, "still_up")}
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from jinja2.exceptions import SecurityError
 
 from takedown.errors import ReportError, UsageError
-from takedown.models import Artifact, EvidenceBundle, Finding, FindingState, Recipient
+from takedown.models import Artifact, EvidenceBundle, Finding, FindingState, Recipient, ReminderOf
 from takedown.report import draft_notices
 from takedown.report.base import NoticeContext, NoticeTemplate, RenderedNotice
 from takedown.report.jurisdictions import JURISDICTIONS, missing_fields
@@ -455,3 +455,28 @@ def test_every_locale_pack_file_is_flat_and_named_as_shipped() -> None:
         for code in CODES:
             assert {f"subject.{code}.txt.j2", f"body.{code}.txt.j2"} <= names, locale
         assert all(re.fullmatch(r"[\w.]+\.(j2|toml)", n) for n in names), names
+
+
+# -- reminders ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("escalated", [False, True])
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_reminder_says_so_in_its_subject_and_first_paragraph(
+    template: LocalePackTemplate, locale: str, escalated: bool
+) -> None:
+    first = "<ntc-1.abc123@agency.example>"
+    reminder = ReminderOf(number=2, first_sent_at=NOW - timedelta(days=3), first_message_id=first, escalated=escalated)
+    plain = render(template, locale, "KR")
+    again = template.render(make_context(locale, "KR").model_copy(update={"reminder": reminder}))
+    assert again.subject != plain.subject and again.subject.endswith(plain.subject)
+    assert "2" in again.subject.removesuffix(plain.subject), "which reminder this is"
+    opening = again.body_text.split("\n\n", 1)[0]
+    assert first in opening, "the first request's Message-ID"
+    assert again.body_text.endswith(plain.body_text), "then the request itself, every required field still stated"
+    flat = " ".join(again.body_text.split())
+    for key, value in again.legal.items():
+        if key not in ("jurisdiction", "legal_basis") and value:
+            assert all(" ".join(v.split()) in flat for v in (value.split() if key == "urls" else [value])), key
+    if escalated:
+        assert "mock.example" in opening, "an escalation names the site whose operator did not act"

@@ -6,7 +6,16 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from takedown.models import Case, Delivery, EvidenceBundle, Finding, NoticeItem, OutgoingMessage, Recipient
+from takedown.models import (
+    Case,
+    Delivery,
+    EvidenceBundle,
+    Finding,
+    NoticeItem,
+    OutgoingMessage,
+    Recipient,
+    ReminderOf,
+)
 from takedown.settings import AgencySettings
 
 __all__ = ["NoticeContext", "NoticeTemplate", "RenderedNotice", "Transport"]
@@ -37,6 +46,7 @@ class NoticeContext(BaseModel):
         description="legal fields an officer set (FIELD_KEYS): a template states these values instead of its own",
     )
     at: AwareDatetime | None = Field(default=None, description="when the notice is dated; None: the template's clock")
+    reminder: ReminderOf | None = Field(default=None, description="for a reminder: the request it follows up")
 
     @property
     def listed(self) -> tuple[Finding, ...]:

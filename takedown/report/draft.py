@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from takedown.errors import ReportError
-from takedown.models import Case, EvidenceBundle, Finding, Notice, Recipient
+from takedown.models import Case, EvidenceBundle, Finding, Notice, Recipient, ReminderOf
 from takedown.report.base import NoticeContext, NoticeTemplate
 from takedown.report.grouping import notice_items
 from takedown.report.message import recipient_attachments
@@ -27,6 +27,7 @@ def draft_notices(
     bundles: Mapping[str, EvidenceBundle] | None = None,
     recipient: Recipient | None = None,
     revision: int = 1,
+    reminder: ReminderOf | None = None,
 ) -> list[Notice]:
     """Draft notices (state ``draft``) listing ``findings`` (one, or several in notice order), in each of ``locales``.
 
@@ -39,6 +40,7 @@ def draft_notices(
         bundle: the bundle of a single finding (as ``bundles={finding.id: bundle}``).
         bundles: each listed finding's evidence bundle, by finding id.
         recipient: who the notice goes to; default: the first finding's best email recipient.
+        reminder: for a follow-up, the request it follows up: the notices say they are reminders.
 
     Raises:
         ReportError: no findings, no recipient could be found, an address the site declared is refused (when
@@ -69,13 +71,14 @@ def draft_notices(
         rendered = template.render(
             NoticeContext(case=case, finding=lead, recipient=recipient, agency=agency, jurisdiction=jurisdiction,
                           locale=locale, bundle=by_finding.get(lead.id), findings=tuple(listed), items=items,
-                          bundles=by_finding)
+                          bundles=by_finding, reminder=reminder)
         )
         notices.append(
             Notice(
                 case_id=case.id, finding_id=lead.id, items=items, recipient=recipient, jurisdiction=jurisdiction,
                 locale=locale, subject=rendered.subject, body_text=rendered.body_text, body_html=rendered.body_html,
                 legal=rendered.legal, template=template.name, revision=revision, attachments=attachments,
+                reminder_of=reminder,
             )
         )
     return notices

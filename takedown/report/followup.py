@@ -35,6 +35,7 @@ from takedown.models import (
     NoticeState,
     Page,
     Recipient,
+    ReminderOf,
     utcnow,
 )
 from takedown.report.base import NoticeTemplate
@@ -283,8 +284,14 @@ def _remind(
         except NotFoundError:
             continue
     case = store.get_case(lead.finding.case_id)
+    first_sent = min(at for m in members for _, at, _ in m.thread)
+    escalated = all(recipient.address != n.recipient.address for m in members for n, _, _ in m.thread)
+    # Requests sent so far: a notice and its copies in other languages are one round.
+    rounds = len({(n.recipient.address.casefold(), n.attempt) for m in members for n, _, _ in m.thread})
+    following = ReminderOf(number=max(1, rounds), first_sent_at=first_sent, first_message_id=root,
+                           escalated=escalated)
     drafts = draft_notices(findings, case=case, agency=agency, templates=templates, locales=locales,
-                           bundles=bundles, recipient=recipient)
+                           bundles=bundles, recipient=recipient, reminder=following)
     ids = []
     with store.transaction():
         for member in members:

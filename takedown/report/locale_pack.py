@@ -42,7 +42,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, FunctionLoader, StrictUndefin
 from jinja2.sandbox import SandboxedEnvironment
 
 from takedown.errors import ReportError, UsageError
-from takedown.models import EvidenceBundle, Finding, utcnow
+from takedown.models import EvidenceBundle, Finding, ReminderOf, utcnow
 from takedown.report.base import NoticeContext, RenderedNotice
 from takedown.report.jurisdictions import FIELD_KEYS, Jurisdiction, get_jurisdiction
 from takedown.report.message import attachment_name, recipient_attachments
@@ -340,6 +340,23 @@ class LocalePackTemplate:
                 plugin=self.name,
             ) from exc
 
+    def _as_reminder(
+        self, env: SandboxedEnvironment, strings: Mapping[str, Any], locale: str, values: Mapping[str, Any],
+        reminder: ReminderOf, when: Callable[[datetime], str], subject: str, body: str,
+    ) -> tuple[str, str]:
+        """The subject with the pack's reminder prefix, and the body after the pack's reminder paragraph, which names
+        the first request's date and Message-ID (an escalation's paragraph says the site did not act)."""
+        table = self._table(strings, "reminder", locale)
+        key = "escalation_intro" if reminder.escalated else "intro"
+        for needed in ("subject", key):
+            if needed not in table:
+                raise ReportError(f"strings.toml of {locale!r} has no [reminder] {needed}", plugin=self.name)
+        facts = {**values, "n": reminder.number, "first_sent": when(reminder.first_sent_at),
+                 "message_id": one_line(reminder.first_message_id), "checked": values["dated"]}
+        prefix = one_line(env.from_string(str(table["subject"])).render(facts))
+        intro = one_line(env.from_string(str(table[key])).render(facts))
+        return f"{prefix} {subject}", _normalise_body(f"{intro}\n\n{body}")
+
     def _render(self, context: NoticeContext, jurisdiction: Jurisdiction) -> RenderedNotice:
         locale = context.locale
         env = self._env(locale)
@@ -449,6 +466,8 @@ class LocalePackTemplate:
         if not subject:
             raise ReportError(f"locale pack {locale}/{code} rendered an empty subject", plugin=self.name)
         body = _normalise_body(env.get_template(body_name).render(values))
+        if context.reminder is not None:  # a reminder says so: in its subject and before anything else
+            subject, body = self._as_reminder(env, strings, locale, values, context.reminder, when, subject, body)
 
         flat_body = " ".join(body.split())
 

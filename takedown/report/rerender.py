@@ -100,6 +100,7 @@ class NoticeRenderer:
             case=case, finding=findings[0], recipient=notice.recipient, agency=agency,
             jurisdiction=notice.jurisdiction, locale=notice.locale, bundle=bundles.get(findings[0].id),
             findings=findings, items=notice.items, bundles=bundles, overrides=dict(notice.legal_edits), at=at,
+            reminder=notice.reminder_of,
         )
 
     @staticmethod
