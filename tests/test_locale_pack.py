@@ -480,3 +480,23 @@ def test_a_reminder_says_so_in_its_subject_and_first_paragraph(
             assert all(" ".join(v.split()) in flat for v in (value.split() if key == "urls" else [value])), key
     if escalated:
         assert "mock.example" in opening, "an escalation names the site whose operator did not act"
+
+
+# -- the material type -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_kr_requests_name_each_kind_of_material_and_state_what_fits_it(template: LocalePackTemplate,
+                                                                       locale: str) -> None:
+    """A deepfake was not "filmed against the will" of anyone, and no consent makes child sexual exploitation
+    material lawful: each type gets its own subject and statement."""
+    rendered = {kind: render(template, locale, "KR", finding=make_finding(metadata={"material_type": kind}))
+                for kind in ("illegally_filmed", "edited_synthesised", "child_sexual_exploitation")}
+    subjects = {r.subject for r in rendered.values()}
+    assert len(subjects) == 3
+    statements = [set(r.body_text.split("\n")) for r in rendered.values()]
+    for one, other in ((0, 1), (0, 2), (1, 2)):
+        assert statements[one] - statements[other], "each type states something the others do not"
+    filmed = rendered["illegally_filmed"].body_text
+    assert not any(line in rendered["edited_synthesised"].body_text for line in filmed.split("\n")
+                   if ("filmed" in line or "촬영대상자" in line) and len(line) > 40)

@@ -391,6 +391,7 @@ class LocalePackTemplate:
                 f"expected one of {', '.join(sorted(set(MATERIAL_TYPES.values())))}",
                 plugin=self.name,
             )
+        kr_material = strings.get("kr_material", {}).get(material_code, {})  # what KR requests call the material
         material_names = self._table(strings, "material_types", locale)
         if material_code not in material_names:
             raise ReportError(f"strings.toml of {locale!r} does not name {material_code!r}", plugin=self.name)
@@ -438,6 +439,8 @@ class LocalePackTemplate:
             "recheck_at": when(now + jurisdiction.deadline) if jurisdiction.deadline is not None else "",
             "material_code": material_code,
             "material_type": one_line(str(material_names[material_code])),
+            **{f"kr_{key}": one_line(str(kr_material[key])) for key in ("subject", "object", "statement")
+               if key in kr_material},
             "attachments": attachments,
             "s": self._table(strings, "labels", locale),
         }
