@@ -129,6 +129,8 @@ def test_an_officer_reviews_approves_and_sends_from_the_command_line(tmp_path: P
     assert len(ids) == result.notices == 3, "8 matches, one request: ko and en emails and one web form"
     shown = runner.invoke(app, ["review", ids[0]], env=env)
     assert shown.exit_code == 0 and "legal.urls" in shown.output and "/post/" in shown.output
+    assert "language pack" in shown.output and "not reviewed by a native speaker" in " ".join(shown.output.split())
+    assert "Not yet reviewed by a native-speaking lawyer" in listed.output
     refused = _takedown("send", ids[0], "--transport", "outbox", "--outbox", str(tmp_path / "outbox"), cwd=tmp_path,
                         env=env)
     assert refused.returncode == 1 and "only an approved notice is sent" in refused.stderr

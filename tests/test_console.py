@@ -190,6 +190,8 @@ def test_an_officer_approves_as_the_signed_in_user(console: Console) -> None:
     csrf = login(client)
     listed = client.get("/notices")
     assert listed.status_code == 200 and all(f"https://mock.example/post/{n}" in listed.text for n in (1, 2))
+    page = client.get(f"/notices/{notice.id}").text
+    assert 'id="unreviewed"' in page, "the English pack has no native-speaking lawyer's review yet: the page says so"
     answer = client.post(f"/notices/{notice.id}/approve", data={"csrf": csrf, "note": "checked both pages"})
     assert answer.status_code == 303
     approved = store.get_notice(notice.id)

@@ -25,7 +25,7 @@ from takedown.report import draft_notices
 from takedown.report.base import NoticeContext, NoticeTemplate, RenderedNotice
 from takedown.report.jurisdictions import JURISDICTIONS, missing_fields
 from takedown.report.language import SUPPORTED_LOCALES, normalise_language, notice_locales
-from takedown.report.locale_pack import LocalePackTemplate, one_line, text_to_html
+from takedown.report.locale_pack import LocalePackTemplate, one_line, pack_review, text_to_html
 from takedown.settings import AgencySettings
 from takedown.testing import NoticeTemplateContract, sample_case, sample_finding
 
@@ -500,3 +500,18 @@ def test_kr_requests_name_each_kind_of_material_and_state_what_fits_it(template:
     filmed = rendered["illegally_filmed"].body_text
     assert not any(line in rendered["edited_synthesised"].body_text for line in filmed.split("\n")
                    if ("filmed" in line or "촬영대상자" in line) and len(line) > 40)
+
+
+# -- who reviewed a pack -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_pack_says_who_reviewed_it(locale: str) -> None:
+    review = pack_review(locale)
+    assert review is not None and review.language and review.language != locale
+    if review.native_review:
+        assert review.reviewed_by and re.fullmatch(r"\d{4}-\d{2}-\d{2}", review.reviewed_on)
+        assert "reviewed by" in review.describe()
+    else:
+        assert review.note and "not reviewed by a native speaker" in review.describe()
+    assert pack_review("xx-Nowhere") is None

@@ -96,9 +96,17 @@ def _notice_rows(store: "CaseStore", settings: "Settings", notices: "list[Notice
             "jurisdiction": notice.jurisdiction, "to": notice.recipient.address,
             "channel": notice.recipient.channel, "subject": notice.subject, "url": lead["url"],
             "evidence": lead["evidence"], "items": items, "missing": missing_fields(notice),
-            "approved_by": notice.approved_by,
+            "approved_by": notice.approved_by, "language_pack": _pack_line(notice.locale),
         })
     return rows
+
+
+def _pack_line(locale: str) -> str:
+    """Whether the language pack a notice is written with was reviewed by a native speaker."""
+    from takedown.report.locale_pack import pack_review
+
+    review = pack_review(locale)
+    return review.describe() if review is not None else f"{locale}: no shipped language pack"
 
 
 def _item_lines(items: list[dict[str, Any]]) -> list[str]:
@@ -182,6 +190,10 @@ def review(
             if row["missing"]:
                 lines.append(f"    [red]missing: {escape(', '.join(row['missing']))}[/]")
         lines += _item_lines(first["items"])
+    unreviewed = sorted({row["locale"] for row in rows if "not reviewed" in row["language_pack"]})
+    if unreviewed:
+        lines += ["", f"[yellow]Not yet reviewed by a native-speaking lawyer:[/] the {', '.join(unreviewed)} "
+                      "wording; read it with care before approving."]
     if rows and not all_states and (state or NoticeState.DRAFT) is NoticeState.DRAFT:
         lines += ["", "Read a notice in full with: takedown review ID; approve a case's drafts with: "
                       "takedown approve --case ID --by NAME"]
@@ -198,7 +210,8 @@ def _notice_panel(notice: "Notice", row: dict[str, Any], delivery: "Delivery | N
         also = f" (also shown at: repeats {item['also_shown_at_of']})" if item["also_shown_at_of"] else ""
         rows += [(f"location {number}", f"{item['url']}{also}"),
                  ("  finding", f"{item['finding']} ({item['state']})"), ("  evidence", item["evidence"] or "(none)")]
-    rows += [("jurisdiction", notice.jurisdiction), ("locale", notice.locale), ("subject", notice.subject)]
+    rows += [("jurisdiction", notice.jurisdiction), ("locale", notice.locale), ("language pack", row["language_pack"]),
+             ("subject", notice.subject)]
     if notice.approved_by:
         rows.append(("approved", f"{notice.approved_by} at {notice.approved_at}"))
     if notice.in_reply_to:

@@ -199,6 +199,9 @@ def notice_view(store: CaseStore, settings: Settings, notice_id: str) -> dict[st
     checklist += [{"field": key, "value": "", "missing": True} for key in sorted(missing - set(notice.legal))]
     copies = [{"id": n.id, "locale": n.locale, "state": n.state.value} for n in copies_of(store, notice)]
     delivery = store.get_delivery(notice.id)
+    from takedown.report.locale_pack import pack_review  # Jinja2 and Babel, for this page only
+
+    review = pack_review(notice.locale)
     history = [{"at": c.at.isoformat(timespec="seconds"), "from": c.from_state or "", "to": c.to_state, "by": c.by,
                 "note": c.note} for c in notice.history]
     return {
@@ -211,6 +214,7 @@ def notice_view(store: CaseStore, settings: Settings, notice_id: str) -> dict[st
                    "sent": {"at": delivery.sent_at.isoformat(timespec="minutes"), "via": delivery.transport,
                             "id": delivery.message_id} if delivery else None},
         "items": items, "checklist": checklist, "complete": not missing, "copies": copies, "history": history,
+        "pack_reviewed": review is not None and review.native_review,
     }
 
 

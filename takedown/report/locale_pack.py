@@ -40,6 +40,7 @@ from babel import UnknownLocaleError
 from babel.dates import format_date, format_time, get_timezone_gmt
 from jinja2 import ChoiceLoader, FileSystemLoader, FunctionLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict
 
 from takedown.errors import ReportError, UsageError
 from takedown.models import EvidenceBundle, Finding, ReminderOf, utcnow
@@ -48,7 +49,7 @@ from takedown.report.jurisdictions import FIELD_KEYS, Jurisdiction, get_jurisdic
 from takedown.report.message import attachment_name, recipient_attachments
 from takedown.settings import AgencySettings
 
-__all__ = ["MATERIAL_TYPES", "LocalePackTemplate", "one_line", "text_to_html"]
+__all__ = ["MATERIAL_TYPES", "LocalePackTemplate", "PackReview", "one_line", "pack_review", "text_to_html"]
 
 _PACKAGE = "takedown.locales"
 _REQUIRED_FILES = ("strings.toml", "subject.OTHER.txt.j2", "body.OTHER.txt.j2")
@@ -159,6 +160,36 @@ def text_to_html(text: str, *, lang: str, title: str) -> str:
                 parts.append("<p>" + "<br>\n".join(html.escape(line.strip()) for line in lines) + "</p>")
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+class PackReview(BaseModel):
+    """Who reviewed a shipped language pack (``[pack]`` in its ``strings.toml``), so officers know how far to trust
+    its wording: a pack without a native-speaking lawyer's review is marked so in ``review`` and the console."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    language: str = ""
+    native_review: bool = False
+    reviewed_by: str = ""
+    reviewed_on: str = ""
+    note: str = ""
+
+    def describe(self) -> str:
+        """One line for an officer."""
+        if self.native_review:
+            return f"{self.language}: reviewed by {self.reviewed_by} on {self.reviewed_on}"
+        return f"{self.language}: not reviewed by a native speaker ({self.note})" if self.note else (
+            f"{self.language}: not reviewed by a native speaker")
+
+
+def pack_review(locale: str) -> PackReview | None:
+    """The review record of the shipped pack for ``locale``, or ``None`` when no pack ships for it."""
+    try:
+        data = (resources.files(_PACKAGE) / locale / "strings.toml").read_bytes()
+        table = tomllib.loads(data.decode("utf-8")).get("pack", {})
+    except (OSError, ValueError):
+        return None
+    return PackReview.model_validate({"language": locale, **table}) if isinstance(table, dict) else None
 
 
 def _bundle_of(context: NoticeContext, finding_id: str) -> EvidenceBundle | None:
