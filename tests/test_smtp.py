@@ -532,8 +532,10 @@ def test_the_demo_drafts_then_an_approved_notice_reaches_the_smtp_server(tmp_pat
     assert all(f.candidate.url in body for f in matches), "every listed page is named in the one message"
     attached = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
     manifests = {f"{item.bundle_id}-recipient.json": item.url for item in notice.items}
-    assert set(attached) == set(manifests) and len(manifests) == len(matches), \
+    assert set(attached) == {*manifests, "notice.json"} and len(manifests) == len(matches), \
         "each listed page's sealed recipient copy travels with the notice, never the agency's manifest"
+    document = json.loads(attached.pop("notice.json"))
+    assert document["message_id"] == delivery.message_id and len(document["locations"]) == len(matches)
     assert all(json.loads(attached[name])["url"] == url for name, url in manifests.items())
     # Nothing internal reaches the site operator: no reference labels, keywords, detections or internal ids.
     case = demo_case(demo_site)

@@ -457,6 +457,7 @@ def send(
     """
     import asyncio
 
+    from takedown.evidence.signing import AgencySigner
     from takedown.pipeline import notice_renderer
     from takedown.report.review import send_notice, submit_notice
     from takedown.sites.base import FormReporter, submits_to
@@ -500,6 +501,7 @@ def send(
                  if isinstance(a, FormReporter) and submits_to(a, url)}
         chosen = make_transport(transport, settings, outbox)
         renderer = notice_renderer(settings)
+        signer = AgencySigner.from_settings(settings.signing)
         failed = 0
 
         async def send_all() -> None:
@@ -521,7 +523,7 @@ def send(
                             delivery = send_notice(store, notice.id, transport=chosen, sender=settings.smtp.sender,
                                                    sender_name=settings.agency.name,
                                                    evidence_root=settings.storage.evidence_root,
-                                                   renderer=renderer)
+                                                   renderer=renderer, signer=signer)
                     except TakedownError as exc:
                         failed += 1
                         err_console.print(f"[red]not sent[/] {notice.id}: {escape(str(exc))}")

@@ -90,12 +90,14 @@ async def send_requests(
                 else:
                     if transport is None:
                         transport = make_transport()
+                    from takedown.evidence.signing import AgencySigner
                     from takedown.pipeline import notice_renderer
 
                     delivery = send_notice(store, notice_id, transport=transport, sender=settings.smtp.sender,
                                            sender_name=settings.agency.name,
                                            evidence_root=settings.storage.evidence_root,
-                                           renderer=notice_renderer(settings))
+                                           renderer=notice_renderer(settings),
+                                           signer=AgencySigner.from_settings(settings.signing))
                 out.append(Sent(notice_id, delivery=delivery))
             except TakedownError as exc:
                 out.append(Sent(notice_id, error=exc))

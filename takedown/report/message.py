@@ -360,6 +360,7 @@ def build_message(
     attachments: Sequence[tuple[Artifact, Path]] = (),
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
     now: datetime | None = None,
+    documents: Sequence[tuple[str, bytes, str]] = (),
 ) -> EmailMessage:
     """The email for a notice: plain text (and HTML, if the template gave one) in UTF-8, with its evidence attached.
 
@@ -377,6 +378,8 @@ def build_message(
             ``max_attachment_bytes`` is left out and named in a footer line of the body
             (``Attachments not included (size limit): ...``).
         max_attachment_bytes: the cap on the total size of the attached files (before base64).
+        documents: files made for this message, as (name, bytes, media type): the machine-readable notice and its
+            signature (``takedown.report.notice_json``). Attached after the evidence, always (a few KiB).
         now: the ``Date`` (timezone-aware); default: the current time.
 
     Raises:
@@ -442,6 +445,9 @@ def build_message(
             maintype, subtype = "application", "octet-stream"
         name = attachment_name(artifact, notice.attachments)
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    for name, data, media_type in documents:
+        maintype, _, subtype = media_type.partition("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=_clean_name(name) or "notice")
     return message
 
 

@@ -38,6 +38,7 @@ from takedown.report.message import (
 from takedown.store.base import CaseStore
 
 if TYPE_CHECKING:
+    from takedown.evidence.signing import AgencySigner
     from takedown.report.rerender import NoticeRenderer
     from takedown.sites.base import FormReporter
 
@@ -306,12 +307,14 @@ def send_notice(
     evidence_root: Path | None = None,
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
     renderer: NoticeRenderer | None = None,
+    signer: AgencySigner | None = None,
 ) -> Delivery:
     """Send an approved notice once; sending it again returns the recorded delivery.
 
     The notice's attachments (evidence reports under ``evidence_root``) go with it while they fit under
     ``max_attachment_bytes`` and still match their sealed hashes. With a ``renderer`` the notice is dated when it
-    is sent (``NoticeRenderer.redated``: only the dates change, or nothing), recorded with the intent.
+    is sent (``NoticeRenderer.redated``: only the dates change, or nothing), recorded with the intent. Every
+    message carries ``notice.json`` (``takedown.report.notice_json``), signed by ``signer`` when given.
 
     Raises:
         NotApprovedError: the notice has no recorded human approval.
@@ -339,8 +342,13 @@ def send_notice(
         domain = check_address(sender, what="sender").rpartition("@")[2]  # punycode: the Message-ID stays ASCII
         message_id = f"<{notice_id}.{secrets.token_hex(6)}@{domain}>"  # short enough never to be folded
         files = attachment_files(notice, evidence_root) if evidence_root is not None else []
+        from takedown.report.notice_json import notice_files
+
+        now = utcnow()
+        documents = notice_files(notice, sent_at=now, message_id=message_id, signer=signer)
         email = build_message(notice, sender=sender, sender_name=sender_name, message_id=message_id,
-                              attachments=files, max_attachment_bytes=max_attachment_bytes)
+                              attachments=files, max_attachment_bytes=max_attachment_bytes, now=now,
+                              documents=documents)
         outgoing = outgoing_message(notice, email)
         store.set_checkpoint(_intent_key(notice_id), message_id)
     try:
