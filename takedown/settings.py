@@ -330,7 +330,22 @@ class ReportSettings(BaseModel):
                     "addresses (abuse@host.example) or domains (host.example)",
     )
 
+    deadline_hours: dict[str, float] = Field(
+        default_factory=dict,
+        description="hours after sending when a request's locations are checked again and a reminder is due, by "
+                    "jurisdiction code, where the law says 'without delay' (KR) or 'timely' (EU) or the agency "
+                    "wants another clock; a code not named keeps the registry's",
+    )
+
     _lists = field_validator("locales", "per_url", mode="before")(_split_list)
+
+    @field_validator("deadline_hours")
+    @classmethod
+    def _positive_hours(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [code for code, hours in value.items() if not hours > 0]
+        if bad:
+            raise ValueError(f"deadline hours must be more than 0 (not for {', '.join(bad)})")
+        return {code.strip().upper(): hours for code, hours in value.items()}
 
 
 class ConsoleSettings(BaseModel):
@@ -535,6 +550,7 @@ extra = []                        # more detectors by plugin name, e.g. ["image_
 locales = []                      # empty: the recipient's country or the page's language, English beside it
 bilingual = true
 rdap = true                       # abuse contacts of the site's operator, host and registrar over RDAP
+# deadline_hours = { KR = 24, EU = 72 }   # when a request is re-checked where the law says "without delay"/"timely"
 
 [console]
 # The officer console: the organisation's defaults; each officer may choose stricter ones on their account page.

@@ -143,6 +143,8 @@ def test_an_officer_reviews_approves_and_sends_from_the_command_line(tmp_path: P
     again = runner.invoke(app, ["send", ids[0], "--transport", "outbox", "--outbox", str(tmp_path / "outbox")],
                           env=env)
     assert again.exit_code == 0 and len(list((tmp_path / "outbox").glob("*.eml"))) == 1, "never sent twice"
+    sent_list = runner.invoke(app, ["review", "--state", "sent"], env=env)
+    assert "legal time runs out" in sent_list.output and "(overdue)" not in sent_list.output, "24 hours in KR"
     rejected = runner.invoke(app, ["reject", ids[1], "--by", "Officer Kim", "--reason", "duplicate"], env=env)
     assert rejected.exit_code == 0
     stats = runner.invoke(app, ["stats"], env=env)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from takedown.cli.run import _follow_up_due
 from takedown.demo.run import DEMO_CASE_ID, demo_case, demo_settings, demo_workflow
 from takedown.demo.site import DemoSite
 from takedown.models import Decision, FindingState, NoticeState
@@ -79,6 +81,19 @@ def test_followup_marks_removed_and_drafts_a_reminder(tmp_path: Path, demo_site:
         (next_one,) = [store.get_notice(i) for i in again.reminders]
         assert next_one.subject.startswith("[Reminder 2] ") and next_one.attempt == 3
         assert next_one.in_reply_to == sent.message_id and second.message_id in next_one.references
+
+        # The legal clock: overdue once the jurisdiction's time (or the agency's) has run out since the last send.
+        later = datetime.now(UTC) + timedelta(days=3)
+        (row,) = compliance_stats(store, now=later)
+        assert row.overdue == len(others)
+        assert compliance_stats(store, now=later, deadline_hours={notice.jurisdiction: 24 * 30})[0].overdue == 0
+        # takedown monitor follows up on its own once that time has run out.
+        before = len(store.list_followups(second.notice_id))
+        hurried = settings.model_copy(update={"report": settings.report.model_copy(
+            update={"deadline_hours": {notice.jurisdiction: 0.0001}})})
+        time.sleep(0.5)
+        asyncio.run(_follow_up_due(store, hurried, DEMO_CASE_ID, []))
+        assert len(store.list_followups(second.notice_id)) == before + len(others)
         outcomes = {f.finding_id: f.outcome for f in store.list_followups(sent.notice_id)}
         assert outcomes == {matches[0].id: "removed", **dict.fromkeys(others, "still_up")}
 

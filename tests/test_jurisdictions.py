@@ -148,3 +148,21 @@ def test_missing_fields_of_an_unknown_jurisdiction_use_other() -> None:
 def test_missing_fields_refuses_a_notice_without_jurisdiction() -> None:
     with pytest.raises(UsageError):
         missing_fields(make_notice("", {}))
+
+
+def test_the_agency_sets_the_clock_where_the_law_says_without_delay_or_timely() -> None:
+    from datetime import timedelta
+
+    from pydantic import ValidationError
+
+    from takedown.report.jurisdictions import deadline_for
+    from takedown.settings import ReportSettings
+
+    settings = ReportSettings(deadline_hours={"kr": 6, "EU": 72})
+    assert settings.deadline_hours == {"KR": 6, "EU": 72}
+    assert deadline_for("KR", settings.deadline_hours) == timedelta(hours=6)
+    assert deadline_for("de", settings.deadline_hours) == timedelta(hours=72), "a member state's code gives the EU's"
+    assert deadline_for("US", settings.deadline_hours) == timedelta(hours=48), "the registry's where not configured"
+    assert deadline_for("KR") == timedelta(hours=24)
+    with pytest.raises(ValidationError, match="more than 0"):
+        ReportSettings(deadline_hours={"KR": 0})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -21,7 +21,7 @@ from takedown.report.draft import draft_notices
 from takedown.report.jurisdictions import JURISDICTIONS, get_jurisdiction
 from takedown.report.notice_json import notice_schema
 from takedown.report.review import approve_notice, send_notice
-from takedown.settings import AgencySettings, Settings
+from takedown.settings import AgencySettings, ReportSettings, Settings
 from takedown.store.sqlite import SQLiteCaseStore
 from takedown.testing import CapturingTransport, sample_case, sample_finding
 
@@ -29,7 +29,8 @@ AGENCY = AgencySettings(name="Synthetic Support Centre", registration_number="RE
                         phone="+82-2-111-1111")
 
 
-def _sent(store: SQLiteCaseStore, tmp_path: Path, jurisdiction: str, *, signed: bool) -> dict[str, bytes]:
+def _sent(store: SQLiteCaseStore, tmp_path: Path, jurisdiction: str, *, signed: bool,
+          hours: dict[str, float] | None = None) -> dict[str, bytes]:
     case = sample_case(jurisdiction=jurisdiction)
     store.put_case(case)
     finding = sample_finding(case, state=FindingState.DRAFTED)
@@ -37,7 +38,7 @@ def _sent(store: SQLiteCaseStore, tmp_path: Path, jurisdiction: str, *, signed: 
     (notice,) = draft_notices(finding, case=case, agency=AGENCY, templates=build_templates(), locales=["en"],
                               recipient=Recipient(address="abuse@mock.example"))
     store.add_notice(notice)
-    renderer = notice_renderer(Settings(agency=AGENCY))
+    renderer = notice_renderer(Settings(agency=AGENCY, report=ReportSettings(deadline_hours=hours or {})))
     approve_notice(store, notice.id, by="Kim Min-ji", renderer=renderer, signer=("Kim Min-ji", "Officer"))
     signer = AgencySigner.from_settings(make_agency_identity(tmp_path / "agency", name="Synthetic Support Centre"))
     transport = CapturingTransport()
@@ -86,3 +87,9 @@ def test_a_signed_notice_verifies_under_the_agency_ca_only(store: SQLiteCaseStor
     checked = subprocess.run(["openssl", "dgst", "-sha256", "-verify", "pub.pem", "-signature", "notice.json.sig",
                               "notice.json"], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert checked.returncode == 0 and "Verified OK" in checked.stdout
+
+
+def test_the_deadline_follows_the_agency_clock_where_it_sets_one(store: SQLiteCaseStore, tmp_path: Path) -> None:
+    document = json.loads(_sent(store, tmp_path, "KR", signed=False, hours={"KR": 6})["notice.json"])
+    assert datetime.fromisoformat(document["deadline"]) - datetime.fromisoformat(document["sent_at"]) == timedelta(
+        hours=6)

@@ -97,8 +97,23 @@ def _notice_rows(store: "CaseStore", settings: "Settings", notices: "list[Notice
             "channel": notice.recipient.channel, "subject": notice.subject, "url": lead["url"],
             "evidence": lead["evidence"], "items": items, "missing": missing_fields(notice),
             "approved_by": notice.approved_by, "language_pack": _pack_line(notice.locale),
+            "due": _due_text(store, settings, notice),
         })
     return rows
+
+
+def _due_text(store: "CaseStore", settings: "Settings", notice: "Notice") -> str:
+    """For a sent notice, when its legal time runs out (``[report] deadline_hours`` or the jurisdiction's), and
+    whether it has; empty for others."""
+    from takedown.models import utcnow
+    from takedown.report.jurisdictions import deadline_for
+
+    delivery = store.get_delivery(notice.id) if notice.state is NoticeState.SENT else None
+    period = deadline_for(notice.jurisdiction, settings.report.deadline_hours)
+    if delivery is None or period is None:
+        return ""
+    due = delivery.sent_at + period
+    return f"{due.astimezone().strftime('%Y-%m-%d %H:%M %Z')}" + (" (overdue)" if due <= utcnow() else "")
 
 
 def _pack_line(locale: str) -> str:
@@ -187,6 +202,9 @@ def review(
             state_text = row["state"] if row["kind"] == "initial" else f"{row['state']} ({row['kind']})"
             lines.append(f"  {row['id']}  {state_text}  {row['locale']}/{row['jurisdiction']}  "
                          f"{escape(row['subject'])}")
+            if row["due"]:
+                lines.append(f"    [{'red' if 'overdue' in row['due'] else 'dim'}]legal time runs out: "
+                             f"{escape(row['due'])}[/]")
             if row["missing"]:
                 lines.append(f"    [red]missing: {escape(', '.join(row['missing']))}[/]")
         lines += _item_lines(first["items"])
@@ -218,6 +236,8 @@ def _notice_panel(notice: "Notice", row: dict[str, Any], delivery: "Delivery | N
         rows.append(("in reply to", notice.in_reply_to))
     if delivery:
         rows.append(("sent", f"{delivery.sent_at} via {delivery.transport} as {delivery.message_id}"))
+    if row["due"]:
+        rows.append(("legal time runs out", row["due"]))
     rows += [(f"legal.{k}", v or "(empty)") for k, v in sorted(notice.legal.items())]
     if row["missing"]:
         rows.append(("missing", ", ".join(row["missing"])))
@@ -615,7 +635,8 @@ def followup(
     from takedown.sites.base import FormReporter
 
     settings = settings_from(config)
-    follow_config = FollowUpConfig(recheck_after=timedelta(hours=after_hours) if after_hours is not None else None)
+    follow_config = FollowUpConfig(recheck_after=timedelta(hours=after_hours) if after_hours is not None else None,
+                                   deadline_hours=settings.report.deadline_hours)
     adapters: list[SiteAdapter] = []
     if sites is not None or settings.sites.dir is not None:
         adapters = build_sites(settings, directory=sites, variables=parse_variables(var))
@@ -650,12 +671,15 @@ def stats(
     """How each recipient complies: findings notified, share removed, median time to removal."""
     from takedown.report.followup import compliance_stats
 
-    with open_existing_store(settings_from(config)) as store:
-        rows = compliance_stats(store, resolve_id(store, "case", case) if case else None)
+    settings = settings_from(config)
+    with open_existing_store(settings) as store:
+        rows = compliance_stats(store, resolve_id(store, "case", case) if case else None,
+                                deadline_hours=settings.report.deadline_hours)
     table = Table(title="Compliance by recipient")
-    for column in ("recipient", "findings", "removed", "share", "median h to removal"):
+    for column in ("recipient", "findings", "removed", "share", "median h to removal", "overdue"):
         table.add_column(column)
     for row in rows:
         median = "-" if row.median_hours_to_removal is None else f"{row.median_hours_to_removal:.1f}"
-        table.add_row(escape(row.recipient), str(row.findings), str(row.removed), f"{row.share_removed:.0%}", median)
+        table.add_row(escape(row.recipient), str(row.findings), str(row.removed), f"{row.share_removed:.0%}", median,
+                      f"[red]{row.overdue}[/]" if row.overdue else "0")
     console.print(table)

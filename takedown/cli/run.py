@@ -27,6 +27,10 @@ from takedown.cli._common import (
 )
 
 if TYPE_CHECKING:
+    from takedown.settings import Settings
+    from takedown.sites.base import SiteAdapter
+    from takedown.sites.monitor import RunReport
+    from takedown.store.base import CaseStore
     from takedown.workflow import WorkflowResult
 
 SitesOption = Annotated[
@@ -139,6 +143,9 @@ def monitor(
     sites: SitesOption = None,
     every: Annotated[str, typer.Option("--every", help="time between ticks: 30s, 10m, 2h, 1d")] = "10m",
     once: Annotated[bool, typer.Option("--once", help="run one tick and exit")] = False,
+    followup: Annotated[bool, typer.Option(
+        "--followup/--no-followup", help="each tick, also re-check the case's sent requests whose legal time ran out "
+        "and draft reminders for what is still up")] = True,
     var: VarOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -146,7 +153,8 @@ def monitor(
 
     New pages are judged, evidenced and drafted exactly as takedown scan does (the same pipeline, the same sealed
     bundles); drafts wait for an officer's approval. What was reported is remembered in the store, so a restart
-    reports nothing twice. A case that is closed or withdrawn is no longer searched.
+    reports nothing twice. A case that is closed or withdrawn is no longer searched. Each tick also follows up the
+    case's sent requests whose legal time has run out (as takedown followup does; --no-followup leaves that to it).
     """
     import asyncio
 
@@ -177,7 +185,14 @@ def monitor(
         require_open(store.get_case(case_id))  # before any site is contacted
         adapters = build_sites(settings, directory=sites, variables=parse_variables(var))
         workflow = build_workflow(settings, store, sites=adapters, progress=progress, operator="monitor")
-        watcher = Monitor.for_workflow(workflow, interval=interval, on_tick=show)
+
+        async def run_and_follow_up(case: str) -> "RunReport":
+            result = await workflow.run(case)
+            if followup:
+                await _follow_up_due(store, settings, case, adapters)
+            return result
+
+        watcher = Monitor(run_and_follow_up, store, sites=list(workflow.sites), interval=interval, on_tick=show)
         console.print(f"Watching {escape(case_id)} on {', '.join(escape(s) for s in workflow.sites)} every {every}"
                       f"{' (one tick)' if once else '; Ctrl+C stops'}")
 
@@ -191,6 +206,28 @@ def monitor(
             asyncio.run(watch())
         except KeyboardInterrupt:
             console.print("stopped; the next run resumes where this one left off")
+
+
+async def _follow_up_due(
+    store: "CaseStore", settings: "Settings", case_id: str, adapters: "list[SiteAdapter]"
+) -> None:
+    """Re-check the case's sent requests whose legal time has run out; print what happened when anything was due."""
+    from takedown.pipeline import build_templates
+    from takedown.report.followup import FollowUpConfig, follow_up, http_fetcher
+    from takedown.sites.base import FormReporter
+
+    fetch, close = http_fetcher(settings.network)
+    try:
+        report = await follow_up(store, fetch=fetch, agency=settings.agency, templates=build_templates(),
+                                 case_id=case_id, config=FollowUpConfig(deadline_hours=settings.report.deadline_hours),
+                                 forms=[a for a in adapters if isinstance(a, FormReporter)], actor="monitor")
+    finally:
+        await close()
+    if report.checked:
+        console.print(f"  follow-up: {report.checked} due, removed {len(report.removed)}, still up "
+                      f"{len(report.still_up)}; {len(report.reminders)} reminder draft(s) wait for approval")
+    for error in report.errors:
+        err_console.print(f"  [yellow]{escape(error)}[/]")
 
 
 def capture(

@@ -11,7 +11,7 @@ read every sent request, so each round counts them at its end and the page shows
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,7 +39,7 @@ def followup_state(store: CaseStore) -> JobState | None:
 
 
 def followup_view(store: CaseStore, *, page: int = 1, per_page: int = PER_PAGE,
-                  now: datetime | None = None) -> dict[str, Any]:
+                  now: datetime | None = None, hours: Mapping[str, float] | None = None) -> dict[str, Any]:
     """A page of the sent requests with pages still up (those overdue first, then by when their time runs out; a
     request without a legal time last), each with its pages and their last check; the reminders and escalations
     waiting; and removals per recipient as the last follow-up round counted them.
@@ -47,7 +47,7 @@ def followup_view(store: CaseStore, *, page: int = 1, per_page: int = PER_PAGE,
     Only the requests on the page are read in full, so the page stays fast however many were sent.
     """
     now = now or utcnow()
-    ordered = sent_by_due(store, undated=True)
+    ordered = sent_by_due(store, undated=True, hours=hours)
     page, pages = paging(len(ordered), page, per_page)
     rows: dict[tuple[str, ...], dict[str, Any]] = {}
     for due, sent in ordered[(page - 1) * per_page: page * per_page]:
@@ -111,7 +111,8 @@ def start_followup(store: CaseStore, settings: Settings, *, by: str, context: di
         try:
             report = await follow_up(store, fetch=fetch, agency=settings.agency, templates=build_templates(),
                                      forms=[a for a in adapters if isinstance(a, FormReporter)],
-                                     config=FollowUpConfig(recheck_after=timedelta(0) if everything else None),
+                                     config=FollowUpConfig(recheck_after=timedelta(0) if everything else None,
+                                                           deadline_hours=settings.report.deadline_hours),
                                      actor=f"console follow-up by {by}")
         finally:
             await close()

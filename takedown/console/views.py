@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -40,16 +41,17 @@ ACTIVE = (FindingState.SENT, FindingState.RENOTIFIED, FindingState.ESCALATED)
 """The states of a listed page that is still up after its request was sent."""
 
 
-def sent_by_due(store: CaseStore, *, undated: bool = False) -> list[tuple[datetime | None, SentNotice]]:
+def sent_by_due(store: CaseStore, *, undated: bool = False, hours: Mapping[str, float] | None = None
+                ) -> list[tuple[datetime | None, SentNotice]]:
     """Every sent request with pages still up, with when its recipient's legal time runs out, soonest first; with
-    ``undated``, also those whose law sets no time (``None``, last)."""
-    from takedown.report.jurisdictions import get_jurisdiction
+    ``undated``, also those whose law sets no time (``None``, last). ``hours`` are ``[report] deadline_hours``."""
+    from takedown.report.jurisdictions import deadline_for
 
     periods: dict[str, timedelta | None] = {}
     due: list[tuple[datetime | None, SentNotice]] = []
     for sent in store.list_sent_notices(listing=ACTIVE):
         if sent.jurisdiction not in periods:
-            periods[sent.jurisdiction] = get_jurisdiction(sent.jurisdiction).deadline
+            periods[sent.jurisdiction] = deadline_for(sent.jurisdiction, hours)
         period = periods[sent.jurisdiction]
         if period is not None or undated:
             due.append((sent.sent_at + period if period is not None else None, sent))
@@ -57,9 +59,9 @@ def sent_by_due(store: CaseStore, *, undated: bool = False) -> list[tuple[dateti
     return due
 
 
-def _due(store: CaseStore) -> list[tuple[datetime, SentNotice]]:
+def _due(store: CaseStore, hours: Mapping[str, float] | None = None) -> list[tuple[datetime, SentNotice]]:
     """Every sent request with pages still up whose law sets a time, with when that time runs out, soonest first."""
-    return [(when, sent) for when, sent in sent_by_due(store) if when is not None]
+    return [(when, sent) for when, sent in sent_by_due(store, hours=hours) if when is not None]
 
 
 def _deadline_rows(store: CaseStore, due: list[tuple[datetime, SentNotice]], now: datetime) -> list[dict[str, Any]]:
@@ -72,20 +74,21 @@ def _deadline_rows(store: CaseStore, due: list[tuple[datetime, SentNotice]], now
     return rows
 
 
-def deadlines(store: CaseStore, *, now: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def deadlines(store: CaseStore, *, now: datetime | None = None, limit: int | None = None,
+              hours: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
     """Each sent request with pages still up: when the recipient's legal time ran or runs out, soonest first (the
     first ``limit`` of them)."""
-    return _deadline_rows(store, _due(store)[:limit], now or utcnow())
+    return _deadline_rows(store, _due(store, hours)[:limit], now or utcnow())
 
 
-def dashboard_view(store: CaseStore) -> dict[str, Any]:
+def dashboard_view(store: CaseStore, hours: Mapping[str, float] | None = None) -> dict[str, Any]:
     """The queues with their counts, the soonest legal deadlines of sent requests (``DEADLINES_SHOWN``) with how many
     there are, and the cases. Counts are the store's; only the deadlines shown are read in full."""
     notices = store.count_notices()
     to_review = store.count_findings(states=[FindingState.JUDGED], decision=Decision.REVIEW)
     cases = [{"id": c.id, "title": c.title, "status": c.status.value, "priority": c.priority.value}
              for c in store.list_cases()]
-    due = _due(store)
+    due = _due(store, hours)
     return {"queues": [
         {"label": "Requests to approve", "count": notices.get(NoticeState.DRAFT, 0), "href": "/notices?state=draft"},
         {"label": "Approved, not sent", "count": notices.get(NoticeState.APPROVED, 0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar, Protocol, runtime_checkable
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -47,6 +48,9 @@ class NoticeContext(BaseModel):
     )
     at: AwareDatetime | None = Field(default=None, description="when the notice is dated; None: the template's clock")
     reminder: ReminderOf | None = Field(default=None, description="for a reminder: the request it follows up")
+    deadline: timedelta | None = Field(
+        default=None, description="when the locations are checked again after sending; None: the jurisdiction's"
+    )
 
     @property
     def listed(self) -> tuple[Finding, ...]:

@@ -9,6 +9,7 @@ from takedown.errors import ReportError
 from takedown.models import Case, EvidenceBundle, Finding, Notice, Recipient, ReminderOf
 from takedown.report.base import NoticeContext, NoticeTemplate
 from takedown.report.grouping import notice_items
+from takedown.report.jurisdictions import deadline_for
 from takedown.report.message import recipient_attachments
 from takedown.report.recipients import recipients_for
 from takedown.settings import AgencySettings
@@ -28,6 +29,7 @@ def draft_notices(
     recipient: Recipient | None = None,
     revision: int = 1,
     reminder: ReminderOf | None = None,
+    deadline_hours: Mapping[str, float] | None = None,
 ) -> list[Notice]:
     """Draft notices (state ``draft``) listing ``findings`` (one, or several in notice order), in each of ``locales``.
 
@@ -41,6 +43,8 @@ def draft_notices(
         bundles: each listed finding's evidence bundle, by finding id.
         recipient: who the notice goes to; default: the first finding's best email recipient.
         reminder: for a follow-up, the request it follows up: the notices say they are reminders.
+        deadline_hours: the agency's re-check hours by jurisdiction (``[report] deadline_hours``): the date a
+            notice says it will check again after.
 
     Raises:
         ReportError: no findings, no recipient could be found, an address the site declared is refused (when
@@ -71,7 +75,8 @@ def draft_notices(
         rendered = template.render(
             NoticeContext(case=case, finding=lead, recipient=recipient, agency=agency, jurisdiction=jurisdiction,
                           locale=locale, bundle=by_finding.get(lead.id), findings=tuple(listed), items=items,
-                          bundles=by_finding, reminder=reminder)
+                          bundles=by_finding, reminder=reminder,
+                          deadline=deadline_for(jurisdiction, deadline_hours) if deadline_hours else None)
         )
         notices.append(
             Notice(

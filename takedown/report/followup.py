@@ -41,7 +41,7 @@ from takedown.models import (
 from takedown.report.base import NoticeTemplate
 from takedown.report.draft import draft_notices
 from takedown.report.grouping import order_findings
-from takedown.report.jurisdictions import get_jurisdiction
+from takedown.report.jurisdictions import deadline_for
 from takedown.report.recipients import recipients_for
 from takedown.report.review import case_withdrawn
 from takedown.settings import AgencySettings, NetworkSettings
@@ -71,6 +71,9 @@ class FollowUpConfig(BaseModel):
         default=None, description="override every jurisdiction's deadline (None: use the deadline)"
     )
     attempts_per_recipient: int = Field(default=2, ge=1, description="notices to one recipient before escalating")
+    deadline_hours: dict[str, float] = Field(
+        default_factory=dict, description="the agency's re-check hours by jurisdiction ([report] deadline_hours)"
+    )
 
 
 class FollowUpReport(BaseModel):
@@ -218,7 +221,7 @@ async def follow_up(
         last_notice, last_sent, _ = thread[-1]
         wait = config.recheck_after
         if wait is None:
-            wait = get_jurisdiction(last_notice.jurisdiction).deadline or timedelta(days=3)
+            wait = deadline_for(last_notice.jurisdiction, config.deadline_hours) or timedelta(days=3)
         if now - last_sent < wait:
             report["not_due"].append(finding.id)
             continue
@@ -253,7 +256,8 @@ async def follow_up(
         batches.setdefault(key, []).append(item)
     for members in batches.values():
         try:
-            ids = _remind(store, members, agency=agency, templates=templates, now=now, actor=actor)
+            ids = _remind(store, members, agency=agency, templates=templates, now=now, actor=actor,
+                          deadline_hours=config.deadline_hours)
         except ReportError as exc:
             report["errors"].append(f"reminder for {', '.join(m.finding.id for m in members)}: {exc}")
             continue
@@ -263,7 +267,7 @@ async def follow_up(
 
 def _remind(
     store: CaseStore, members: Sequence[_StillUp], *, agency: AgencySettings, templates: Sequence[NoticeTemplate],
-    now: datetime, actor: str,
+    now: datetime, actor: str, deadline_hours: dict[str, float],
 ) -> list[str]:
     """Draft the reminders listing ``members`` (findings still up, sent together) and record their re-checks."""
     recipient = members[0].recipient
@@ -291,7 +295,7 @@ def _remind(
     following = ReminderOf(number=max(1, rounds), first_sent_at=first_sent, first_message_id=root,
                            escalated=escalated)
     drafts = draft_notices(findings, case=case, agency=agency, templates=templates, locales=locales,
-                           bundles=bundles, recipient=recipient, reminder=following)
+                           bundles=bundles, recipient=recipient, reminder=following, deadline_hours=deadline_hours)
     ids = []
     with store.transaction():
         for member in members:
@@ -324,15 +328,25 @@ class RecipientStats(BaseModel):
     removed: int
     share_removed: float
     median_hours_to_removal: float | None
+    overdue: int = Field(default=0, description="findings still up after the legal time of the last notice ran out")
 
 
-def compliance_stats(store: CaseStore, case_id: str | None = None) -> list[RecipientStats]:
-    """Per recipient: findings notified, how many were removed, and the median time from first notice to removal."""
+def compliance_stats(store: CaseStore, case_id: str | None = None, *, deadline_hours: dict[str, float] | None = None,
+                     now: datetime | None = None) -> list[RecipientStats]:
+    """Per recipient: findings notified, how many were removed, the median time from first notice to removal, and how
+    many are still up after the legal time of the last notice to that recipient ran out (``[report] deadline_hours``
+    or the jurisdiction's)."""
+    now = now or utcnow()
     per: dict[str, dict[str, tuple[datetime, datetime | None]]] = {}
+    overdue: dict[str, int] = {}
     for finding in store.list_findings(case_id):
         thread = _thread(store, finding.id)
         if not thread:
             continue
+        last, last_sent, _ = thread[-1]
+        period = deadline_for(last.jurisdiction, deadline_hours)
+        if finding.state in _ACTIVE and period is not None and last_sent + period <= now:
+            overdue[last.recipient.address] = overdue.get(last.recipient.address, 0) + 1
         removed_at = None
         if finding.state is FindingState.REMOVED:
             removed_at = finding.history[-1].at
@@ -345,5 +359,6 @@ def compliance_stats(store: CaseStore, case_id: str | None = None) -> list[Recip
         stats.append(RecipientStats(
             recipient=address, findings=len(items), removed=len(hours), share_removed=round(len(hours) / len(items), 3),
             median_hours_to_removal=round(statistics.median(hours), 2) if hours else None,
+            overdue=overdue.get(address, 0),
         ))
     return stats

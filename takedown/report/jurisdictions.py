@@ -31,6 +31,7 @@ __all__ = [
     "JURISDICTIONS",
     "Jurisdiction",
     "JurisdictionCode",
+    "deadline_for",
     "get_jurisdiction",
     "jurisdiction_for_country",
     "missing_fields",
@@ -230,6 +231,14 @@ JURISDICTIONS: Mapping[str, Jurisdiction] = MappingProxyType(
 _BY_COUNTRY: Mapping[str, Jurisdiction] = MappingProxyType(
     {country: j for j in JURISDICTIONS.values() for country in j.countries}
 )
+
+
+def deadline_for(code: str, hours: Mapping[str, float] | None = None) -> timedelta | None:
+    """When a request under ``code`` is checked again after it is sent: the agency's ``[report] deadline_hours``
+    for that jurisdiction when it names one, else the registry's ``deadline``."""
+    jurisdiction = get_jurisdiction(code)
+    configured = (hours or {}).get(jurisdiction.code)
+    return timedelta(hours=configured) if configured is not None else jurisdiction.deadline
 
 
 def get_jurisdiction(code: str) -> Jurisdiction:

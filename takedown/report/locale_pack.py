@@ -467,7 +467,7 @@ class LocalePackTemplate:
             "case_ref": f"{context.case.id}/{finding.id}" if len(listed) == 1 else context.case.id,
             "dated": when(now),
             "detected_at": when(min(f.candidate.found_at for f in listed)),
-            "recheck_at": when(now + jurisdiction.deadline) if jurisdiction.deadline is not None else "",
+            "recheck_at": when(now + recheck) if (recheck := context.deadline or jurisdiction.deadline) else "",
             "material_code": material_code,
             "material_type": one_line(str(material_names[material_code])),
             **{f"kr_{key}": one_line(str(kr_material[key])) for key in ("subject", "object", "statement")

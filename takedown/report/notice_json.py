@@ -18,7 +18,7 @@ The document follows ``notice.schema.json`` (JSON Schema, shipped beside this mo
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any, Final
 
@@ -48,10 +48,13 @@ def notice_schema() -> dict[str, Any]:
     return schema
 
 
-def notice_document(notice: Notice, *, sent_at: datetime, message_id: str) -> bytes:
+def notice_document(notice: Notice, *, sent_at: datetime, message_id: str,
+                    deadline: timedelta | None = None) -> bytes:
     """``notice.json`` for ``notice`` as sent at ``sent_at`` under ``message_id``: canonical JSON (sorted keys,
-    UTF-8), so the same notice gives the same bytes."""
+    UTF-8), so the same notice gives the same bytes. ``deadline`` (after ``sent_at``) defaults to the
+    jurisdiction's."""
     jurisdiction = get_jurisdiction(notice.jurisdiction)
+    deadline = deadline if deadline is not None else jurisdiction.deadline
     legal = notice.legal
     signer = notice.signed_by
     document: dict[str, Any] = {
@@ -62,7 +65,7 @@ def notice_document(notice: Notice, *, sent_at: datetime, message_id: str) -> by
         "attempt": notice.attempt,
         "follows": notice.in_reply_to,
         "sent_at": sent_at.isoformat(),
-        "deadline": (sent_at + jurisdiction.deadline).isoformat() if jurisdiction.deadline is not None else None,
+        "deadline": (sent_at + deadline).isoformat() if deadline is not None else None,
         "deadline_text": jurisdiction.deadline_text,
         "jurisdiction": {"code": jurisdiction.code, "legal_basis": legal.get("legal_basis", jurisdiction.legal_basis)},
         "language": notice.locale,
@@ -85,11 +88,11 @@ def notice_document(notice: Notice, *, sent_at: datetime, message_id: str) -> by
     return (json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
-def notice_files(notice: Notice, *, sent_at: datetime, message_id: str,
-                 signer: AgencySigner | None) -> list[tuple[str, bytes, str]]:
+def notice_files(notice: Notice, *, sent_at: datetime, message_id: str, signer: AgencySigner | None,
+                 deadline: timedelta | None = None) -> list[tuple[str, bytes, str]]:
     """The files a sent request carries about itself, as (name, bytes, media type): ``notice.json``, and with a
     ``signer`` its detached signature and the signer's certificate chain."""
-    document = notice_document(notice, sent_at=sent_at, message_id=message_id)
+    document = notice_document(notice, sent_at=sent_at, message_id=message_id, deadline=deadline)
     files = [(DOCUMENT_NAME, document, "application/json")]
     if signer is not None:
         files += [(SIGNATURE_NAME, signer.sign(document), "application/octet-stream"),

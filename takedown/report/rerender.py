@@ -18,12 +18,13 @@ the notice (``missing_fields`` counts the field as missing; ``IncompleteNoticeEr
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 from takedown.errors import NotFoundError
 from takedown.models import EvidenceBundle, Notice
 from takedown.report.base import NoticeContext, NoticeTemplate
+from takedown.report.jurisdictions import deadline_for
 from takedown.report.message import recipient_attachments
 from takedown.settings import AgencySettings
 from takedown.store.base import CaseStore
@@ -38,11 +39,18 @@ class NoticeRenderer:
         templates: the notice templates (``build_templates()``); a notice is rendered by the one it was drafted
             with (``Notice.template``).
         agency: the agency's settings.
+        deadline_hours: the agency's re-check hours by jurisdiction (``[report] deadline_hours``).
     """
 
-    def __init__(self, templates: Sequence[NoticeTemplate], agency: AgencySettings) -> None:
+    def __init__(self, templates: Sequence[NoticeTemplate], agency: AgencySettings,
+                 deadline_hours: Mapping[str, float] | None = None) -> None:
         self.templates = {t.name: t for t in templates}
         self.agency = agency
+        self.deadline_hours = dict(deadline_hours or {})
+
+    def deadline(self, notice: Notice) -> timedelta | None:
+        """When ``notice``'s locations are checked again after it is sent."""
+        return deadline_for(notice.jurisdiction, self.deadline_hours)
 
     def __call__(self, store: CaseStore, notice: Notice, *, at: datetime, signer: tuple[str, str] | None = None
                  ) -> Notice:
@@ -100,7 +108,7 @@ class NoticeRenderer:
             case=case, finding=findings[0], recipient=notice.recipient, agency=agency,
             jurisdiction=notice.jurisdiction, locale=notice.locale, bundle=bundles.get(findings[0].id),
             findings=findings, items=notice.items, bundles=bundles, overrides=dict(notice.legal_edits), at=at,
-            reminder=notice.reminder_of,
+            reminder=notice.reminder_of, deadline=self.deadline(notice),
         )
 
     @staticmethod

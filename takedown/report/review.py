@@ -345,7 +345,8 @@ def send_notice(
         from takedown.report.notice_json import notice_files
 
         now = utcnow()
-        documents = notice_files(notice, sent_at=now, message_id=message_id, signer=signer)
+        documents = notice_files(notice, sent_at=now, message_id=message_id, signer=signer,
+                                 deadline=renderer.deadline(notice) if renderer is not None else None)
         email = build_message(notice, sender=sender, sender_name=sender_name, message_id=message_id,
                               attachments=files, max_attachment_bytes=max_attachment_bytes, now=now,
                               documents=documents)
