@@ -213,7 +213,7 @@ def notice_renderer(settings: Settings) -> NoticeRenderer:
     """What renders stored notices again at approval and sending: the notice templates and the agency's settings."""
     from takedown.report.rerender import NoticeRenderer
 
-    return NoticeRenderer(build_templates(), settings.agency, settings.report.deadline_hours)
+    return NoticeRenderer(build_templates(), settings.agency, settings.report.deadlines)
 
 
 def build_templates() -> list[NoticeTemplate]:

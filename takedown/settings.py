@@ -330,8 +330,8 @@ class ReportSettings(BaseModel):
                     "addresses (abuse@host.example) or domains (host.example)",
     )
 
-    deadline_hours: dict[str, float] = Field(
-        default_factory=dict,
+    deadline_hours: tuple[tuple[str, float], ...] = Field(
+        default=(),
         description="hours after sending when a request's locations are checked again and a reminder is due, by "
                     "jurisdiction code, where the law says 'without delay' (KR) or 'timely' (EU) or the agency "
                     "wants another clock; a code not named keeps the registry's",
@@ -339,13 +339,25 @@ class ReportSettings(BaseModel):
 
     _lists = field_validator("locales", "per_url", mode="before")(_split_list)
 
-    @field_validator("deadline_hours")
+    @field_validator("deadline_hours", mode="before")
     @classmethod
-    def _positive_hours(cls, value: dict[str, float]) -> dict[str, float]:
-        bad = [code for code, hours in value.items() if not hours > 0]
-        if bad:
-            raise ValueError(f"deadline hours must be more than 0 (not for {', '.join(bad)})")
-        return {code.strip().upper(): hours for code, hours in value.items()}
+    def _hours_by_code(cls, value: object) -> object:
+        """A table (``{ KR = 24 }``, or JSON in the environment) becomes sorted (CODE, hours) pairs: settings stay
+        frozen and hashable."""
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else {}
+        if isinstance(value, Mapping):
+            pairs = [(str(code).strip().upper(), hours) for code, hours in value.items()]
+            bad = [code for code, hours in pairs if not isinstance(hours, int | float) or not hours > 0]
+            if bad:
+                raise ValueError(f"deadline hours must be more than 0 (not for {', '.join(bad)})")
+            return tuple(sorted(pairs))
+        return value
+
+    @property
+    def deadlines(self) -> dict[str, float]:
+        """``deadline_hours`` as a mapping from jurisdiction code to hours."""
+        return dict(self.deadline_hours)
 
 
 class ConsoleSettings(BaseModel):

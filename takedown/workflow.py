@@ -598,7 +598,7 @@ class Workflow:
             locales = locales[:1]  # each submission files a request: one language is enough
         return draft_notices(group.findings, case=case, agency=self.settings.agency, templates=self.templates,
                              locales=locales, bundles=bundles, recipient=recipient, revision=revision,
-                             deadline_hours=self.settings.report.deadline_hours)
+                             deadline_hours=self.settings.report.deadlines)
 
     def _absorb_drafts(self, case: Case, groups: list[NoticeGroup]) -> list[NoticeGroup]:
         """Each group with the untouched earlier drafts of the case to its recipient (``absorbs``) folded in: their

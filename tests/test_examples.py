@@ -86,7 +86,7 @@ def test_walkthrough_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert "refused, as it should be: NotApprovedError" in text
     assert "verify_chain: the chain holds" in text
     assert "approved by Officer Demo" in text
-    assert "Subject: 불법촬영물등 삭제·접속차단 요청" in text  # the Korean notice was drafted, printed and sent
+    assert "Subject: 불법촬영물 삭제·접속차단 요청" in text  # the Korean notice was drafted, printed and sent
     assert "sending again returns the same delivery: True" in text
     assert "\nerrors:" not in text, "a stage reported an error"
     assert "'matches': 8" in text

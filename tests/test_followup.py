@@ -90,7 +90,7 @@ def test_followup_marks_removed_and_drafts_a_reminder(tmp_path: Path, demo_site:
         # takedown monitor follows up on its own once that time has run out.
         before = len(store.list_followups(second.notice_id))
         hurried = settings.model_copy(update={"report": settings.report.model_copy(
-            update={"deadline_hours": {notice.jurisdiction: 0.0001}})})
+            update={"deadline_hours": ((notice.jurisdiction, 0.0001),)})})
         time.sleep(0.5)
         asyncio.run(_follow_up_due(store, hurried, DEMO_CASE_ID, []))
         assert len(store.list_followups(second.notice_id)) == before + len(others)

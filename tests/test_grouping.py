@@ -141,7 +141,7 @@ def blog(tmp_path: Path) -> tuple[Case, MockSite]:
 
 def _settings(tmp_path: Path, **report: object) -> Settings:
     return Settings(agency=AGENCY, storage=StorageSettings(data_dir=tmp_path),
-                    evidence=EvidenceSettings(live=False, writers=("json",)),
+                    evidence=EvidenceSettings(live=False, writers=("json", "recipient")),
                     report=ReportSettings(rdap=False, **report))
 
 
@@ -205,7 +205,8 @@ def test_a_site_gets_one_notice_per_language_listing_every_location(
         assert repeats, "the archive pages are listed, under their post"
         positions = {i.finding_id: n for n, i in enumerate(notice.items)}
         assert all(positions[str(i.also_shown_at_of)] < positions[i.finding_id] for i in repeats)
-        assert len(notice.attachments) == len(listed), "one evidence manifest per listed page"
+        assert len(notice.attachments) == len(listed), "one recipient copy of the evidence per listed page"
+        assert all(a.role == "recipient_manifest" for a in notice.attachments), "never the agency's manifest"
 
 
 def test_per_url_keeps_one_notice_per_finding_for_the_recipients_named(

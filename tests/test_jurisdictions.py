@@ -159,10 +159,11 @@ def test_the_agency_sets_the_clock_where_the_law_says_without_delay_or_timely() 
     from takedown.settings import ReportSettings
 
     settings = ReportSettings(deadline_hours={"kr": 6, "EU": 72})
-    assert settings.deadline_hours == {"KR": 6, "EU": 72}
-    assert deadline_for("KR", settings.deadline_hours) == timedelta(hours=6)
-    assert deadline_for("de", settings.deadline_hours) == timedelta(hours=72), "a member state's code gives the EU's"
-    assert deadline_for("US", settings.deadline_hours) == timedelta(hours=48), "the registry's where not configured"
+    assert settings.deadlines == {"KR": 6, "EU": 72} and hash(settings), "frozen and hashable, like all settings"
+    assert deadline_for("KR", settings.deadlines) == timedelta(hours=6)
+    assert deadline_for("de", settings.deadlines) == timedelta(hours=72), "a member state's code gives the EU's"
+    assert deadline_for("US", settings.deadlines) == timedelta(hours=48), "the registry's where not configured"
+    assert ReportSettings.model_validate({"deadline_hours": '{"KR": 12}'}).deadlines == {"KR": 12}, "from the env"
     assert deadline_for("KR") == timedelta(hours=24)
     with pytest.raises(ValidationError, match="more than 0"):
         ReportSettings(deadline_hours={"KR": 0})

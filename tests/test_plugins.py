@@ -103,7 +103,7 @@ def test_default_registry_has_the_builtins() -> None:
     assert registry.names("site") == ["browser", "configured", "http"]
     assert {"keyword", "llm_judge", "image_classifier", "audio_transcript"} <= set(registry.names("detector"))
     assert "nudenet" not in registry.names("detector"), "AGPL-3.0: opt-in only"
-    assert registry.names("writer") == ["hwp", "hwpx", "json", "pdf"]
+    assert registry.names("writer") == ["hwp", "hwpx", "json", "pdf", "recipient"]
     assert registry.names("template") == ["locale_pack", "plain_text"]
     assert registry.names("transport") == ["outbox", "smtp"]
     assert registry.names("store") == ["sqlite"]

@@ -109,7 +109,7 @@ def _due_text(store: "CaseStore", settings: "Settings", notice: "Notice") -> str
     from takedown.report.jurisdictions import deadline_for
 
     delivery = store.get_delivery(notice.id) if notice.state is NoticeState.SENT else None
-    period = deadline_for(notice.jurisdiction, settings.report.deadline_hours)
+    period = deadline_for(notice.jurisdiction, settings.report.deadlines)
     if delivery is None or period is None:
         return ""
     due = delivery.sent_at + period
@@ -636,7 +636,7 @@ def followup(
 
     settings = settings_from(config)
     follow_config = FollowUpConfig(recheck_after=timedelta(hours=after_hours) if after_hours is not None else None,
-                                   deadline_hours=settings.report.deadline_hours)
+                                   deadline_hours=settings.report.deadlines)
     adapters: list[SiteAdapter] = []
     if sites is not None or settings.sites.dir is not None:
         adapters = build_sites(settings, directory=sites, variables=parse_variables(var))
@@ -674,7 +674,7 @@ def stats(
     settings = settings_from(config)
     with open_existing_store(settings) as store:
         rows = compliance_stats(store, resolve_id(store, "case", case) if case else None,
-                                deadline_hours=settings.report.deadline_hours)
+                                deadline_hours=settings.report.deadlines)
     table = Table(title="Compliance by recipient")
     for column in ("recipient", "findings", "removed", "share", "median h to removal", "overdue"):
         table.add_column(column)

@@ -219,7 +219,7 @@ async def _follow_up_due(
     fetch, close = http_fetcher(settings.network)
     try:
         report = await follow_up(store, fetch=fetch, agency=settings.agency, templates=build_templates(),
-                                 case_id=case_id, config=FollowUpConfig(deadline_hours=settings.report.deadline_hours),
+                                 case_id=case_id, config=FollowUpConfig(deadline_hours=settings.report.deadlines),
                                  forms=[a for a in adapters if isinstance(a, FormReporter)], actor="monitor")
     finally:
         await close()

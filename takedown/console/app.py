@@ -332,7 +332,7 @@ def create_app(
     async def dashboard(request: Request) -> Response:
         who = signed_in(request)
         return render(request, "dashboard.html", user=who.user, csrf=who.session.csrf_token,
-                      **dashboard_view(the_store(request), settings.report.deadline_hours))
+                      **dashboard_view(the_store(request), settings.report.deadlines))
 
     @app.get("/notices", response_class=HTMLResponse)
     async def notices(request: Request, state: str = "draft", page: int = 1) -> Response:
@@ -477,7 +477,7 @@ def create_app(
         who = signed_in(request)
         return render(request, "followup.html", user=who.user, csrf=who.session.csrf_token,
                       can_decide=bool(who.user.roles & set(_DECIDERS)),
-                      **followup_view(the_store(request), page=page, hours=settings.report.deadline_hours))
+                      **followup_view(the_store(request), page=page, hours=settings.report.deadlines))
 
     @app.post("/followup")
     async def followup_now(request: Request) -> Response:

@@ -112,7 +112,7 @@ def start_followup(store: CaseStore, settings: Settings, *, by: str, context: di
             report = await follow_up(store, fetch=fetch, agency=settings.agency, templates=build_templates(),
                                      forms=[a for a in adapters if isinstance(a, FormReporter)],
                                      config=FollowUpConfig(recheck_after=timedelta(0) if everything else None,
-                                                           deadline_hours=settings.report.deadline_hours),
+                                                           deadline_hours=settings.report.deadlines),
                                      actor=f"console follow-up by {by}")
         finally:
             await close()
