@@ -1,4 +1,5 @@
-"""Writing files so that a crash never leaves one half-written: the file is the old one or the whole new one.
+"""Writing files so that a crash never leaves one half-written (the file is the old one or the whole new one), and
+hashing them in chunks.
 
 A leaf module (standard library only) so any part of takedown can use it without import cycles.
 """
@@ -6,13 +7,14 @@ A leaf module (standard library only) so any part of takedown can use it without
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_output", "atomic_write"]
+__all__ = ["atomic_output", "atomic_write", "file_sha256"]
 
 
 @contextlib.contextmanager
@@ -39,3 +41,18 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old file or the whole new one."""
     with atomic_output(path) as fh:
         fh.write(data)
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    """The SHA-256 (hex) and size of a file, read in chunks.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size

@@ -64,6 +64,7 @@ from takedown.evidence.warc import (
     http_request_head,
     http_response_head,
 )
+from takedown.files import file_sha256
 from takedown.models import Artifact, EvidenceBundle, Finding, make_id, utcnow
 from takedown.settings import AgencySettings, EvidenceSettings, NetworkSettings, Settings, SigningSettings
 from takedown.sites.chromium import (
@@ -800,14 +801,9 @@ class Capturer:
 
     @staticmethod
     def _hash_file(path: Path, root: Path, media_type: str, role: str) -> Artifact:
-        digest = hashlib.sha256()
-        size = 0
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-                size += len(chunk)
-        return Artifact(path=path.relative_to(root).as_posix(), sha256=digest.hexdigest(), size=size,
-                        media_type=media_type, role=role)
+        sha256, size = file_sha256(path)
+        return Artifact(path=path.relative_to(root).as_posix(), sha256=sha256, size=size, media_type=media_type,
+                        role=role)
 
     # -- browser ---------------------------------------------------------------------------------------------
 

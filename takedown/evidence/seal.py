@@ -42,6 +42,7 @@ from takedown.evidence.base import bundle_folder
 from takedown.evidence.custody import CUSTODY_FILE
 from takedown.evidence.signing import CHAIN_FILE, SIGNATURE_FILE, AgencySigner
 from takedown.evidence.tsa import REPLY_MEDIA_TYPE, TsaClient
+from takedown.files import file_sha256
 from takedown.models import Artifact, EvidenceBundle, TimestampToken, utcnow
 from takedown.store.blobs import atomic_write
 
@@ -88,24 +89,6 @@ FINAL_ROLES: Final = SEAL_ROLES - {"capture_seal", "capture_timestamp"}
 
 CustodyStep = tuple[str, dict[str, str]]
 """A custody event for the caller to append: (action, details)."""
-
-_CHUNK: Final = 1 << 20
-
-
-def file_sha256(path: Path) -> tuple[str, int]:
-    """The SHA-256 (hex) and size of a file, read in chunks.
-
-    Raises:
-        OSError: the file cannot be read.
-    """
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
 
 def _inside(folder: Path, root: Path, artifact: Artifact) -> str:
     """The artifact's path relative to the bundle folder, checked to lie inside it."""

@@ -48,6 +48,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
 from takedown._version import __version__
 from takedown.errors import EvidenceError, MissingDependencyError
 from takedown.evidence.signing import AgencySigner
+from takedown.files import file_sha256
 
 __all__ = [
     "WACZ_FILE",
@@ -114,13 +115,8 @@ def _zip_time(value: datetime) -> tuple[int, int, int, int, int, int]:
 
 
 def _sha256_file(path: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, f"sha256:{digest.hexdigest()}"
+    sha256, size = file_sha256(path)
+    return size, f"sha256:{sha256}"
 
 
 def _index(warcs: Sequence[Path]) -> bytes:
