@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from console_request import add_request
 
 from takedown.console.accounts import add_user
-from takedown.models import Case, FindingState, Notice, NoticeItem, NoticeState, Recipient
-from takedown.report.jurisdictions import get_jurisdiction, missing_fields
+from takedown.models import Case, FindingState, Notice, NoticeState
+from takedown.report.jurisdictions import missing_fields
 from takedown.settings import ConsoleSettings, EvidenceSettings, Settings, StorageSettings
 from takedown.store.sqlite import SQLiteCaseStore
 from takedown.testing import CapturingTransport, sample_finding
@@ -62,14 +63,7 @@ def open_console(tmp_path: Path, console_settings: ConsoleSettings,
         update={"title": HOSTILE})})
     for finding in findings:
         store.add_finding(finding)
-    legal = {**dict.fromkeys(get_jurisdiction("UK").required_fields, "given"),
-             "urls": " ".join(f.candidate.url for f in findings)}
-    notice = Notice(case_id=case.id, finding_id=findings[0].id,
-                    items=tuple(NoticeItem(finding_id=f.id, url=f.candidate.url) for f in findings),
-                    recipient=Recipient(address="abuse@mock.example"), jurisdiction="UK", locale="en",
-                    subject=f"Removal request {HOSTILE}", legal=legal,
-                    body_text="Please remove:\n" + "\n".join(f.candidate.url for f in findings) + f"\n{HOSTILE}\n")
-    store.add_notice(notice)
+    notice = add_request(store, case, findings, HOSTILE)
     transport = CapturingTransport()
     settings = Settings(storage=StorageSettings(data_dir=tmp_path), console=console_settings)
     app = create_app(settings.model_copy(update=settings_changes or {}), store=store, secure_cookies=False,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from console_request import add_request
 from typer.testing import CliRunner
 
 from takedown.cli import app as cli_app
@@ -28,13 +29,11 @@ from takedown.models import (
     FindingState,
     MediaKind,
     Notice,
-    NoticeItem,
     NoticeState,
     Recipient,
     ReferenceHash,
     utcnow,
 )
-from takedown.report.jurisdictions import get_jurisdiction
 from takedown.settings import Settings, StorageSettings
 from takedown.store.sqlite import SQLiteCaseStore
 from takedown.testing import CapturingTransport, sample_finding
@@ -101,14 +100,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
         update={"title": HOSTILE})})
     for finding in findings:
         store.add_finding(finding)
-    legal = {**dict.fromkeys(get_jurisdiction("UK").required_fields, "given"),
-             "urls": " ".join(f.candidate.url for f in findings)}
-    notice = Notice(case_id=case.id, finding_id=findings[0].id,
-                    items=tuple(NoticeItem(finding_id=f.id, url=f.candidate.url) for f in findings),
-                    recipient=Recipient(address="abuse@mock.example"), jurisdiction="UK", locale="en",
-                    subject=f"Removal request {HOSTILE}", legal=legal,
-                    body_text="Please remove:\n" + "\n".join(f.candidate.url for f in findings) + f"\n{HOSTILE}\n")
-    store.add_notice(notice)
+    notice = add_request(store, case, findings, HOSTILE)
     evidence = tmp_path / "evidence"
     bundle_id = _bundle(store, evidence, findings[0].id)
     tokens = {name: issue_token(store, name, "tests", by="Admin Choi") for name in ("kim", "park", "lee", "choi")}

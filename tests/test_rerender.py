@@ -7,6 +7,7 @@ from datetime import timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -82,7 +83,7 @@ def test_a_hand_written_body_gets_its_own_html_and_is_kept_by_later_renderings(s
     body = notice.body_text.replace("Dear Sir or Madam,", "Dear abuse team,")
     edited = edit_notice(store, notice.id, by="Officer Kim", body_text=body, renderer=renderer)
     assert edited.body_text == body and "Dear abuse team," in str(edited.body_html)
-    assert "hand" not in edited.body_text and edited.hand_edited == ("body_text",)
+    assert edited.hand_edited == ("body_text",)
     # A field edit afterwards keeps the officer's text: the field is then stated nowhere, and approval says so.
     edit_notice(store, notice.id, by="Officer Kim", legal={"contact_phone": "+82-2-999-0000"}, renderer=renderer)
     kept = store.get_notice(notice.id)
@@ -122,7 +123,8 @@ def test_a_notice_is_dated_when_it_is_sent(store: SQLiteCaseStore) -> None:
     assert dated.body_text != approved.body_text
     changed = set(dated.body_text.splitlines()) - set(approved.body_text.splitlines())
     assert changed and all(("Date" in line or "check" in line) for line in changed), changed
-    assert later.astimezone().strftime("%Y") in dated.body_text
+    local = later.astimezone(ZoneInfo(AGENCY.time_zone))
+    assert f"Date: {local:%B} {local.day}, {local.year}" in dated.body_text, "dated when sent, in the agency's zone"
     # Settings changed since approval: only what was approved is sent, dated as approved.
     moved = notice_renderer(Settings(agency=AGENCY.model_copy(update={"phone": "+82-2-000-0000"})))
     assert moved.redated(store, approved, at=later) == approved

@@ -289,13 +289,13 @@ def approve(
     rule = settings.console.four_eyes
     with open_existing_store(settings) as store:
         if user:
-            from takedown.console.accounts import authenticate, require_role
+            from takedown.console.accounts import authenticate, require_role, signature_of
             from takedown.models import Role
 
             account = authenticate(store, user, read_password(password_stdin), client="cli")
             require_role(account, Role.OFFICER, Role.SUPERVISOR)
             who, username = account.display_name, account.username
-            signer = (who, account.title or settings.agency.signer_title)
+            signer = signature_of(account, settings.agency)
             context = {**cli_context(), "user": account.username, "authenticated": "password"}
         else:
             who, username = officer(by), ""

@@ -36,6 +36,7 @@ from takedown.errors import (
     UsageError,
 )
 from takedown.models import LoginSession, Role, User, check_username, utcnow
+from takedown.settings import AgencySettings
 from takedown.store.base import CaseStore
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "session_user",
     "set_password",
     "set_user_disabled",
+    "signature_of",
     "start_session",
 ]
 
@@ -316,6 +318,12 @@ def end_session(store: CaseStore, token: str, *, now: datetime | None = None) ->
         with store.transaction():
             store.put_session(session.model_copy(update={"ended_at": now}))
             store.append_custody(audit_subject(session.username), "logout", actor=session.username)
+
+
+def signature_of(user: User, agency: AgencySettings) -> tuple[str, str]:
+    """The name and title a request is signed with when ``user`` approves it: theirs, or the agency's title when the
+    account has none."""
+    return user.display_name, user.title or agency.signer_title
 
 
 def require_role(user: User, *allowed: Role) -> None:

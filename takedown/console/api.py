@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from takedown._version import __version__
 from takedown.console import leases
-from takedown.console.accounts import require_role
+from takedown.console.accounts import require_role, signature_of
 from takedown.console.tokens import token_user
 from takedown.errors import (
     AuthenticationError,
@@ -485,7 +485,9 @@ def add_api(app: Any, settings: Settings, *, make_transport: Callable[[], Transp
     """
     from takedown.console.app import LeasedError
     from takedown.console.views import SERVED_ROLES, copies_of, evidence_file
+    from takedown.pipeline import notice_renderer
 
+    renderer = notice_renderer(settings)  # approval renders a request again from its records
     router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(_authenticated)],
                        default_response_class=SafeJSONResponse, responses=_REFUSALS,
                        generate_unique_id_function=lambda route: str(route.name))
@@ -602,7 +604,6 @@ def add_api(app: Any, settings: Settings, *, make_transport: Callable[[], Transp
         (``[console] four_eyes``) the first officer's approval leaves the request a draft (its state says so) until a
         second, different user approves it; the first approver's second try is 403. Refused (409) while another
         officer holds its lease, or when it is not a draft or lacks legal fields."""
-        from takedown.pipeline import notice_renderer
         from takedown.report.countersign import approve_with_rule
 
         store = _store(request)
@@ -614,8 +615,7 @@ def add_api(app: Any, settings: Settings, *, make_transport: Callable[[], Transp
             for one in chosen:
                 approve_with_rule(store, one, rule=settings.console.four_eyes, username=who.user.username,
                                   by=who.user.display_name, note=body.note, context=who.context(),
-                                  renderer=notice_renderer(settings),
-                                  signer=(who.user.display_name, who.user.title or settings.agency.signer_title))
+                                  renderer=renderer, signer=signature_of(who.user, settings.agency))
             return chosen
 
         return deciding(store, who, notice_id, act)

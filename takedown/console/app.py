@@ -44,6 +44,7 @@ from takedown.console.accounts import (
     session_user,
     set_password,
     set_user_disabled,
+    signature_of,
     start_session,
 )
 from takedown.console.case_views import (
@@ -664,10 +665,6 @@ def create_app(
 
     renderer = notice_renderer(settings)  # approval and editing render a request again from its records
 
-    def signer_of(user: User) -> tuple[str, str]:
-        """A request is signed by the officer who approves it: their name, and their title or the agency's."""
-        return user.display_name, user.title or settings.agency.signer_title
-
     async def deciding(request: Request, notice_id: str) -> tuple[SignedIn, dict[str, str], CaseStore, list[str]]:
         """The checks every decision on a request makes: session, CSRF, role, lease (taken for the decider)."""
         who, form = await acting(request, *_DECIDERS)
@@ -707,7 +704,7 @@ def create_app(
             for one in chosen:  # under the four-eyes rule, a first approval leaves the request for a second officer
                 approve_with_rule(store, one, rule=settings.console.four_eyes, username=who.user.username,
                                   by=who.user.display_name, note=form.get("note", ""), context=context(who),
-                                  renderer=renderer, signer=signer_of(who.user))
+                                  renderer=renderer, signer=signature_of(who.user, settings.agency))
         finally:
             leases.release(store, whole, who.user.username)
         return RedirectResponse("/next", status_code=303)  # the next request loads

@@ -58,10 +58,13 @@ async def send_requests(
         actor: the signed-in officer's display name, for the custody log.
         context: who asked, and how (user name, session or token), for the custody log.
     """
+    from takedown.evidence.signing import AgencySigner
+    from takedown.pipeline import notice_renderer
     from takedown.report.review import send_notice, submit_notice
     from takedown.sites.base import FormReporter, submits_to
 
     transport: Transport | None = None
+    renderer, signer = notice_renderer(settings), AgencySigner.from_settings(settings.signing)
     adapters: list[SiteAdapter] | None = None
     out: list[Sent] = []
     try:
@@ -90,14 +93,10 @@ async def send_requests(
                 else:
                     if transport is None:
                         transport = make_transport()
-                    from takedown.evidence.signing import AgencySigner
-                    from takedown.pipeline import notice_renderer
-
                     delivery = send_notice(store, notice_id, transport=transport, sender=settings.smtp.sender,
                                            sender_name=settings.agency.name,
-                                           evidence_root=settings.storage.evidence_root,
-                                           renderer=notice_renderer(settings),
-                                           signer=AgencySigner.from_settings(settings.signing))
+                                           evidence_root=settings.storage.evidence_root, renderer=renderer,
+                                           signer=signer)
                 out.append(Sent(notice_id, delivery=delivery))
             except TakedownError as exc:
                 out.append(Sent(notice_id, error=exc))

@@ -183,6 +183,8 @@ def notice_view(store: CaseStore, settings: Settings, notice_id: str) -> dict[st
     Raises:
         NotFoundError: no such notice.
     """
+    from takedown.report.locale_pack import pack_review  # Jinja2 and Babel: for this page only
+
     notice = store.get_notice(notice_id)
     listed = set(notice.finding_ids)
     items = []
@@ -202,8 +204,6 @@ def notice_view(store: CaseStore, settings: Settings, notice_id: str) -> dict[st
     checklist += [{"field": key, "value": "", "missing": True} for key in sorted(missing - set(notice.legal))]
     copies = [{"id": n.id, "locale": n.locale, "state": n.state.value} for n in copies_of(store, notice)]
     delivery = store.get_delivery(notice.id)
-    from takedown.report.locale_pack import pack_review  # Jinja2 and Babel, for this page only
-
     review = pack_review(notice.locale)
     history = [{"at": c.at.isoformat(timespec="seconds"), "from": c.from_state or "", "to": c.to_state, "by": c.by,
                 "note": c.note} for c in notice.history]

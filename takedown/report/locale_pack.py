@@ -22,6 +22,7 @@ notice instead of sending an incomplete one.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import tomllib
@@ -182,8 +183,10 @@ class PackReview(BaseModel):
             f"{self.language}: not reviewed by a native speaker")
 
 
+@functools.cache
 def pack_review(locale: str) -> PackReview | None:
-    """The review record of the shipped pack for ``locale``, or ``None`` when no pack ships for it."""
+    """The review record of the shipped pack for ``locale``, or ``None`` when no pack ships for it (read once per
+    process: shipped packs do not change while it runs)."""
     try:
         data = (resources.files(_PACKAGE) / locale / "strings.toml").read_bytes()
         table = tomllib.loads(data.decode("utf-8")).get("pack", {})

@@ -322,6 +322,8 @@ def send_notice(
             (nothing is recorded as sent), or an earlier attempt may have sent it and was never confirmed (see
             ``confirm_sent``).
     """
+    from takedown.report.notice_json import notice_files  # cryptography: only when something is sent
+
     # The checks and the record of the intent form one transaction: two senders cannot both pass them.
     with store.transaction():
         existing = store.get_delivery(notice_id)
@@ -342,8 +344,6 @@ def send_notice(
         domain = check_address(sender, what="sender").rpartition("@")[2]  # punycode: the Message-ID stays ASCII
         message_id = f"<{notice_id}.{secrets.token_hex(6)}@{domain}>"  # short enough never to be folded
         files = attachment_files(notice, evidence_root) if evidence_root is not None else []
-        from takedown.report.notice_json import notice_files
-
         now = utcnow()
         documents = notice_files(notice, sent_at=now, message_id=message_id, signer=signer,
                                  deadline=renderer.deadline(notice) if renderer is not None else None)
