@@ -158,25 +158,42 @@ def _write(path: Path, data: bytes, root: Path, *, media_type: str, role: str, a
 
 
 def _stamp(
-    tsa: TsaClient | None, digest: bytes, token_path: Path, *, require_timestamp: bool,
-    reason: str = "no time-stamping authority is configured",
-) -> tuple[TimestampToken | None, bytes, str]:
-    """The TSA's token over ``digest`` and its reply bytes, or ``None`` and why there is none (``reason`` without a
-    TSA; a stale reply at ``token_path`` is then removed, so a folder never holds a stamp of another seal)."""
+    tsa: TsaClient | None, seal: Artifact, token_path: Path, root: Path, *, role: str, action: str, at: datetime,
+    require_timestamp: bool, reason: str = "no time-stamping authority is configured",
+) -> tuple[Artifact | None, TimestampToken | None, CustodyStep]:
+    """Have ``tsa`` stamp ``seal``'s SHA-256 and write its reply to ``token_path`` (an artifact of ``role``).
+
+    Returns the reply's artifact, the token and the custody step ``action`` (tsa, at, digest, path, sha256); or,
+    without a stamp, ``None``, ``None`` and ``not_<action>`` with why there is none (``reason`` when there is no
+    TSA). A stale reply at ``token_path`` is then removed, so a folder never holds a stamp of another seal.
+    """
     if tsa is not None:
         try:
-            token = tsa.stamp(digest)
+            token = tsa.stamp(bytes.fromhex(seal.sha256))
         except EvidenceError as exc:
             if require_timestamp:
                 raise
             reason = f"the time-stamping authority at {tsa.url} failed: {exc}"
         else:
-            return token, base64.b64decode(token.token_der_b64), ""
+            reply = _write(token_path, base64.b64decode(token.token_der_b64), root, media_type=REPLY_MEDIA_TYPE,
+                           role=role, at=at)
+            return reply, token, (action, {"tsa": token.tsa_url, "at": token.at.isoformat(),
+                                           "digest": token.digest_sha256, "path": reply.path, "sha256": reply.sha256})
     try:
         token_path.unlink(missing_ok=True)
     except OSError as exc:
         raise EvidenceError(f"cannot remove a stale {token_path}: {exc}", plugin="seal") from exc
-    return None, b"", reason
+    unstamped = action.replace("timestamped", "not_timestamped")
+    return None, None, (unstamped, {"reason": reason, "seal_sha256": seal.sha256})
+
+
+def _with(bundle: EvidenceBundle, added: list[Artifact], stamp: Artifact | None,
+          token: TimestampToken | None) -> EvidenceBundle:
+    """``bundle`` with the sealing's files (and the stamp's reply and token, when one was taken) added."""
+    stamped = [stamp] if stamp is not None else []
+    tokens = [token] if token is not None else []
+    return bundle.model_copy(update={"artifacts": (*bundle.artifacts, *added, *stamped),
+                                     "timestamps": (*bundle.timestamps, *tokens)})
 
 
 def _now(now: datetime | None) -> datetime:
@@ -223,18 +240,11 @@ def seal_capture(
                   at=sealed_at)
     steps: list[CustodyStep] = [("capture_sealed", {"path": seal.path, "sha256": seal.sha256,
                                                     "artifacts": str(len(bundle.artifacts))})]
-    token, reply, reason = _stamp(tsa, bytes.fromhex(seal.sha256), folder / CAPTURE_TOKEN_FILE,
-                                  require_timestamp=require_timestamp, reason=unstamped_reason)
-    if token is None:
-        steps.append(("capture_not_timestamped", {"reason": reason, "seal_sha256": seal.sha256}))
-        return bundle.model_copy(update={"artifacts": (*bundle.artifacts, seal)}), steps
-    stamp = _write(folder / CAPTURE_TOKEN_FILE, reply, root, media_type=REPLY_MEDIA_TYPE, role="capture_timestamp",
-                   at=sealed_at)
-    steps.append(("capture_timestamped", {"tsa": token.tsa_url, "at": token.at.isoformat(),
-                                          "digest": token.digest_sha256, "path": stamp.path, "sha256": stamp.sha256}))
-    return bundle.model_copy(update={
-        "artifacts": (*bundle.artifacts, seal, stamp), "timestamps": (*bundle.timestamps, token),
-    }), steps
+    stamp, token, step = _stamp(tsa, seal, folder / CAPTURE_TOKEN_FILE, root, role="capture_timestamp",
+                                action="capture_timestamped", at=sealed_at, require_timestamp=require_timestamp,
+                                reason=unstamped_reason)
+    steps.append(step)
+    return _with(bundle, [seal], stamp, token), steps
 
 
 def seal_bundle(
@@ -308,16 +318,7 @@ def seal_bundle(
         steps.append(("signed", {"signer": signer.name, "path": signature.path, "sha256": signature.sha256,
                                  "certificate_sha256": chain.sha256}))
 
-    token, reply, reason = _stamp(tsa, bytes.fromhex(seal.sha256), folder / TOKEN_FILE,
-                                  require_timestamp=require_timestamp)
-    if token is None:
-        steps.append(("not_timestamped", {"reason": reason, "seal_sha256": seal.sha256}))
-        return bundle.model_copy(update={"artifacts": (*bundle.artifacts, *added)}), seal, steps
-    stamp = _write(folder / TOKEN_FILE, reply, root, media_type=REPLY_MEDIA_TYPE, role="timestamp", at=sealed_at)
-    steps.append(("timestamped", {"tsa": token.tsa_url, "at": token.at.isoformat(), "digest": token.digest_sha256,
-                                  "path": stamp.path, "sha256": stamp.sha256}))
-    sealed = bundle.model_copy(update={
-        "artifacts": (*bundle.artifacts, *added, stamp),
-        "timestamps": (*bundle.timestamps, token),
-    })
-    return sealed, seal, steps
+    stamp, token, step = _stamp(tsa, seal, folder / TOKEN_FILE, root, role="timestamp", action="timestamped",
+                                at=sealed_at, require_timestamp=require_timestamp)
+    steps.append(step)
+    return _with(bundle, added, stamp, token), seal, steps
